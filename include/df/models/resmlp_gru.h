@@ -1,0 +1,81 @@
+// The reference's non-video transition (`TransitionMlp`) with its `x_from_z` head, used for maze
+// planning, time series and the compositional demo:
+//   in   = concat(z_{t-1}, x_t^k, emb(k)[, cond_emb(c_t)])
+//   h    = ResMLP_before(in)               (L >= 2: ResBlock(in->H), (L-2) ResBlock(H->H), Linear(H->z);
+//                                          L == 1: ResBlock(in->z))
+//   g    = GRU stack(h, z_{t-1})           (G cells on z/G chunks of the latent, chained)
+//   z_t  = ResMLP_after(g)                 (mirror of before; L == 1: Linear(z->z))
+//   out  = Linear(z_t -> x_dim)
+// with H = 32 * network_size and a level embedding network_size wide. Parameter names equal the
+// reference's, so its state dict loads by name.
+#pragma once
+#include <torch/torch.h>
+
+#include "df/models/denoiser.h"
+#include "df/models/sinusoidal_embedding.h"
+
+namespace df {
+
+// ResBlock1d(a, b): act(shortcut(x) + Linear(b,b)(act(Linear(a,b)(x)))), GELU, linear shortcut iff a != b.
+class ResBlock1dImpl : public torch::nn::Module {
+ public:
+  ResBlock1dImpl(int64_t in_dim, int64_t out_dim);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential mlp{nullptr};
+  torch::nn::Linear shortcut{nullptr};
+};
+TORCH_MODULE(ResBlock1d);
+
+enum class InitialLatent { Zeros, Learned, ObservationEncoder };
+
+struct ResMlpGruOptions {
+  int64_t x_dim = 0;         // flattened token size (frame_stack * per-frame dim)
+  int64_t z_dim = 128;
+  int64_t network_size = 16;
+  int64_t num_mlp_layers = 4;
+  int64_t num_gru_layers = 1;
+  int64_t cond_dim = 0;      // external condition per token (0 = none)
+  InitialLatent initial_latent = InitialLatent::Zeros;
+  int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
+};
+
+class TransitionMlpImpl : public torch::nn::Module {
+ public:
+  explicit TransitionMlpImpl(const ResMlpGruOptions& options);
+  // Returns z_t [B, z_dim].
+  torch::Tensor forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                        const torch::Tensor& cond);
+
+ private:
+  ResMlpGruOptions options_;
+  torch::nn::Sequential time_mlp{nullptr};
+  torch::nn::Sequential cond_mlp{nullptr};
+  torch::nn::AnyModule mlp_before_gru, mlp_after_gru;
+  torch::nn::ModuleList gru_stack{nullptr};
+};
+TORCH_MODULE(TransitionMlp);
+
+class ResMlpGruDenoiser : public CausalDenoiser {
+ public:
+  explicit ResMlpGruDenoiser(const ResMlpGruOptions& options);
+
+  DenoiserStep step(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                    const torch::Tensor& cond) override;
+  torch::Tensor initial_latent(int64_t batch_size, const torch::Tensor& first_observation) override;
+  std::vector<int64_t> x_shape() const override { return {options_.x_dim}; }
+  std::vector<int64_t> z_shape() const override { return {options_.z_dim}; }
+  int64_t cond_dim() const override { return options_.cond_dim; }
+  std::string kind() const override { return "resmlp_gru"; }
+  const ResMlpGruOptions& options() const { return options_; }
+
+ private:
+  ResMlpGruOptions options_;
+  TransitionMlp model{nullptr};
+  torch::nn::Linear x_from_z{nullptr};
+  torch::Tensor init_z;                       // Learned
+  torch::nn::Sequential init_encoder{nullptr};  // ObservationEncoder
+};
+
+}  // namespace df

@@ -1,0 +1,90 @@
+// The scheduling-matrix sampler of Algorithm 2 for a causal (RNN) Diffusion Forcing model.
+//
+// Every row transition m -> m+1 re-runs the latent over the whole chunk from the committed latent z
+// (as the reference does), moving token t from matrix entry K[m,t] to K[m+1,t] with a DDIM update.
+// After the last row a commit pass re-reads the finished chunk to produce the latent carried forward.
+//
+// Tokens whose entry does not change in a row ("stay" tokens) are where implementations differ:
+//  * reference_walk = true reproduces the authors' paper branch exactly: a not-yet-started token
+//    (entry S) takes the first DDIM step (index 0) every row; a finished token (entry 0) is re-read with
+//    the last DDIM step (clean input labelled at grid level 1) and, if overwrite_finished, replaced by
+//    the fresh x0 estimate (video / time series; planning keeps it).
+//  * reference_walk = false is Algorithm 2 with the stabilization of appendix B.4: not-started tokens
+//    are fed as pure noise and left alone, finished and context tokens are fed at the small
+//    stabilization level k (clean, scaled by sqrt(abar_k), or q-sampled) and left unchanged.
+// Guidance (Algorithm 2 line 10) differentiates a user cost of the predicted x0 of the whole chunk with
+// respect to every token's noisy input of the row (through the model and the latent chain) and moves
+// each token by -scale * g * grad, with the reference's DDIM guidance constant g. Monte Carlo guidance
+// averages the cost over several x0 samples of each token (re-noised to its level and re-denoised).
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "df/diffusion/scheduling_matrix.h"
+#include "df/models/diffusion_forcing_model.h"
+
+namespace df {
+
+enum class StabilizationInput { Clean, Scaled, Noised };
+StabilizationInput parse_stabilization_input(const std::string& name);  // "clean" | "scaled" | "noised"
+
+struct SamplerOptions {
+  double eta = 0.0;
+  bool reference_walk = true;
+  bool overwrite_finished = true;
+  int64_t stabilization_level = -1;  // in [0, K); -1 = grid level 1 (the reference's implicit level)
+  StabilizationInput stabilization_input = StabilizationInput::Clean;
+  double guidance_scale = 0.0;
+  int64_t mcg_samples = 1;            // Monte Carlo guidance: x0 samples per token (1 = plain guidance)
+  bool context_q_sample = false;      // context tokens q-sampled at level 0 (reference) instead of fed clean
+};
+
+// Cost to minimise, from the predicted clean chunk x0 [R, H, B, ...] (R = mcg_samples); returns a scalar.
+using GuidanceCost = std::function<torch::Tensor(const torch::Tensor& x0)>;
+// Called after every row (row index, number of rows incl. the commit pass); return false to abort.
+using RowCallback = std::function<bool(int64_t row, int64_t rows)>;
+
+struct ChunkResult {
+  torch::Tensor x;   // [H, B, ...] sampled tokens
+  torch::Tensor z;   // [B, ...z] latent after the commit pass
+  torch::Tensor x0;  // [H, B, ...] last x0 estimates (useful for plotting plans)
+};
+
+class Sampler {
+ public:
+  Sampler(DiffusionForcingModel& model, const SamplerOptions& options);
+
+  // Feeds ground-truth context tokens [Tc,B,...] at level 0 and returns the latent after them.
+  torch::Tensor absorb_context(torch::Tensor z, const torch::Tensor& context, const torch::Tensor& cond = {},
+                               c10::optional<torch::Generator> generator = c10::nullopt);
+
+  // Samples one chunk of matrix.horizon() tokens after latent z. x_init [H,B,...] (optional: clamped
+  // Gaussian noise otherwise), cond [H,B,C] (optional), cost (optional guidance).
+  ChunkResult sample_chunk(const torch::Tensor& z, const SchedulingMatrix& matrix, const torch::Tensor& x_init = {},
+                           const torch::Tensor& cond = {}, const GuidanceCost& cost = nullptr,
+                           c10::optional<torch::Generator> generator = c10::nullopt);
+
+  // Rolls out num_tokens tokens after latent z in chunks (any length, no sliding window: the latent
+  // carries the history). Returns [N, B, ...].
+  torch::Tensor rollout(torch::Tensor z, int64_t num_tokens, int64_t chunk_size, ScheduleMatrixKind kind,
+                        double uncertainty_scale = 1.0, const torch::Tensor& cond = {},
+                        c10::optional<torch::Generator> generator = c10::nullopt);
+
+  void set_row_callback(RowCallback callback) { row_callback_ = std::move(callback); }
+  const SamplerOptions& options() const { return options_; }
+
+ private:
+  struct TokenUpdate;
+  TokenUpdate plan_token(int64_t from_entry, int64_t to_entry) const;
+  // One pass over the chunk for the row transition from_row -> to_row; returns the new tokens, latent, x0.
+  ChunkResult row_pass(const torch::Tensor& z, const torch::Tensor& x, const std::vector<int64_t>& from_row,
+                       const std::vector<int64_t>& to_row, const torch::Tensor& cond, const GuidanceCost& cost,
+                       c10::optional<torch::Generator> generator);
+
+  DiffusionForcingModel* model_;
+  SamplerOptions options_;
+  RowCallback row_callback_;
+};
+
+}  // namespace df

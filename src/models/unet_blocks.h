@@ -1,0 +1,181 @@
+// Building blocks of the video U-Net (private to src/models). They follow lucidrains'
+// denoising-diffusion-pytorch layers that the authors use, with the same child names, so that a state dict
+// written by the reference loads by name. Defined inline: only unet_conv_gru.cpp includes this header.
+#pragma once
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+
+#include "df/core/error.h"
+
+namespace df::unet {
+
+namespace F = torch::nn::functional;
+
+inline torch::nn::Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bias = true) {
+  // "same" padding for odd kernels, as the reference uses everywhere
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(bias));
+}
+
+// RMSNorm over channels: normalize(x, dim=1) * g * sqrt(C). Parameter "g" [1, C, 1, 1].
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  explicit RMSNormImpl(int64_t channels)
+      : scale_(std::sqrt(static_cast<double>(channels))),
+        g_(register_parameter("g", torch::ones({1, channels, 1, 1}))) {}
+  torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W]
+    return F::normalize(x, F::NormalizeFuncOptions().dim(1)) * g_ * scale_;
+  }
+
+ private:
+  double scale_;
+  torch::Tensor g_;
+};
+TORCH_MODULE(RMSNorm);
+
+// conv3x3 -> GroupNorm -> optional FiLM (x * (scale + 1) + shift) -> SiLU.
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(int64_t dim, int64_t dim_out, int64_t groups)
+      : proj_(register_module("proj", conv2d(dim, dim_out, 3))),
+        norm_(register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, dim_out)))) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale = {}, const torch::Tensor& shift = {}) {
+    auto h = norm_(proj_(x));
+    if (scale.defined()) h = h * (scale + 1) + shift;
+    return torch::silu(h);
+  }
+
+ private:
+  torch::nn::Conv2d proj_;
+  torch::nn::GroupNorm norm_;
+};
+TORCH_MODULE(Block);
+
+// ResnetBlock with FiLM from the level embedding: mlp = Sequential(SiLU, Linear(time_dim, 2*dim_out)),
+// res_conv is a 1x1 conv only when the channel count changes (the reference's Identity has no parameters).
+class ResnetBlockImpl : public torch::nn::Module {
+ public:
+  ResnetBlockImpl(int64_t dim, int64_t dim_out, int64_t time_dim, int64_t groups)
+      : mlp_(
+            register_module("mlp", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(time_dim, 2 * dim_out)))),
+        block1_(register_module("block1", Block(dim, dim_out, groups))),
+        block2_(register_module("block2", Block(dim_out, dim_out, groups))) {
+    check(dim % groups == 0 && dim_out % groups == 0,
+          "ResnetBlock: channels " + std::to_string(dim) + "->" + std::to_string(dim_out) +
+              " must be divisible by GroupNorm groups " + std::to_string(groups));
+    if (dim != dim_out) res_conv_ = register_module("res_conv", conv2d(dim, dim_out, 1));
+  }
+  // x [B, dim, H, W], t [B, time_dim] -> [B, dim_out, H, W]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
+    const auto ss = mlp_->forward(t).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);  // 2 x [B, dim_out, 1, 1]
+    auto h = block1_(x, ss[0], ss[1]);
+    h = block2_(h);
+    return h + (res_conv_ ? res_conv_(x) : x);
+  }
+
+ private:
+  torch::nn::Sequential mlp_;
+  Block block1_, block2_;
+  torch::nn::Conv2d res_conv_{nullptr};
+};
+TORCH_MODULE(ResnetBlock);
+
+// Common interface of the two attention flavours, so a U-Net level can hold either.
+class AttentionBase : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;  // [B, C, H, W] -> [B, C, H, W]
+};
+
+// Linear attention with memory key/values: softmax over the feature axis for q, over positions for k.
+// Children: norm (RMSNorm), to_qkv (1x1, no bias), to_out = Sequential(1x1 conv, RMSNorm);
+// mem_kv [2, heads, dim_head, num_mem_kv].
+class LinearAttention : public AttentionBase {
+ public:
+  LinearAttention(int64_t dim, int64_t heads, int64_t dim_head, int64_t num_mem_kv)
+      : heads_(heads), scale_(1.0 / std::sqrt(static_cast<double>(dim_head))) {
+    const int64_t hidden = heads * dim_head;
+    norm_ = register_module("norm", RMSNorm(dim));
+    mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, dim_head, num_mem_kv}));
+    to_qkv_ = register_module("to_qkv", conv2d(dim, 3 * hidden, 1, /*bias=*/false));
+    to_out_ = register_module("to_out", torch::nn::Sequential(conv2d(hidden, dim, 1), RMSNorm(dim)));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    const auto qkv = to_qkv_(norm_(x)).chunk(3, 1);
+    // 'b (h c) x y -> b h c (x y)'
+    auto q = qkv[0].reshape({b, heads_, -1, h * w});  // [B, heads, d, N]
+    auto k = qkv[1].reshape({b, heads_, -1, h * w});
+    auto v = qkv[2].reshape({b, heads_, -1, h * w});
+    k = torch::cat({mem_kv_[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -1);  // [B, heads, d, M+N]
+    v = torch::cat({mem_kv_[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -1);
+    q = q.softmax(-2) * scale_;
+    k = k.softmax(-1);
+    const auto context = torch::matmul(k, v.transpose(-1, -2));    // [B, heads, d, e]
+    const auto out = torch::matmul(context.transpose(-1, -2), q);  // [B, heads, e, N]
+    return to_out_->forward(out.reshape({b, -1, h, w}));
+  }
+
+ private:
+  int64_t heads_;
+  double scale_;
+  RMSNorm norm_{nullptr};
+  torch::Tensor mem_kv_;
+  torch::nn::Conv2d to_qkv_{nullptr};
+  torch::nn::Sequential to_out_{nullptr};
+};
+
+// Full softmax attention with memory key/values (no SDPA in LibTorch 1.13: matmul + softmax).
+// Children: norm, to_qkv (1x1, no bias), to_out (1x1); mem_kv [2, heads, num_mem_kv, dim_head].
+class FullAttention : public AttentionBase {
+ public:
+  FullAttention(int64_t dim, int64_t heads, int64_t dim_head, int64_t num_mem_kv)
+      : heads_(heads), scale_(1.0 / std::sqrt(static_cast<double>(dim_head))) {
+    const int64_t hidden = heads * dim_head;
+    norm_ = register_module("norm", RMSNorm(dim));
+    mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, num_mem_kv, dim_head}));
+    to_qkv_ = register_module("to_qkv", conv2d(dim, 3 * hidden, 1, /*bias=*/false));
+    to_out_ = register_module("to_out", conv2d(hidden, dim, 1));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    const auto qkv = to_qkv_(norm_(x)).chunk(3, 1);
+    // 'b (h d) x y -> b h (x y) d'
+    auto q = qkv[0].reshape({b, heads_, -1, h * w}).transpose(-1, -2);  // [B, heads, N, d]
+    auto k = qkv[1].reshape({b, heads_, -1, h * w}).transpose(-1, -2);
+    auto v = qkv[2].reshape({b, heads_, -1, h * w}).transpose(-1, -2);
+    k = torch::cat({mem_kv_[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -2);  // [B, heads, M+N, d]
+    v = torch::cat({mem_kv_[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -2);
+    const auto attn = (torch::matmul(q, k.transpose(-1, -2)) * scale_).softmax(-1);  // [B, heads, N, M+N]
+    const auto out = torch::matmul(attn, v);                                         // [B, heads, N, d]
+    return to_out_(out.transpose(-1, -2).reshape({b, -1, h, w}));
+  }
+
+ private:
+  int64_t heads_;
+  double scale_;
+  RMSNorm norm_{nullptr};
+  torch::Tensor mem_kv_;
+  torch::nn::Conv2d to_qkv_{nullptr}, to_out_{nullptr};
+};
+
+// Parameter-free 'b c (h p1) (w p2) -> b (c p1 p2) h w' with p1 = p2 = 2 (index 0 of the Downsample).
+class PixelUnshuffleImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) { return F::pixel_unshuffle(x, 2); }  // [B,C,H,W]->[B,4C,H/2,W/2]
+};
+TORCH_MODULE(PixelUnshuffle);
+
+// Downsample = Sequential(pixel-unshuffle, 1x1 conv): names "<i>.3.1.weight".
+inline torch::nn::Sequential downsample(int64_t dim, int64_t dim_out) {
+  return torch::nn::Sequential(PixelUnshuffle(), conv2d(4 * dim, dim_out, 1));
+}
+
+// Upsample = Sequential(nearest x2, 3x3 conv): names "<i>.3.1.weight".
+inline torch::nn::Sequential upsample(int64_t dim, int64_t dim_out) {
+  auto up = torch::nn::Upsample(
+      torch::nn::UpsampleOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+  return torch::nn::Sequential(up, conv2d(dim, dim_out, 3));
+}
+
+}  // namespace df::unet
