@@ -1,0 +1,23 @@
+// NumPy .npy files (format version 1.0: magic "\x93NUMPY", version 1 0, uint16 little-endian header
+// length, an ASCII dict "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" padded with spaces
+// and ending in '\n' so that magic + header is a multiple of 64 bytes, then the raw C-order data), so
+// forecasts and statistics can be checked independently with numpy.load.
+#pragma once
+#include <string>
+
+#include <torch/torch.h>
+
+namespace df::timeseries {
+
+// Writes `tensor` (float32 -> '<f4', float64 -> '<f8', int64 -> '<i8'; other dtypes are rejected) in
+// C order. The tensor may live on any device and be non-contiguous.
+void write_npy(const std::string& path, const torch::Tensor& tensor);
+
+// The header bytes write_npy puts before the data (magic through '\n'); exposed for tests.
+std::string npy_header(const torch::Tensor& tensor);
+
+// Reads a little-endian, C-order '<f4', '<f8' or '<i8' file of format version 1.0 or 2.0 into a CPU
+// tensor of the matching dtype. Throws df::Error naming the path otherwise.
+torch::Tensor read_npy(const std::string& path);
+
+}  // namespace df::timeseries

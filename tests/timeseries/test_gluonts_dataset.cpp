@@ -1,0 +1,222 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "df/core/error.h"
+#include "df/timeseries/gluonts_dataset.h"
+#include "tar_gz_writer.h"
+
+namespace dt = df::timeseries;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kRepo = DF_SOURCE_DIR;
+
+std::string shared_dir() {
+  const char* env = std::getenv("DF_SHARED_DIR");
+  return env ? env : kRepo + "/../shared";
+}
+
+// A fresh empty folder per test, removed by the fixture.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag)
+      : path_(fs::temp_directory_path() / ("df_ts_" + tag + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// A small GluonTS set: 3 series, train length 5 from 2021-03-01 00:00 (hourly), 2 rolling windows of
+// lengths 7 and 9, a "NaN" string in the train and test, and feat_static_cat.
+const char* kTrain =
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [1.0, 2.0, \"NaN\", 4.0, 5.0], \"feat_static_cat\": [0]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [10, 20, 30, 40, 50], \"feat_static_cat\": [1]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [-1.5e-3, 0, 1E2, 7.25, 8], \"feat_static_cat\": [2], \"item_id\": \"c\"}\n";
+const char* kTest =
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [1, 2, \"NaN\", 4, 5, 6, 7], \"feat_static_cat\": [0]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [10, 20, 30, 40, 50, 60, 70], \"feat_static_cat\": [1]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [-1.5e-3, 0, 100, 7.25, 8, 9, 10], \"feat_static_cat\": [2]}\n"
+    "\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [1, 2, \"NaN\", 4, 5, 6, 7, 8, 9], \"feat_static_cat\": [0]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [10, 20, 30, 40, 50, 60, 70, 80, 90], \"feat_static_cat\": [1]}\n"
+    "{\"start\": \"2021-03-01 00:00:00\", \"target\": [-1.5e-3, 0, 100, 7.25, 8, 9, 10, 11, 12], \"feat_static_cat\": [2]}\n";
+const char* kMetadata = "{\"freq\": \"H\", \"prediction_length\": 2, \"feat_static_cat\": [{\"name\": \"c\", \"cardinality\": \"3\"}]}";
+
+bool same_with_nan(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.sizes() == b.sizes() && torch::allclose(a, b, 0.0, 0.0, /*equal_nan=*/true);
+}
+
+void expect_small_dataset(const dt::GluonTSDataset& data) {
+  EXPECT_EQ(data.name, "tiny_set");
+  EXPECT_EQ(data.freq, "H");
+  ASSERT_TRUE(data.prediction_length.has_value());
+  EXPECT_EQ(*data.prediction_length, 2);
+  EXPECT_EQ(data.num_series, 3);
+  EXPECT_EQ(data.target_dim, 3);
+  EXPECT_EQ(data.train_start, dt::make_timestamp(2021, 3, 1));
+  const float nan = std::nanf("");
+  const torch::Tensor train = torch::tensor({1.0f, 2.0f, nan, 4.0f, 5.0f, 10.0f, 20.0f, 30.0f, 40.0f, 50.0f, -1.5e-3f, 0.0f, 100.0f, 7.25f, 8.0f})
+                                  .view({3, 5}).t();
+  EXPECT_TRUE(same_with_nan(data.train, train));
+  ASSERT_EQ(data.num_test_windows(), 2);
+  EXPECT_EQ(data.test_windows[0].sizes(), torch::IntArrayRef({7, 3}));
+  EXPECT_EQ(data.test_windows[1].sizes(), torch::IntArrayRef({9, 3}));
+  EXPECT_TRUE(same_with_nan(data.test_windows[1].narrow(0, 0, 5), train));
+  EXPECT_EQ(data.test_windows[1][8][2].item<float>(), 12.0f);
+  EXPECT_EQ(data.feat_static_cat, (std::vector<int64_t>{0, 1, 2}));
+}
+
+}  // namespace
+
+TEST(GluonTSDatasetTest, ReadsExchangeRateArchive) {
+  const dt::GluonTSDataset data = dt::read_gluonts_dataset(kRepo + "/data/timeseries/exchange_rate_nips.tar.gz");
+  EXPECT_EQ(data.name, "exchange_rate_nips");
+  EXPECT_EQ(data.freq, "B");
+  EXPECT_EQ(data.prediction_length.value_or(-1), 30);  // from the registry spec (metadata has only the freq)
+  EXPECT_EQ(data.train_start, dt::parse_timestamp("1990-01-01 00:00:00"));
+  EXPECT_EQ(data.train.sizes(), torch::IntArrayRef({6071, 8}));
+  ASSERT_EQ(data.num_test_windows(), 5);
+  for (int64_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(data.test_windows[k].sizes(), torch::IntArrayRef({6071 + 30 * (k + 1), 8}));
+    EXPECT_TRUE(torch::equal(data.test_windows[k].narrow(0, 0, 6071), data.train)) << "window " << k;
+    EXPECT_EQ(data.test_starts[k], data.train_start);
+  }
+  EXPECT_FLOAT_EQ(data.train[0][0].item<float>(), 0.7855f);
+
+  const std::string lstnet = shared_dir() + "/data/timeseries/exchange_rate_nips/exchange_rate.txt.gz";
+  if (!fs::exists(lstnet)) {
+    GTEST_SKIP() << "LSTNet comparison skipped: " << lstnet << " not found (set DF_SHARED_DIR)";
+  }
+  const torch::Tensor matrix = dt::read_lstnet_matrix(lstnet);
+  EXPECT_EQ(matrix.sizes(), torch::IntArrayRef({7588, 8}));
+  EXPECT_TRUE(torch::equal(matrix.narrow(0, 0, 6221), data.test_windows[4]));
+}
+
+TEST(GluonTSDatasetTest, MaxTargetDimKeepsFirstSeries) {
+  dt::GluonTSReadOptions options;
+  options.max_target_dim = 3;
+  const dt::GluonTSDataset full = dt::read_gluonts_dataset(kRepo + "/data/timeseries/exchange_rate_nips.tar.gz");
+  const dt::GluonTSDataset cut = dt::read_gluonts_dataset(kRepo + "/data/timeseries/exchange_rate_nips.tar.gz", options);
+  EXPECT_EQ(cut.num_series, 8);
+  EXPECT_EQ(cut.target_dim, 3);
+  EXPECT_TRUE(torch::equal(cut.train, full.train.narrow(1, 0, 3)));
+  EXPECT_TRUE(torch::equal(cut.test_windows[2], full.test_windows[2].narrow(1, 0, 3)));
+}
+
+TEST(GluonTSDatasetTest, ReadsGeneratedArchiveWithPaxHeadersNanAndCategories) {
+  TempDir dir("archive");
+  const std::string archive = (dir.path() / "tiny_set.tar.gz").string();
+  df_test::write_gzip_file(archive, df_test::make_tar({
+                                        {"tiny_set/", "", '5'},
+                                        {"tiny_set/metadata/metadata.json", kMetadata},
+                                        {"tiny_set/train/train.json", kTrain, '0', /*pax_path=*/true},
+                                        {"tiny_set/test/test.json", kTest},
+                                        {"tiny_set/README.txt", "ignored"},
+                                    }));
+  expect_small_dataset(dt::read_gluonts_dataset(archive));
+}
+
+TEST(GluonTSDatasetTest, ExtractedDirectoryReadsIdentically) {
+  TempDir dir("folder");
+  const fs::path root = dir.path() / "tiny_set";
+  // train is gzipped (as newer GluonTS caches write data.json.gz), test is plain text.
+  fs::create_directories(root / "train");
+  df_test::write_gzip_file((root / "train" / "data.json.gz").string(), kTrain);
+  write_text(root / "test" / "test.json", kTest);
+  write_text(root / "metadata" / "metadata.json", kMetadata);
+  expect_small_dataset(dt::read_gluonts_dataset(root.string()));
+
+  // Same content as an archive gives identical tensors.
+  const std::string archive = (dir.path() / "tiny_set.tar.gz").string();
+  df_test::write_gzip_file(archive, df_test::make_tar({{"tiny_set/metadata/metadata.json", kMetadata},
+                                                       {"tiny_set/train/train.json", kTrain},
+                                                       {"tiny_set/test/test.json", kTest}}));
+  const dt::GluonTSDataset from_folder = dt::read_gluonts_dataset(root.string());
+  const dt::GluonTSDataset from_archive = dt::read_gluonts_dataset(archive);
+  EXPECT_TRUE(same_with_nan(from_folder.train, from_archive.train));
+  for (int64_t k = 0; k < 2; ++k) EXPECT_TRUE(same_with_nan(from_folder.test_windows[k], from_archive.test_windows[k]));
+}
+
+TEST(GluonTSDatasetTest, MalformedJsonLineNamesFileAndLine) {
+  TempDir dir("malformed");
+  const fs::path root = dir.path() / "bad_set";
+  std::string train = kTrain;
+  const size_t third_line = train.find("{\"start\"", train.find('\n', train.find('\n') + 1));
+  train.insert(train.find(']', third_line), ",");  // "[..., 8,]" on line 3
+  write_text(root / "train" / "train.json", train);
+  write_text(root / "test" / "test.json", kTest);
+  try {
+    dt::read_gluonts_dataset(root.string());
+    FAIL() << "expected df::Error";
+  } catch (const df::Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find((root / "train" / "train.json").string() + ":3"), std::string::npos) << message;
+    EXPECT_NE(message.find("column"), std::string::npos) << message;
+  }
+
+  // In an archive the message names archive, member and line.
+  const std::string archive = (dir.path() / "bad_set.tar.gz").string();
+  df_test::write_gzip_file(archive, df_test::make_tar({{"bad_set/train/train.json", train}, {"bad_set/test/test.json", kTest}}));
+  try {
+    dt::read_gluonts_dataset(archive);
+    FAIL() << "expected df::Error";
+  } catch (const df::Error& error) {
+    EXPECT_NE(std::string(error.what()).find(archive + ":bad_set/train/train.json:3"), std::string::npos) << error.what();
+  }
+
+  // A non-numeric target string and a test split that is not a multiple of train are reported too.
+  write_text(root / "train" / "train.json", "{\"start\": \"2021-01-01\", \"target\": [1, \"abc\"]}\n");
+  EXPECT_THROW(dt::read_gluonts_dataset(root.string()), df::Error);
+  write_text(root / "train" / "train.json", kTrain);
+  write_text(root / "test" / "test.json", "{\"start\": \"2021-03-01\", \"target\": [1]}\n");
+  try {
+    dt::read_gluonts_dataset(root.string());
+    FAIL() << "expected df::Error";
+  } catch (const df::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("not a multiple"), std::string::npos) << error.what();
+  }
+}
+
+TEST(GluonTSDatasetTest, SpecsOfThePaperDatasets) {
+  ASSERT_EQ(dt::known_time_series_specs().size(), 6u);
+  const auto taxi = dt::find_time_series_spec("taxi_30min");
+  ASSERT_TRUE(taxi.has_value());
+  EXPECT_EQ(taxi->freq, "30min");
+  EXPECT_EQ(taxi->prediction_length, 24);
+  EXPECT_EQ(taxi->rolling_windows, 56);
+  EXPECT_EQ(dt::find_time_series_spec("wiki-rolling_nips")->rolling_windows, 5);
+  EXPECT_FALSE(dt::find_time_series_spec("wiki2000_nips").has_value());
+}
+
+TEST(GluonTSDatasetTest, LstnetReaderChecksColumns) {
+  TempDir dir("lstnet");
+  write_text(dir.path() / "m.txt", "1,2,3\n4,5,6\n");
+  const torch::Tensor matrix = dt::read_lstnet_matrix((dir.path() / "m.txt").string());
+  EXPECT_TRUE(torch::equal(matrix, torch::tensor({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}).view({2, 3})));
+  write_text(dir.path() / "bad.txt", "1,2,3\n4,5\n");
+  try {
+    dt::read_lstnet_matrix((dir.path() / "bad.txt").string());
+    FAIL() << "expected df::Error";
+  } catch (const df::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("bad.txt:2"), std::string::npos) << error.what();
+  }
+}
