@@ -207,7 +207,9 @@ void Config::set(const std::string& assignment, const std::string& source) {
     yaml += indent + parts[i] + ":" + (i + 1 == parts.size() ? " " + value : "") + "\n";
     indent += "  ";
   }
+  const auto file_source = state_->source;  // messages keep naming the config file, not --set
   merge_text(yaml, source);
+  state_->source = file_source;
 }
 
 namespace {

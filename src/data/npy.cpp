@@ -1,4 +1,4 @@
-#include "df/timeseries/npy.h"
+#include "df/data/npy.h"
 
 #include <cstdint>
 #include <cstring>
@@ -7,7 +7,7 @@
 
 #include "df/core/error.h"
 
-namespace df::timeseries {
+namespace df {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -148,4 +148,4 @@ torch::Tensor read_npy(const std::string& path) {
   return tensor;
 }
 
-}  // namespace df::timeseries
+}  // namespace df

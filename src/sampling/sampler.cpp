@@ -71,8 +71,7 @@ ChunkResult Sampler::row_pass(const torch::Tensor& z_start, const torch::Tensor&
   const double clip = model_->options().clip_noise;
   const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(x.device());
   const bool guided = cost && options_.guidance_scale != 0.0;
-  c10::optional<torch::NoGradGuard> no_grad;
-  if (!guided) no_grad.emplace();
+  torch::AutoGradMode grad_mode(guided);  // gradients only when guidance needs them
 
   std::vector<torch::Tensor> inputs, new_x, x0s, labels, tos;
   std::vector<std::vector<torch::Tensor>> repeats(static_cast<size_t>(options_.mcg_samples - 1));

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "df/core/error.h"
-#include "df/timeseries/npy.h"
+#include "df/data/npy.h"
 
-namespace dt = df::timeseries;
+namespace dt = df;
 namespace fs = std::filesystem;
 
 namespace {

@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-namespace df::timeseries {
+namespace df {
 
 // Writes `tensor` (float32 -> '<f4', float64 -> '<f8', int64 -> '<i8'; other dtypes are rejected) in
 // C order. The tensor may live on any device and be non-contiguous.
@@ -20,4 +20,4 @@ std::string npy_header(const torch::Tensor& tensor);
 // tensor of the matching dtype. Throws df::Error naming the path otherwise.
 torch::Tensor read_npy(const std::string& path);
 
-}  // namespace df::timeseries
+}  // namespace df

@@ -1,0 +1,67 @@
+// The time-series domain's data and forecasting steps, shared by df_train (validation), df_forecast
+// (rolling test windows) and the tests. Defined in timeseries_domain.cpp.
+//
+// A forecast task is a normalised series [L, D] with a forecast start f: the model reads the context
+// tokens [f - P, f) at level 0 and samples the P tokens [f, f + P) autoregressively (P = prediction
+// length = context length). With covariates, token j's condition holds lagged values x[j - l] (l > 1),
+// the series index and time features; lags that fall inside the forecast are taken from the model's own
+// samples, as TimeGrad does at inference (training sees the true values there).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "df/core/config.h"
+#include "df/models/diffusion_forcing_model.h"
+#include "df/timeseries/covariates.h"
+#include "df/timeseries/gluonts_dataset.h"
+#include "df/timeseries/normalizer.h"
+
+namespace df::app::ts {
+
+// The dataset of a config: read once per (path, max_target_dim) and kept for the process.
+struct TimeSeriesData {
+  timeseries::GluonTSDataset dataset;
+  timeseries::Normalizer normalizer{torch::zeros({1}), torch::ones({1})};
+  torch::Tensor train_normalized;  // [N, D] float32
+  timeseries::Frequency freq;
+  int64_t prediction_length = 0;   // P (= context length)
+  int64_t rolling_windows = 0;     // test windows used by df_forecast
+  bool use_covariates = false;
+  timeseries::CovariateLayout layout;  // cond_dim 0 when covariates are off
+};
+const TimeSeriesData& load_time_series(const Config& config);
+
+// One forecast task: normalised series [L, D] (float32, NaN -> 0), the same on the original scale (NaN
+// kept), its first timestamp, and the forecast start f (P <= f, f + P <= L).
+struct ForecastTask {
+  torch::Tensor series;
+  torch::Tensor raw;
+  timeseries::Timestamp start;
+  int64_t forecast_start = 0;
+};
+
+// Validation blocks cut from the training range with the fixed seed timeseries.validation_seed.
+std::vector<ForecastTask> validation_tasks(const Config& config);
+// The rolling test windows read as given: forecast the last P points of each.
+std::vector<ForecastTask> test_tasks(const Config& config);
+
+// Samples S forecasts of every task in one batched sampler pass (B = W * S).
+// Returns normalised samples [S, W, P, D] (float32, CPU).
+torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& config,
+                               const std::vector<ForecastTask>& tasks, int64_t num_samples, uint64_t seed);
+
+// Normalised context [W, P, D] and original-scale truth [W, P, D] of the tasks.
+torch::Tensor task_context(const std::vector<ForecastTask>& tasks, int64_t prediction_length);
+torch::Tensor task_truth(const std::vector<ForecastTask>& tasks, int64_t prediction_length);
+
+// The validation forecasts and truth on the original scale (what validate() scores):
+// samples [S, W, P, D], truth [W, P, D].
+struct ValidationForecasts {
+  torch::Tensor samples, truth;
+};
+ValidationForecasts validation_forecasts(DiffusionForcingModel& model, const Config& config);
+
+}  // namespace df::app::ts
