@@ -21,6 +21,7 @@ comp::CrossDatasetOptions dataset_options(const Config& c) {
   o.trajectory_length = c.get_int("compositional.trajectory_length");
   o.position_noise = c.get_double("compositional.position_noise");
   o.seed = static_cast<uint64_t>(c.get_int("compositional.data_seed"));
+  o.left_to_right = c.get_bool("compositional.left_to_right");
   return o;
 }
 
@@ -50,6 +51,7 @@ class CompositionalDomain : public Domain {
   trajectory_length: 32       # points per trajectory
   window: 32                  # training window in points (random offsets)
   position_noise: 0.02
+  left_to_right: true         # start at the left corners only (paper figure 7)
   data_seed: 0
   validation_batch: 256
 )";

@@ -52,7 +52,10 @@ torch::Tensor make_cross_trajectories(const CrossDatasetOptions& options) {
 
   // Draw order is fixed (corners, speeds, noise) so a seed always gives the same dataset.
   const torch::Tensor corners = cross_corners(options.square);             // [4, 2]
-  const torch::Tensor start_corner = torch::randint(4, {n}, gen, torch::kLong);  // [N]
+  // left_to_right: start only at the left corners (bottom-left 0, top-left 3), so every trajectory moves
+  // right and the direction of travel is a function of the position (see CrossDatasetOptions).
+  const torch::Tensor start_corner =
+      options.left_to_right ? torch::randint(2, {n}, gen, torch::kLong) * 3 : torch::randint(4, {n}, gen, torch::kLong);
   const torch::Tensor start = corners.index_select(0, start_corner);       // [N, 2]
   const torch::Tensor end = corners.index_select(0, (start_corner + 2) % 4);     // [N, 2]
   const torch::Tensor progress = path_progress(n, length, options.speed_jitter, gen);  // [N, L]

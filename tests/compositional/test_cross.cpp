@@ -250,3 +250,25 @@ TEST(CrossMetrics, MarkdownRow) {
   const auto columns = [](const std::string& line) { return std::count(line.begin(), line.end(), '|'); };
   EXPECT_EQ(columns(header.substr(0, header.find('\n'))), columns(format_cross_metrics("x", m)));
 }
+
+namespace df::compositional {
+namespace {
+
+TEST(CrossDataset, LeftToRightStartsOnTheLeftAndMovesRight) {
+  CrossDatasetOptions o;
+  o.num_trajectories = 512;
+  o.trajectory_length = 9;
+  o.position_noise = 0.0;
+  o.left_to_right = true;
+  const auto t = make_cross_trajectories(o);  // [N, L, 2]
+  EXPECT_TRUE((t.select(1, 0).select(1, 0) == -1.0f).all().item<bool>());   // every start on the left edge
+  EXPECT_TRUE((t.select(1, -1).select(1, 0) == 1.0f).all().item<bool>());   // every end on the right edge
+  const auto dx = t.slice(1, 1).select(2, 0) - t.slice(1, 0, -1).select(2, 0);
+  EXPECT_TRUE((dx > 0).all().item<bool>());
+  // Both diagonals are used: the share of bottom-left starts is 1/2 within 4.4 sigma (sigma = 0.022).
+  const double bottom = (t.select(1, 0).select(1, 1) < 0).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(bottom, 0.5, 0.1);
+}
+
+}  // namespace
+}  // namespace df::compositional

@@ -18,6 +18,10 @@ struct CrossDatasetOptions {
   // The path still starts and ends exactly at the corners (before noise): only the spacing changes.
   double speed_jitter = 0.0;
   uint64_t seed = 0;
+  // Start only at the two left corners (the cross is then traversed left to right). This is the setting of
+  // the paper's figure 7: a memoryless model knows where it is but not which diagonal it came from, so at
+  // the centre it may continue on either one (a V or a Λ), while a model with memory keeps its diagonal.
+  bool left_to_right = false;
 };
 
 // The four corners, in counter-clockwise order starting bottom-left:

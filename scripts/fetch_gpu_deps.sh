@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Downloads the Debian packages the GPU machine lacks (it has PyTorch/LibTorch, CMake and nvcc but no
+# package manager and no internet) into .gpu-deps/ (git-ignored). Run here, then carry .gpu-deps there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .gpu-deps
+cd .gpu-deps
+apt-get update -qq
+apt-get download libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
+  libgtest-dev libgmock-dev googletest zlib1g-dev 2>&1 | tail -1
+ls -1 *.deb

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# GPU check: builds the project against the LibTorch bundled with PyTorch (CUDA), runs the parity tests on
+# CUDA and the CPU suite, a short mixed-precision training, and prints training throughput.
+# Expects .gpu-deps/*.deb (scripts/fetch_gpu_deps.sh) and writes logs under $OUT (default ./gpu-check-out).
+#   device tool: run(command="bash scripts/gpu_check.sh", carry=[".gpu-deps"])
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu-check-out}"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/gpu_check.log") 2>&1
+step() { echo; echo "=== $* ($(date +%T))"; }
+
+PY=python3
+[ -x /opt/torch/.venv/bin/python ] && PY=/opt/torch/.venv/bin/python
+step "machine"
+nvidia-smi || true
+$PY - <<'PYEOF'
+import torch, os
+print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(),
+      "available", torch.cuda.is_available(), "abi", torch._C._GLIBCXX_USE_CXX11_ABI)
+print("bundled fmt headers:", os.path.isdir(os.path.join(os.path.dirname(torch.__file__), "include", "fmt")))
+PYEOF
+cmake --version | head -1; nvcc --version | tail -1; g++ --version | head -1; ldd --version | head -1
+
+step "dependencies from .gpu-deps"
+prefix="$(mktemp -d)/deps"
+mkdir -p "$prefix"
+for deb in .gpu-deps/*.deb; do
+  if ! dpkg -x "$deb" "$prefix" 2>/dev/null; then  # no dpkg: unpack the ar archive by hand
+    tmp=$(mktemp -d); (cd "$tmp" && ar x "$OLDPWD/$deb" && tar -xf data.tar.* -C "$prefix"); rm -rf "$tmp"
+  fi
+done
+ls "$prefix/usr/lib/x86_64-linux-gnu/cmake" || { echo "no CMake configs extracted: run scripts/fetch_gpu_deps.sh first"; exit 1; }
+
+torch_prefix=$($PY -c 'import torch;print(torch.utils.cmake_prefix_path)')
+nv_libs=$($PY - <<'PYEOF'
+import glob, os, site
+dirs = set()
+for s in site.getsitepackages():
+    for d in glob.glob(os.path.join(s, "nvidia", "*", "lib")):
+        dirs.add(d)
+print(":".join(sorted(dirs)))
+PYEOF
+)
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${nv_libs}:${LD_LIBRARY_PATH:-}"
+link_flags=""
+[ -n "$nv_libs" ] && link_flags="-Wl,-rpath-link,${nv_libs//:/ -Wl,-rpath-link,}"
+
+step "configure + build"
+built=0
+for std in 17 20; do
+  rm -rf build-gpu
+  if cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=$std \
+      -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DDF_WITH_OPENCV=OFF -DDF_WITH_MUJOCO=OFF -DDF_WITH_HDF5=OFF \
+      -DDF_DOMAINS="tools;compositional;timeseries" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 -DCMAKE_EXE_LINKER_FLAGS="$link_flags" \
+      > "$OUT/configure-c++$std.log" 2>&1 &&
+     cmake --build build-gpu -j"$(nproc)" > "$OUT/build.log" 2>&1; then
+    echo "built as C++$std"; built=1; break
+  fi
+  echo "C++$std failed:"; tail -20 "$OUT/configure-c++$std.log" "$OUT/build.log" 2>/dev/null
+done
+[ $built = 1 ] || exit 1
+ldd build-gpu/apps/tools/df_train | grep -E "torch|c10" || true
+
+step "parity tests on CUDA (and CPU)"
+export DF_GOLDEN_DIR="${DF_GOLDEN_DIR:-$PWD/../shared/golden}"
+[ -d "$DF_GOLDEN_DIR" ] || DF_GOLDEN_DIR="$PWD/shared/golden"
+build-gpu/tests/core/test_golden_parity 2>&1 | tail -25
+
+step "test suite"
+ctest --test-dir build-gpu -j8 -E InstalledPackage 2>&1 | tail -8
+
+step "mixed-precision training on CUDA (fp16 with loss scaling, then bf16)"
+for p in fp16 bf16; do
+  build-gpu/apps/tools/df_train --config configs/compositional.yaml --run-dir "$OUT/run_$p" \
+    --set experiment.device=cuda --set training.precision=$p --set training.steps=300 --set training.log_every=100 \
+    --set training.validate_every=0 2>&1 | tail -3
+done
+
+step "throughput (median of 5 windows)"
+for cfg in configs/bench_maze_model.yaml configs/timeseries_exchange.yaml configs/compositional.yaml; do
+  [ -f "$cfg" ] || continue
+  for p in fp32 fp16; do
+    echo "--- $cfg cuda $p"
+    build-gpu/apps/tools/df_bench --config "$cfg" --set experiment.device=cuda --set training.precision=$p --steps 10 2>&1 | tail -2
+  done
+  echo "--- $cfg cpu fp32 ($(nproc) threads)"
+  build-gpu/apps/tools/df_bench --config "$cfg" --set experiment.device=cpu --steps 3 --repeats 3 2>&1 | tail -2
+done
+step "done"

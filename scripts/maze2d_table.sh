@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Maze2D results (paper Table 1 layout): trains one model per maze and evaluates DF, DF without MCG,
+# Diffuser-style and Diffuser with diffused actions on the single-goal and "multi" variants.
+#   scripts/maze2d_table.sh cpu            # reduced U-Maze run on 2 CPU cores (configs/maze2d_umaze_cpu.yaml)
+#   scripts/maze2d_table.sh paper [GPU]    # paper-scale configs for umaze, medium, large (needs a GPU)
+# BUILD (default build-maze2) must contain df_train and df_maze_eval. Results go to runs/<name>/maze_eval.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-maze2}
+MODE=${1:-cpu}
+EPISODES=${EPISODES:-32}
+
+train_and_eval() {  # config, run dir, env ids...
+  local config=$1 run=$2; shift 2
+  local envs=()
+  mkdir -p "$(dirname "$run")"
+  for e in "$@"; do envs+=(--env "$e"); done
+  if [[ ! -f "$run/checkpoint.pt" ]] || ! grep -q "done:" "$run.train.log" 2>/dev/null; then
+    /usr/bin/time -f "train wall %e s" "$BUILD/apps/tools/df_train" --config "$config" --run-dir "$run" \
+      2>&1 | tee "$run.train.log"
+  fi
+  /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
+    --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method all "${envs[@]}" 2>&1 | tee "$run.eval.log"
+  "$BUILD/apps/planning/df_maze_eval" --config "$config" --checkpoint "$run/checkpoint.pt" --episodes 1 \
+    --env "${1}" --latency-sweep 2>&1 | tee "$run.latency.log"
+}
+
+case "$MODE" in
+  cpu)
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    train_and_eval configs/maze2d_umaze_cpu.yaml runs/maze2d_umaze_cpu maze2d-umaze-v1 maze2d-umaze-multi-v1
+    ;;
+  paper)
+    for m in umaze medium large; do
+      train_and_eval "configs/maze2d_$m.yaml" "runs/maze2d_$m" "maze2d-$m-v1" "maze2d-$m-multi-v1"
+    done
+    ;;
+  *)
+    echo "usage: $0 cpu|paper" >&2
+    exit 1
+    ;;
+esac
