@@ -15,7 +15,7 @@ trained=$(date +%s)
 tokens=$(grep -A3 "^compositional:" "$run/config.yaml" | awk '/trajectory_length/ {print $2}')
 common=(--checkpoint "$run/checkpoint.pt" --out "$run/samples" --batch 256 --seed 1 --tokens "$tokens")
 $bin/df_sample "${common[@]}" --label full_memory
-$bin/df_sample "${common[@]}" --label mpc_no_memory --memory 1 --replan-every 4
+$bin/df_sample "${common[@]}" --label mpc_no_memory --memory 1 --replan-every 6
 sampled=$(date +%s)
 
 metric() { awk -F, -v k="$2" '$1 == k {printf "%.3f", $2}' "$run/samples/$1_metrics.csv"; }
@@ -32,7 +32,7 @@ metric() { awk -F, -v k="$2" '$1 == k {printf "%.3f", $2}' "$run/samples/$1_metr
   done
   echo
   echo "- full_memory: \`df_sample ${common[*]} --label full_memory\` (the latent carries the whole history)."
-  echo "- mpc_no_memory: \`df_sample ${common[*]} --label mpc_no_memory --memory 1 --replan-every 4\` (every 4 tokens the latent is reset and only the current point is fed back)."
+  echo "- mpc_no_memory: \`df_sample ${common[*]} --label mpc_no_memory --memory 1 --replan-every 6\` (every 6 tokens the latent is reset and only the current point is fed back)."
   echo
   echo "![full memory](full_memory.png)"
   echo "![MPC without memory](mpc_no_memory.png)"

@@ -7,6 +7,10 @@ namespace df {
 
 torch::Tensor sample_clamped_noise(torch::IntArrayRef shape, const torch::TensorOptions& options, double clip_noise,
                                    c10::optional<torch::Generator> generator) {
+  // A CPU generator (the library's explicit seeds) cannot draw on another device: draw on the CPU and move,
+  // so results do not depend on the device either.
+  if (generator.has_value() && options.device().type() != generator->device().type())
+    return torch::randn(shape, generator, options.device(torch::kCPU)).clamp_(-clip_noise, clip_noise).to(options.device());
   return torch::randn(shape, generator, options).clamp_(-clip_noise, clip_noise);
 }
 
