@@ -1,4 +1,5 @@
 #include "df/models/unet_conv_gru.h"
+#include "df/core/compat.h"
 
 #include <cmath>
 #include <utility>
@@ -11,11 +12,6 @@ namespace df {
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // Conv GRU cell with 3x3 convolutions. Gates are chunked (reset, update, new) and the update gate keeps
 // the old state: h' = u * h + (1 - u) * n, n = tanh(x_n + r * h_n), as in the authors' cell.

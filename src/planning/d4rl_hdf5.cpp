@@ -95,8 +95,12 @@ bool link_exists(hid_t file, const std::string& key) {
 
 std::string shape_string(const std::vector<hsize_t>& dims) {
   std::string s = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + (dims.size() == 1 ? ",)" : ")");
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (i) s.append(", ");
+    s.append(std::to_string(dims[i]));
+  }
+  s.append(dims.size() == 1 ? ",)" : ")");
+  return s;
 }
 
 // Opens `key`, checks its shape against [rows?, cols] (cols 0 = a vector; a trailing 1 is accepted) and

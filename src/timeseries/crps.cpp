@@ -1,4 +1,5 @@
 #include "df/timeseries/crps.h"
+#include "df/core/compat.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,17 +10,11 @@
 namespace df::timeseries {
 namespace {
 
-std::string shape_of(const torch::Tensor& t) {
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
-
 void check_forecast_shapes(const torch::Tensor& samples, const torch::Tensor& truth, const char* what) {
   check(samples.defined() && truth.defined(), std::string(what) + ": undefined tensor");
   check(samples.dim() == truth.dim() + 1 && samples.sizes().slice(1) == truth.sizes() && samples.size(0) >= 1,
         std::string(what) + ": expected samples [S, ...] and truth [...] with matching trailing shape, got samples " +
-            shape_of(samples) + " and truth " + shape_of(truth));
+            shape_str(samples) + " and truth " + shape_str(truth));
 }
 
 // Mean squared error of the sample mean; NaN truth entries are masked.
@@ -77,7 +72,7 @@ torch::Tensor mean_weighted_quantile_loss(const torch::Tensor& samples, const to
 
 double crps_sum(const torch::Tensor& samples, const torch::Tensor& truth, QuantileRule rule) {
   check(samples.dim() == 4 && truth.dim() == 3,
-        "crps_sum: expected samples [S, W, T, D] and truth [W, T, D], got " + shape_of(samples) + " and " + shape_of(truth));
+        "crps_sum: expected samples [S, W, T, D] and truth [W, T, D], got " + shape_str(samples) + " and " + shape_str(truth));
   check_forecast_shapes(samples, truth, "crps_sum");
   // NaN truth entries would poison the dimension sum; GluonTS' sum aggregation has the same behaviour
   // (a NaN in any dimension masks that step of the summed series), which the masking reproduces.
@@ -104,7 +99,7 @@ ForecastMetrics forecast_metrics(const std::vector<torch::Tensor>& samples, cons
   for (size_t w = 0; w < samples.size(); ++w) {
     check(samples[w].dim() == 3 && truth[w].dim() == 2,
           "forecast_metrics: window " + std::to_string(w) + ": expected samples [S, T, D] and truth [T, D], got " +
-              shape_of(samples[w]) + " and " + shape_of(truth[w]));
+              shape_str(samples[w]) + " and " + shape_str(truth[w]));
   }
   // [S, 1, sum T_w, D] and [1, sum T_w, D]
   const torch::Tensor all_samples = torch::cat(samples, 1).unsqueeze(1);

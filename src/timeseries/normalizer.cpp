@@ -1,4 +1,5 @@
 #include "df/timeseries/normalizer.h"
+#include "df/core/compat.h"
 
 #include <string>
 
@@ -6,17 +7,9 @@
 
 namespace df::timeseries {
 
-namespace {
-std::string shape_of(const torch::Tensor& t) {
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
-}  // namespace
-
 Normalizer Normalizer::fit(const torch::Tensor& train) {
   check(train.defined() && train.dim() == 2 && train.size(0) >= 2,
-        "Normalizer::fit: expected train [T >= 2, D], got " + (train.defined() ? shape_of(train) : std::string("undefined")));
+        "Normalizer::fit: expected train [T >= 2, D], got " + (train.defined() ? shape_str(train) : std::string("undefined")));
   const torch::Tensor x = train.to(torch::kFloat64);                   // [T, D]
   const torch::Tensor observed = x.isnan().logical_not();              // [T, D]
   const torch::Tensor count = observed.sum(0).to(torch::kFloat64);     // [D]
@@ -38,7 +31,7 @@ Normalizer::Normalizer(torch::Tensor mean, torch::Tensor std) {
 void Normalizer::check_last_dim(const torch::Tensor& x, const char* what) const {
   check(x.defined() && x.dim() >= 1 && x.size(-1) == dim(),
         std::string("Normalizer::") + what + ": expected [..., " + std::to_string(dim()) + "], got " +
-            (x.defined() ? shape_of(x) : std::string("undefined")));
+            (x.defined() ? shape_str(x) : std::string("undefined")));
 }
 
 torch::Tensor Normalizer::normalize(const torch::Tensor& x) const {

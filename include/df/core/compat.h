@@ -12,16 +12,16 @@ namespace df {
 // Shapes are passed around as plain vectors; converted to IntArrayRef at the torch boundary.
 using Shape = std::vector<int64_t>;
 
-inline std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 inline std::string shape_str(const Shape& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s.push_back(',');
+    s.append(std::to_string(shape[i]));
+  }
+  s.push_back(']');
+  return s;
 }
+inline std::string shape_str(const torch::Tensor& t) { return shape_str(t.sizes().vec()); }
 
 // Enables autocast for CUDA with the given dtype inside a scope (no-op for other devices).
 class AutocastGuard {
