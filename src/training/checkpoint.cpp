@@ -76,7 +76,7 @@ std::map<std::string, double> decode_scalars(const std::string& text) {
 void save_checkpoint(const std::string& path, const Checkpoint& c, const std::function<void()>& before_commit) {
   torch::serialize::OutputArchive archive;
   archive.write("format", bytes_to_tensor("diffusion-forcing-checkpoint-v1"));
-  archive.write("step", torch::tensor(c.step, torch::kLong));
+  archive.write("step", torch::full({1}, c.step, torch::kLong));  // (torch::tensor(int64, dtype) truncates)
   archive.write("config", bytes_to_tensor(c.config_yaml));
   write_map(archive, "model", c.model);
   write_map(archive, "ema", c.ema);
@@ -109,7 +109,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     archive.read("format", t);
     check(tensor_to_bytes(t) == "diffusion-forcing-checkpoint-v1", path + ": unknown checkpoint format");
     archive.read("step", t);
-    c.step = t.item<int64_t>();
+    c.step = t.reshape({-1})[0].item<int64_t>();
     archive.read("config", t);
     c.config_yaml = tensor_to_bytes(t);
     c.model = read_map(archive, "model");

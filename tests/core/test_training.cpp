@@ -116,6 +116,11 @@ TEST(Checkpoint, CrashedWriteKeepsThePreviousCheckpoint) {
   c.config_yaml = "a: 1\n";
   c.model["w"] = torch::arange(6, torch::kFloat);
   save_checkpoint(path, c);
+  // Steps far past one byte survive the round trip.
+  Checkpoint big = c;
+  big.step = 123456789;
+  save_checkpoint(dir + "/big.pt", big);
+  EXPECT_EQ(load_checkpoint(dir + "/big.pt").step, 123456789);
   Checkpoint d = c;
   d.step = 6;
   d.model["w"] = torch::zeros(6);
