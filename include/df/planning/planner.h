@@ -1,0 +1,81 @@
+// Maze2D planners on one trained Diffusion Forcing network (paper section 4.2, appendix D.5):
+//  * Diffusion Forcing MPC: every `replan_every` tokens, plan from the current observation (z_0 =
+//    encoder(o_t)) to the end of the episode (flexible horizon H = ceil(remaining / fs)) with the pyramid
+//    matrix, goal guidance on every token (cost = n_frames * mean ||pos(x0) - goal||, the D.5 reward) and
+//    Monte Carlo guidance over `mcg_samples` futures; execute the plan's own actions (clamped to [-1, 1])
+//    or track its observations with Diffuser's PD rule.
+//  * Diffuser-style: one full-sequence plan (all tokens at one shared noise level) over the whole
+//    episode, start fixed by z_0 = encoder(o_0) and goal fixed by replacing the last frame's position at
+//    every step (inpainting); plan once, then PD tracking or its diffused actions.
+// Everything is batched over the envs of a BatchedMazeEnv; tensors live on the model's device.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "df/models/diffusion_forcing_model.h"
+#include "df/planning/maze_env.h"
+#include "df/planning/maze_tokens.h"
+#include "df/sampling/sampler.h"
+
+namespace df::planning {
+
+enum class PlanMethod { kDiffusionForcing, kDiffusionForcingNoMcg, kDiffuser, kDiffuserActions };
+PlanMethod parse_plan_method(const std::string& name);  // df | df_no_mcg | diffuser | diffuser_actions
+std::string to_string(PlanMethod method);
+
+struct PlannerOptions {
+  PlanMethod method = PlanMethod::kDiffusionForcing;
+  SamplerOptions sampler;          // guidance_scale, mcg_samples (forced to 1 for df_no_mcg), eta, ...
+  double uncertainty_scale = 1.0;  // pyramid slope
+  int64_t replan_every = 1;        // tokens executed between plans (DF)
+  bool pd_tracking = false;        // DF only: track planned observations instead of executing actions
+  int64_t max_horizon = 0;         // tokens; 0 = to the end of the episode (flexible horizon)
+  uint64_t seed = 0;
+};
+
+struct Plan {
+  torch::Tensor tokens;  // [H, B, fs*6] normalised
+  torch::Tensor frames;  // [H*fs, B, 6] raw (o_{j+1}, a_j), CPU double
+};
+
+struct EpisodeBatchResult {
+  std::vector<double> returns;             // [N] summed sparse reward
+  std::vector<int> first_arrival;          // [N] first step with reward, -1 if never
+  std::vector<std::vector<Vec2>> paths;    // [N][steps+1] executed positions
+  std::vector<std::vector<Vec2>> first_plans;  // [N][frames] positions of the first plan
+  std::vector<Vec2> goals;                 // [N]
+  std::vector<double> plan_seconds;        // wall time of every planning call (one per replan)
+  std::vector<int64_t> plan_horizons;      // tokens of every planning call
+};
+
+class MazePlanner {
+ public:
+  MazePlanner(DiffusionForcingModel& model, MazeTokenLayout layout, PlannerOptions options);
+
+  // Observations [B, 4] and goals [B, 2] raw (CPU double); horizon in tokens.
+  Plan plan_pyramid(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
+                    torch::Generator& generator);
+  Plan plan_full_sequence(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
+                          torch::Generator& generator);
+
+  // Runs one episode of max_episode_steps in every env (already constructed with its seed): reset, plan,
+  // act. The goal of env i is its target after reset (fixed G cell, or random for "-multi").
+  EpisodeBatchResult run_episodes(BatchedMazeEnv& envs, int max_episode_steps);
+
+  const PlannerOptions& options() const { return options_; }
+
+ private:
+  Plan to_plan(const torch::Tensor& tokens) const;
+  GuidanceCost goal_cost(const torch::Tensor& goals, int64_t horizon) const;
+
+  DiffusionForcingModel* model_;
+  MazeTokenLayout layout_;
+  PlannerOptions options_;
+};
+
+// Diffuser's tracking rule: a = (p_plan - p) + (v_plan - v) toward the planned next observation.
+Vec2 pd_tracking_action(const Observation& state, const Observation& planned_next);
+
+}  // namespace df::planning
