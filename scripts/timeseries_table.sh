@@ -95,6 +95,10 @@ label() {
     f=$(printf %s "$fsec" | awk '{ s += $1 } END { if (NR) printf "%.0f s", s / NR; else print "-" }')
     echo "| $(label $setting) | $n / 5 | $m | $g | ${per:--} | $t | $f |"
   done
+  first=$(ls "$RUNS"/*_s*/forecast/metrics.csv 2>/dev/null | head -n 1 || true)
+  if [[ -n "$first" ]]; then
+    echo "| persistence: last context value held, point forecast (no training) | | $(printf %.4f "$(metric "$first" crps_sum_persistence)") | | | | |"
+  fi
   echo "| paper, Diffusion Forcing (Table 2) | 5 | 0.003 ± 0.001 | | | GPU | |"
   echo "| paper, TimeGrad (Table 2) | | 0.006 ± 0.001 | | | | |"
   echo
@@ -154,6 +158,9 @@ truth; one panel per series). Every run's `forecast/` folder holds forecasts.npy
 truth.npy [W, P, D] and context.npy [W, P, D] (original scale, described in its ARRAYS.md) to recompute
 the metric independently.
 NOTES
+  # Hand-written observations about the runs (kept across regenerations).
+  notes="$(dirname "$REPORT")/timeseries_notes.md"
+  if [[ -f "$notes" ]]; then echo; cat "$notes"; fi
 } > "$REPORT"
 for setting in nocov cov tf; do
   png=$(ls "$RUNS/${setting}"_s*/forecast/forecast.png 2>/dev/null | head -n 1 || true)

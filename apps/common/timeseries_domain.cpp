@@ -106,7 +106,8 @@ class ForecastWindows : public SequenceDataset {
   torch::Tensor covariates_;
 };
 
-// Writes the lag slots of token `r` (window coordinates) from `values` [r', B, D] (r' > r - 2).
+// Writes the lag slots of token `r` (window coordinates) whose source r - lag lies in the forecast
+// (>= forecast_from) from the tokens sampled so far, `generated` [r - forecast_from] x [B, D].
 void fill_lags(const TimeSeriesData& d, torch::Tensor& cond_r, const std::vector<torch::Tensor>& generated,
                int64_t r, int64_t forecast_from) {
   int64_t k = 0;
