@@ -144,11 +144,7 @@ int main(int argc, char** argv) {
     shape.x_shape = {layout.token_dim()};
     shape.observation_dim = 4;
     auto model = df::make_model(config, shape, device);
-    df::load_state_dict(*model, ckpt.model, checkpoint);
-    if (!ckpt.ema.empty() && !no_ema) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : model->named_parameters(true)) p.value().copy_(ckpt.ema.at(p.key()));
-    }
+    df::load_inference_weights(*model, ckpt, checkpoint, !no_ema);
     model->eval();
     if (episodes <= 0) episodes = static_cast<int>(config.get_int("maze.eval_episodes"));
     if (seed < 0) seed = config.get_int("maze.eval_seed");

@@ -127,11 +127,7 @@ int main(int argc, char** argv) {
     const auto& domain = df::app::find_domain("timeseries");
     auto dataset = domain.make_dataset(config);
     auto model = df::make_model(config, domain.model_shape(config, *dataset), device);
-    df::load_state_dict(*model, ckpt.model, checkpoint);
-    if (!ckpt.ema.empty() && !no_ema) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : model->named_parameters(true)) p.value().copy_(ckpt.ema.at(p.key()));
-    }
+    df::load_inference_weights(*model, ckpt, checkpoint, !no_ema);
     model->eval();
 
     const auto& data = df::app::ts::load_time_series(config);

@@ -76,7 +76,7 @@ std::map<std::string, double> decode_scalars(const std::string& text) {
 void save_checkpoint(const std::string& path, const Checkpoint& c, const std::function<void()>& before_commit) {
   torch::serialize::OutputArchive archive;
   archive.write("format", bytes_to_tensor("diffusion-forcing-checkpoint-v1"));
-  archive.write("step", torch::full({1}, c.step, torch::kLong));  // (torch::tensor(int64, dtype) truncates)
+  archive.write("step", torch::full({1}, c.step, torch::kLong));
   archive.write("config", bytes_to_tensor(c.config_yaml));
   write_map(archive, "model", c.model);
   write_map(archive, "ema", c.ema);
@@ -104,26 +104,39 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw Error(path + ": not a readable checkpoint (" + std::string(e.what()).substr(0, 200) + ")");
   }
   Checkpoint c;
-  try {
+  // A fresh tensor per read: InputArchive::read copies into a defined tensor, keeping its dtype (reading
+  // the int64 step into the uint8 tensor of the previous entry truncated it to one byte).
+  const auto read = [&](const char* key) {
     torch::Tensor t;
-    archive.read("format", t);
-    check(tensor_to_bytes(t) == "diffusion-forcing-checkpoint-v1", path + ": unknown checkpoint format");
-    archive.read("step", t);
-    c.step = t.reshape({-1})[0].item<int64_t>();
-    archive.read("config", t);
-    c.config_yaml = tensor_to_bytes(t);
+    archive.read(key, t);
+    return t;
+  };
+  try {
+    check(tensor_to_bytes(read("format")) == "diffusion-forcing-checkpoint-v1", path + ": unknown checkpoint format");
+    c.step = read("step").reshape({-1})[0].item<int64_t>();
+    c.config_yaml = tensor_to_bytes(read("config"));
     c.model = read_map(archive, "model");
     c.ema = read_map(archive, "ema");
-    archive.read("optimizer", t);
-    c.optimizer_state = tensor_to_bytes(t);
-    archive.read("scalars", t);
-    c.scalars = decode_scalars(tensor_to_bytes(t));
+    c.optimizer_state = tensor_to_bytes(read("optimizer"));
+    c.scalars = decode_scalars(tensor_to_bytes(read("scalars")));
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(path + ": incomplete checkpoint (" + std::string(e.what()).substr(0, 200) + ")");
   }
   return c;
+}
+
+void load_inference_weights(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& source,
+                            bool prefer_ema) {
+  load_state_dict(module, checkpoint.model, source);
+  if (!prefer_ema || checkpoint.ema.empty()) return;
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.named_parameters(true)) {
+    const auto it = checkpoint.ema.find(p.key());
+    check(it != checkpoint.ema.end(), source + ": EMA weights lack \"" + p.key() + "\"");
+    p.value().copy_(it->second);
+  }
 }
 
 std::string serialize_optimizer(const torch::optim::Optimizer& optimizer) {

@@ -27,6 +27,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint,
                      const std::function<void()>& before_commit = nullptr);
 Checkpoint load_checkpoint(const std::string& path);
 
+// Loads a checkpoint's weights into `module` for inference: the EMA weights when the checkpoint has them
+// and `prefer_ema` is set, else the training weights. `source` names the file in error messages.
+void load_inference_weights(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& source,
+                            bool prefer_ema = true);
+
 // Optimizer state <-> bytes.
 std::string serialize_optimizer(const torch::optim::Optimizer& optimizer);
 void deserialize_optimizer(torch::optim::Optimizer& optimizer, const std::string& bytes, const std::string& source);
