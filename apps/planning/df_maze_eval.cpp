@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "../common/domain.h"
+#include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/models/state_dict.h"
@@ -131,7 +132,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--latency-sweep", sweep, "only time planning vs horizon and MCG samples");
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
-  try {
+  return df::app::run_tool([&] {
     const auto ckpt = df::load_checkpoint(checkpoint);
     auto config = df::app::load_config(config_file, overrides, ckpt.config_yaml, checkpoint + " (stored config)");
     df::check(config.get_string("experiment.domain") == "maze",
@@ -223,12 +224,6 @@ int main(int argc, char** argv) {
       }
     }
     spdlog::info("wrote {}/summary.csv, episodes.csv and pictures", out_dir);
-  } catch (const df::Error& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::error("unexpected error: {}", e.what());
-    return 3;
-  }
-  return 0;
+    return 0;
+  });
 }

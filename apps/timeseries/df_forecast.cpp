@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "../common/domain.h"
+#include "../common/tool_main.h"
 #include "../common/timeseries_domain.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
   cli.add_option("--history", history_points, "history points drawn before the forecast (default 2P)");
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
-  try {
+  return df::app::run_tool([&] {
     const auto ckpt = df::load_checkpoint(checkpoint);
     auto config = df::app::load_config("", overrides, ckpt.config_yaml, checkpoint + " (stored config)");
     df::check(config.get_string("experiment.domain") == "timeseries",
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
     config.write(out_dir + "/config.yaml");
     std::string command;
     for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
-    std::ofstream(out_dir + "/command.txt") << command << "\n";
+    df::app::write_command(out_dir + "/command.txt", argc, argv);
 
     const auto device = df::resolve_device(config.get_string("experiment.device"));
     const auto& domain = df::app::find_domain("timeseries");
@@ -222,12 +223,6 @@ int main(int argc, char** argv) {
     }
     spdlog::info("CRPS_sum {:.6f} (GluonTS quantiles {:.6f}), CRPS {:.6f}, MSE {:.6g}; sampling {:.1f} s; wrote {}",
                  m.crps_sum, crps_gluonts, m.crps_mean, m.mse, seconds, out_dir);
-  } catch (const df::Error& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::error("unexpected error: {}", e.what());
-    return 3;
-  }
-  return 0;
+    return 0;
+  });
 }

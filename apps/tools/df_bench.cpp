@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "../common/domain.h"
+#include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/training/trainer.h"
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   cli.add_option("--repeats", repeats, "timed windows (the median is reported)");
   cli.add_option("--warmup", warmup, "untimed steps first");
   CLI11_PARSE(cli, argc, argv);
-  try {
+  return df::app::run_tool([&] {
     auto config = df::app::load_config(config_file, overrides);
     const auto device = df::resolve_device(config.get_string("experiment.device"));
     const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
@@ -58,9 +59,6 @@ int main(int argc, char** argv) {
     std::printf("median %.3f steps/s (min %.3f, max %.3f over %lld windows of %lld steps) = %.0f sequences/s\n", median,
                 rates.front(), rates.back(), static_cast<long long>(repeats), static_cast<long long>(steps),
                 median * batch);
-  } catch (const df::Error& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "../common/domain.h"
+#include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/core/compat.h"
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
   cli.add_option("--stabilization-input", stab_input, "clean | scaled | noised");
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
-  try {
+  return df::app::run_tool([&] {
     const auto ckpt = df::load_checkpoint(checkpoint);
     if (!matrix.empty()) overrides.push_back("sampling.matrix=" + matrix);
     if (u >= 0) overrides.push_back("sampling.uncertainty_scale=" + std::to_string(u));
@@ -95,11 +96,7 @@ int main(int argc, char** argv) {
     if (out_dir.empty()) out_dir = (std::filesystem::path(checkpoint).parent_path() / "samples").string();
     std::filesystem::create_directories(out_dir);
     config.write(out_dir + "/" + label + "_config.yaml");
-    {
-      std::ofstream cmd(out_dir + "/" + label + "_command.txt");
-      for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
-      cmd << "\n";
-    }
+    df::app::write_command(out_dir + "/" + label + "_command.txt", argc, argv);
     const auto device = df::resolve_device(config.get_string("experiment.device"));
     const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
     auto dataset = domain.make_dataset(config);
@@ -149,12 +146,6 @@ int main(int argc, char** argv) {
       spdlog::info("{}: {} = {:.4f}", label, k, v);
     }
     spdlog::info("wrote {} ({}), metrics and pictures to {}", npy, df::shape_str(samples), out_dir);
-  } catch (const df::Error& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::error("unexpected error: {}", e.what());
-    return 3;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "../common/domain.h"
+#include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/training/trainer.h"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--resume", resume, "continue from <run-dir>/checkpoint.pt with the run's stored config");
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
   CLI11_PARSE(cli, argc, argv);
-  try {
+  return df::app::run_tool([&] {
     if (resume && config_file.empty() && !run_dir.empty()) config_file = run_dir + "/config.yaml";
     auto config = df::app::load_config(config_file, overrides);
     if (print_config) {
@@ -34,11 +35,7 @@ int main(int argc, char** argv) {
       df::check(std::filesystem::exists(run_dir + "/checkpoint.pt"), run_dir + "/checkpoint.pt: nothing to resume");
     std::filesystem::create_directories(run_dir);
     config.write(run_dir + "/config.yaml");
-    {
-      std::ofstream cmd(run_dir + "/command.txt", std::ios::app);
-      for (int i = 0; i < argc; ++i) cmd << (i ? " " : "") << argv[i];
-      cmd << "\n";
-    }
+    df::app::write_command(run_dir + "/command.txt", argc, argv, /*append=*/true);
     const auto device = df::resolve_device(config.get_string("experiment.device"));
     const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
     torch::manual_seed(static_cast<uint64_t>(config.get_int("experiment.seed")));  // weight initialisation
@@ -55,12 +52,6 @@ int main(int argc, char** argv) {
     const auto summary = trainer.run(resume);
     spdlog::info("done: {} steps, last loss {:.5f}; checkpoint {}/checkpoint.pt", summary.steps_done,
                  summary.last_loss, run_dir);
-  } catch (const df::Error& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::error("unexpected error: {}", e.what());
-    return 3;
-  }
-  return 0;
+    return 0;
+  });
 }
