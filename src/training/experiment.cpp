@@ -44,6 +44,8 @@ training:
   weight_decay: 0.0001
   betas: [0.9, 0.999]
   warmup_steps: 100
+  lr_schedule: constant       # constant (reference) | cosine (decay to lr * min_lr_ratio at training.steps)
+  min_lr_ratio: 0.0
   grad_clip: 0.0
   ema_decay: 0.0
   precision: fp32             # fp32 | fp16 | bf16 (CUDA only)
@@ -88,6 +90,8 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_choice("diffusion.loss_weighting", {"constant", "min_snr", "fused_min_snr"});
   c.require_choice("diffusion.training_noise", {"independent", "teacher_forcing", "full_sequence"});
   c.require_choice("training.precision", {"fp32", "fp16", "bf16"});
+  c.require_choice("training.lr_schedule", {"constant", "cosine"});
+  c.require_range("training.min_lr_ratio", 0.0, 1.0);
   c.require_choice("sampling.matrix", {"autoregressive", "full_sequence", "pyramid", "trapezoid"});
   c.require_choice("sampling.stabilization_input", {"clean", "scaled", "noised"});
   return c;
@@ -160,6 +164,8 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.optimizer.beta1 = betas[0];
   t.optimizer.beta2 = betas[1];
   t.optimizer.warmup_steps = c.get_int("training.warmup_steps");
+  if (c.get_string("training.lr_schedule") == "cosine") t.optimizer.decay_steps = t.steps;
+  t.optimizer.min_lr_ratio = c.get_double("training.min_lr_ratio");
   t.grad_clip = c.get_double("training.grad_clip");
   t.ema_decay = c.get_double("training.ema_decay");
   t.precision = parse_precision(c.get_string("training.precision"));

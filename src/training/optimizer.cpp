@@ -1,6 +1,7 @@
 #include "df/training/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "df/core/error.h"
 
@@ -12,9 +13,16 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>
   return std::make_unique<torch::optim::AdamW>(parameters, options);
 }
 
-double warmup_lr(const OptimizerOptions& o, int64_t step) {
-  if (o.warmup_steps <= 0) return o.lr;
-  return o.lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps));
+double scheduled_lr(const OptimizerOptions& o, int64_t step) {
+  double lr = o.lr;
+  if (o.warmup_steps > 0) lr *= std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps));
+  if (o.decay_steps > o.warmup_steps && step >= o.warmup_steps) {
+    const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) /
+                                              static_cast<double>(o.decay_steps - o.warmup_steps));
+    const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
+    lr *= o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine;
+  }
+  return lr;
 }
 
 void set_lr(torch::optim::Optimizer& optimizer, double lr) {

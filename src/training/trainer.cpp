@@ -86,7 +86,7 @@ double Trainer::train_step(int64_t step) {
   const auto eps = torch::randn(batch.x.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(device);
   const auto z0 = model_->denoiser().initial_latent(B, batch.first_observation);
 
-  set_lr(*optimizer_, warmup_lr(options_.optimizer, step));
+  set_lr(*optimizer_, scheduled_lr(options_.optimizer, step));
   optimizer_->zero_grad();
   torch::Tensor loss;
   {
@@ -220,7 +220,7 @@ TrainingSummary Trainer::run(bool resume) {
     const double elapsed = std::chrono::duration<double>(clock::now() - window_start).count();
     if (elapsed > 0) rate = window_steps / elapsed;
     if (metrics.is_open())
-      metrics << steps_done_ << "," << fmt::format("{:.9g}", loss) << "," << warmup_lr(options_.optimizer, step) << ","
+      metrics << steps_done_ << "," << fmt::format("{:.9g}", loss) << "," << scheduled_lr(options_.optimizer, step) << ","
               << rate << "\n";
     const double eta = rate > 0 ? (options_.steps - steps_done_) / rate : INFINITY;
     if (options_.log_every > 0 && (steps_done_ % options_.log_every == 0 || steps_done_ == options_.steps)) {

@@ -11,6 +11,7 @@
 #include "df/models/resmlp_gru.h"
 #include "df/sampling/sampler.h"
 #include "df/training/checkpoint.h"
+#include "df/training/optimizer.h"
 #include "df/training/trainer.h"
 
 namespace df {
@@ -78,6 +79,26 @@ TEST(Training, LossFallsAndSamplesLandOnTheCircle) {
   const double step_error = (dtheta - 0.5).abs().mean().item<double>();
   EXPECT_LT(radius_error, 0.1) << "mean | |x| - 1 |";
   EXPECT_LT(step_error, 0.15) << "mean |dtheta - 0.5| (rad)";
+}
+
+TEST(Optimizer, LearningRateScheduleMatchesClosedForm) {
+  OptimizerOptions o;
+  o.lr = 1e-3;
+  o.warmup_steps = 10;
+  // Reference: linear warm-up, then constant.
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 0), 1e-4);
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 4), 5e-4);
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 9), 1e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 5000), 1e-3);
+  // Cosine decay over steps 10..110 down to 0.1 lr: halfway is lr * (0.1 + 0.9 * 0.5).
+  o.decay_steps = 110;
+  o.min_lr_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 9), 1e-3);
+  EXPECT_NEAR(scheduled_lr(o, 10), 1e-3, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 60), 1e-3 * 0.55, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 35), 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 0.25))), 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 110), 1e-4, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 500), 1e-4, 1e-15);
 }
 
 TEST(Training, ResumeIsBitIdentical) {

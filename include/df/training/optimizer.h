@@ -1,4 +1,5 @@
-// Optimisation pieces of the trainer: AdamW, the reference's linear warm-up (no decay afterwards),
+// Optimisation pieces of the trainer: AdamW, the reference's linear warm-up (constant afterwards, or an
+// optional cosine decay for short reduced-budget runs),
 // an exponential moving average of the weights, and a dynamic loss scaler for fp16.
 #pragma once
 #include <torch/torch.h>
@@ -13,13 +14,19 @@ struct OptimizerOptions {
   double weight_decay = 1e-4;
   double beta1 = 0.9, beta2 = 0.999;
   int64_t warmup_steps = 0;
+  // Cosine decay after the warm-up, from lr down to lr * min_lr_ratio at `decay_steps` (0 = no decay,
+  // the reference's behaviour). Short CPU runs end far from a minimum with a constant rate; decaying
+  // it makes the final weights (the ones that get evaluated) much less noisy.
+  int64_t decay_steps = 0;
+  double min_lr_ratio = 0.0;
 };
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& parameters,
                                                 const OptimizerOptions& options);
 
-// lr * min(1, (step + 1) / warmup) for 0-based `step`, as the reference (constant afterwards).
-double warmup_lr(const OptimizerOptions& options, int64_t step);
+// Learning rate at 0-based `step`: lr * min(1, (step + 1) / warmup) as the reference, times the cosine
+// factor when decay_steps > 0.
+double scheduled_lr(const OptimizerOptions& options, int64_t step);
 void set_lr(torch::optim::Optimizer& optimizer, double lr);
 
 // Shadow weights w_ema = d w_ema + (1 - d) w after every optimiser step.
