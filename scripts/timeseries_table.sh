@@ -4,11 +4,13 @@
 # then docs/results/timeseries.md from whatever runs have finished.
 #
 #   scripts/timeseries_table.sh                    # every seed and setting (hours on 2 cores)
-#   SEEDS="0" SETTINGS="nocov cov tf" scripts/timeseries_table.sh
+#   SEEDS="0" SETTINGS="anc_nocov anc_cov" scripts/timeseries_table.sh
+# Settings: nocov / cov / tf (absolute z-scores, the reference) and anc_nocov / anc_cov / anc_tf (the same
+# with timeseries.anchor=last_context: each window relative to its last context value).
 #   REPORT_ONLY=1 scripts/timeseries_table.sh      # only rewrite the report from existing runs
 #
 # Environment: BUILD (build dir, default build), CONFIG (default configs/timeseries_exchange_cpu.yaml),
-# RUNS (default runs/ts), SEEDS (default "0 1 2 3 4"), SETTINGS (default "nocov cov tf"),
+# RUNS (default runs/ts), SEEDS (default "0 1 2 3 4"), SETTINGS (default: all six),
 # OMP_NUM_THREADS (default 1: the machine is shared). A run whose forecast/metrics.csv exists is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,8 @@ BUILD=${BUILD:-build}
 CONFIG=${CONFIG:-configs/timeseries_exchange_cpu.yaml}
 RUNS=${RUNS:-runs/ts}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
-SETTINGS=${SETTINGS:-"nocov cov tf"}
+ALL_SETTINGS="nocov cov tf anc_nocov anc_cov anc_tf"
+SETTINGS=${SETTINGS:-$ALL_SETTINGS}
 REPORT=${REPORT:-docs/results/timeseries.md}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 TRAIN="$BUILD/apps/tools/df_train"
@@ -27,6 +30,7 @@ setting_flags() {
     nocov) echo "--set timeseries.use_covariates=false" ;;
     cov) echo "--set timeseries.use_covariates=true" ;;
     tf) echo "--set timeseries.use_covariates=false --set diffusion.training_noise=teacher_forcing" ;;
+    anc_*) echo "$(setting_flags "${1#anc_}") --set timeseries.anchor=last_context" ;;
     *) echo "unknown setting $1" >&2; exit 2 ;;
   esac
 }
@@ -64,6 +68,7 @@ label() {
     nocov) echo "DF, covariates off (released code)" ;;
     cov) echo "DF, covariates on (lags, index, time features)" ;;
     tf) echo "teacher forcing (next-token diffusion), covariates off" ;;
+    anc_*) echo "$(label "${1#anc_}"), anchored at the last context value" ;;
   esac
 }
 {
@@ -76,7 +81,7 @@ label() {
   echo
   echo "| model | seeds run | CRPS_sum (mean ± std) | CRPS_sum, GluonTS quantiles | per seed | train wall-clock / run | forecast wall-clock / run |"
   echo "|---|---|---|---|---|---|---|"
-  for setting in nocov cov tf; do
+  for setting in $ALL_SETTINGS; do
     vals="" gvals="" tsec="" fsec="" n=0 per=""
     for seed in 0 1 2 3 4; do
       dir="$RUNS/${setting}_s${seed}"
@@ -106,7 +111,7 @@ label() {
   echo
   echo "| run | steps trained | best validation CRPS_sum (step) | test CRPS_sum | CRPS (mean over dims) | MSE |"
   echo "|---|---|---|---|---|---|"
-  for setting in nocov cov tf; do
+  for setting in $ALL_SETTINGS; do
     for seed in 0 1 2 3 4; do
       dir="$RUNS/${setting}_s${seed}"
       [[ -f "$dir/forecast/metrics.csv" ]] || continue
@@ -121,7 +126,7 @@ label() {
   echo "## Exact commands"
   echo
   echo '```'
-  for setting in nocov cov tf; do
+  for setting in $ALL_SETTINGS; do
     for seed in 0 1 2 3 4; do
       dir="$RUNS/${setting}_s${seed}"
       [[ -f "$dir/forecast/metrics.csv" ]] || continue
@@ -165,7 +170,7 @@ NOTES
   notes="$(dirname "$REPORT")/timeseries_notes.md"
   if [[ -f "$notes" ]]; then echo; cat "$notes"; fi
 } > "$REPORT"
-for setting in nocov cov tf; do
+for setting in anc_nocov nocov cov tf; do
   png=$(ls "$RUNS/${setting}"_s*/forecast/forecast.png 2>/dev/null | head -n 1 || true)
   if [[ -n "$png" ]]; then cp "$png" "$(dirname "$REPORT")/timeseries_forecast.png"; break; fi
 done

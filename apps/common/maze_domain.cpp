@@ -60,12 +60,14 @@ class MazeDomain : public Domain {
   eval_seed: 0
   replan_every: 1             # tokens executed between DF plans
   max_horizon: 0              # tokens planned; 0 = to the end of the episode (flexible horizon)
+  diffuser_horizon: 0         # steps of the Diffuser baselines' single plan; 0 = episode (Diffuser: 128/256/384)
 )";
   }
   void add_rules(Config& c) const override {
     for (const auto* key : {"maze.generate_steps", "maze.episode_len", "maze.eval_episodes", "maze.replan_every"})
       c.require_positive(key);
-    for (const auto* key : {"maze.action_std", "maze.generate_seed", "maze.eval_seed", "maze.max_horizon"})
+    for (const auto* key : {"maze.action_std", "maze.generate_seed", "maze.eval_seed", "maze.max_horizon",
+                            "maze.diffuser_horizon"})
       c.require_non_negative(key);
   }
   std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {

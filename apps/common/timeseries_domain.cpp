@@ -80,7 +80,7 @@ int64_t first_window_start(const TimeSeriesData& d) { return d.use_covariates ? 
 // Random training windows of 2P tokens: x [T, B, D], cond [T, B, C] with covariates.
 class ForecastWindows : public SequenceDataset {
  public:
-  explicit ForecastWindows(const TimeSeriesData& d) : d_(d) {
+  ForecastWindows(const TimeSeriesData& d, bool anchored) : d_(d), anchored_(anchored) {
     if (d_.use_covariates)  // lags and time features do not depend on the window: computed once
       covariates_ = window_covariates(d_, d_.train_normalized, d_.dataset.train_start, 0,
                                       d_.train_normalized.size(0), -1);  // [N, C]
@@ -93,8 +93,15 @@ class ForecastWindows : public SequenceDataset {
     b.x = d_.train_normalized.index_select(0, index).view({T, batch_size, -1});
     if (d_.use_covariates) {
       b.cond = covariates_.index_select(0, index).view({T, batch_size, -1}).clone();
-      b.cond[0].zero_();  // the first token of a window has no covariates (reference)
     }
+    if (anchored_) {  // values relative to the last context token; lagged values move with them
+      const auto anchor = b.x[d_.prediction_length - 1].clone();  // [B, D]
+      b.x -= anchor;
+      if (d_.use_covariates && d_.layout.lag_dim > 0)
+        b.cond.narrow(-1, d_.layout.lag_offset, d_.layout.lag_dim).view({T, batch_size, -1, anchor.size(1)}) -=
+            anchor.unsqueeze(1);
+    }
+    if (d_.use_covariates) b.cond[0].zero_();  // the first token of a window has no covariates (reference)
     return b;
   }
   std::vector<int64_t> token_shape() const override { return {d_.dataset.target_dim}; }
@@ -103,6 +110,7 @@ class ForecastWindows : public SequenceDataset {
 
  private:
   const TimeSeriesData& d_;
+  bool anchored_ = false;
   torch::Tensor covariates_;
 };
 
@@ -181,10 +189,27 @@ torch::Tensor task_truth(const std::vector<ForecastTask>& tasks, int64_t P) {
   return torch::stack(parts);  // [W, P, D]
 }
 
-torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& c, const std::vector<ForecastTask>& tasks,
+bool anchored_to_last_context(const Config& c) {
+  const auto mode = c.get_string("timeseries.anchor");
+  if (mode == "none") return false;
+  check(mode == "last_context", "timeseries.anchor: expected none or last_context, got \"" + mode + "\"");
+  return true;
+}
+
+torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& c, const std::vector<ForecastTask>& given,
                                int64_t S, uint64_t seed) {
   const auto& d = load_time_series(c);
-  const int64_t P = d.prediction_length, W = static_cast<int64_t>(tasks.size()), B = S * W;
+  const int64_t P = d.prediction_length, W = static_cast<int64_t>(given.size()), B = S * W;
+  // With an anchor the model sees each series minus its last context value (lags included) and the
+  // anchor is added back to the samples.
+  const bool anchored = anchored_to_last_context(c);
+  auto tasks = given;
+  torch::Tensor anchors = torch::zeros({W, d.dataset.target_dim});  // [W, D]
+  for (int64_t w = 0; anchored && w < W; ++w) {
+    auto& t = tasks[static_cast<size_t>(w)];
+    anchors[w] = t.series[t.forecast_start - 1];
+    t.series = t.series - anchors[w];
+  }
   torch::NoGradGuard no_grad;
   const auto dev = model.device();
   // Batch element b = s * W + w: sample s of task w.
@@ -222,7 +247,7 @@ torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& c, co
     forecast = torch::stack(generated);
   }
   // [P, S*W, D] -> [S, W, P, D]
-  return forecast.to(torch::kCPU).view({P, S, W, -1}).permute({1, 2, 0, 3}).contiguous();
+  return (forecast.to(torch::kCPU).view({P, S, W, -1}).permute({1, 2, 0, 3}) + anchors.unsqueeze(1)).contiguous();
 }
 
 ValidationForecasts validation_forecasts(DiffusionForcingModel& model, const Config& c) {
@@ -253,6 +278,7 @@ class TimeSeriesDomain : public Domain {
   validation_samples: 100     # samples per validation block
   validation_blocks: 0        # blocks of the training range; 0 = as many as test windows
   validation_seed: 0          # fixed (the reference's choice is unseeded)
+  anchor: none                # none (reference) | last_context: model each window relative to its last context value
 )";
   }
   void add_rules(Config& c) const override {
@@ -261,10 +287,11 @@ class TimeSeriesDomain : public Domain {
     for (const auto* key : {"timeseries.prediction_length", "timeseries.rolling_windows",
                             "timeseries.validation_blocks", "timeseries.validation_seed"})
       c.require_non_negative(key);
+    c.require_choice("timeseries.anchor", {"none", "last_context"});
   }
   std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {
     check(c.get_int("diffusion.frame_stack") == 1, "diffusion.frame_stack: time series use one step per token (1)");
-    return std::make_unique<ts::ForecastWindows>(ts::load_time_series(c));
+    return std::make_unique<ts::ForecastWindows>(ts::load_time_series(c), ts::anchored_to_last_context(c));
   }
   std::map<std::string, double> validate(DiffusionForcingModel& model, const Config& c, int64_t) const override {
     const auto f = ts::validation_forecasts(model, c);

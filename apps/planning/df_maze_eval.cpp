@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
     base.uncertainty_scale = config.get_double("sampling.uncertainty_scale");
     base.replan_every = config.get_int("maze.replan_every");
     base.max_horizon = config.get_int("maze.max_horizon");
+    base.diffuser_horizon_steps = config.get_int("maze.diffuser_horizon");
     base.pd_tracking = pd_tracking;
     base.seed = static_cast<uint64_t>(seed);
 

@@ -61,12 +61,12 @@ Plan MazePlanner::to_plan(const torch::Tensor& tokens) const {
   return p;
 }
 
-GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon) const {
+GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon, bool reaches_episode_end) const {
   const int64_t fs = layout_.frame_stack(), B = goals.size(0);
   // Appendix D.5: every frame is rewarded for being near the goal; the last frame of a plan that reaches
   // the episode end is not an observation the env will show, so it is left out (reference).
   auto weight = torch::ones({horizon, fs}, goals.options());
-  weight.index_put_({horizon - 1, fs - 1}, 0.0);
+  if (reaches_episode_end) weight.index_put_({horizon - 1, fs - 1}, 0.0);
   const double n_frames = static_cast<double>(horizon * fs);
   const auto goal = goals.view({1, 1, B, 1, 2});
   return [this, weight, goal, n_frames](const torch::Tensor& x0) {  // x0 [R, H, B, fs*6]
@@ -78,7 +78,7 @@ GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon)
 }
 
 Plan MazePlanner::plan_pyramid(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
-                               torch::Generator& generator) {
+                               torch::Generator& generator, bool reaches_episode_end) {
   const auto device = model_->device();
   const int64_t B = observations.size(0), S = model_->grid().sampling_steps();
   torch::Tensor z;
@@ -91,7 +91,7 @@ Plan MazePlanner::plan_pyramid(const torch::Tensor& observations, const torch::T
                           .to(device);
   Sampler sampler(*model_, options_.sampler);
   const auto matrix = SchedulingMatrix::pyramid(horizon, S, options_.uncertainty_scale);
-  const auto cost = goal_cost(goals.to(device, torch::kFloat), horizon);
+  const auto cost = goal_cost(goals.to(device, torch::kFloat), horizon, reaches_episode_end);
   const auto r = sampler.sample_chunk(z, matrix, x_init, {}, cost, generator_for(device, generator));
   return to_plan(r.x);
 }
@@ -161,12 +161,13 @@ EpisodeBatchResult MazePlanner::run_episodes(BatchedMazeEnv& envs, int max_episo
   std::vector<double> actions(static_cast<size_t>(2 * N));
   for (int t = 0; t < max_episode_steps; ++t) {
     if (t == 0 || (!diffuser && t - plan_start >= fs * options_.replan_every)) {
-      int64_t horizon = (max_episode_steps - t + fs - 1) / fs;  // flexible horizon: to the episode end
-      if (options_.max_horizon > 0) horizon = std::min(horizon, options_.max_horizon);
+      const int64_t to_end = (max_episode_steps - t + fs - 1) / fs;  // flexible horizon: to the episode end
+      const int64_t cap = diffuser ? (options_.diffuser_horizon_steps + fs - 1) / fs : options_.max_horizon;
+      const int64_t horizon = cap > 0 ? std::min(to_end, cap) : to_end;
       const auto observations = torch::tensor(obs, torch::kDouble).view({N, 4});
       const auto start = std::chrono::steady_clock::now();
       plan = diffuser ? plan_full_sequence(observations, goals, horizon, generator)
-                      : plan_pyramid(observations, goals, horizon, generator);
+                      : plan_pyramid(observations, goals, horizon, generator, horizon == to_end);
       result.plan_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       result.plan_horizons.push_back(horizon);
       plan_start = t;
@@ -187,9 +188,10 @@ EpisodeBatchResult MazePlanner::run_episodes(BatchedMazeEnv& envs, int max_episo
         Observation next{frames[f][i][0], frames[f][i][1], frames[f][i][2], frames[f][i][3]};
         if (k >= F) next[2] = next[3] = 0.0;
         a = pd_tracking_action({obs[4 * i], obs[4 * i + 1], obs[4 * i + 2], obs[4 * i + 3]}, next);
+      } else if (k < F) {
+        a = {frames[k][i][4], frames[k][i][5]};
       } else {
-        const int64_t f = std::min<int64_t>(k, F - 1);
-        a = {frames[f][i][4], frames[f][i][5]};
+        a = {0.0, 0.0};  // a finished Diffuser plan has no actions left
       }
       for (int c = 0; c < 2; ++c) {
         const double v = std::isfinite(a[static_cast<size_t>(c)]) ? a[static_cast<size_t>(c)] : 0.0;

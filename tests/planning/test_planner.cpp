@@ -114,3 +114,42 @@ TEST(Planner, EpisodesReplanEveryTokenAndPlanOnceForDiffuser) {
       for (const auto& q : path) EXPECT_TRUE(std::isfinite(q[0]) && std::isfinite(q[1]));
   }
 }
+
+// Closed form of the goal cost on a plan whose frames sit at known distances from the goal: every frame
+// counts, and the plan's very last frame is dropped only when the plan reaches the episode end.
+TEST(Planner, GoalCostWeightsEveryFrameAndDropsTheLastOnlyAtTheEpisodeEnd) {
+  Fixture f;
+  auto p = f.planner(pl::PlanMethod::kDiffusionForcing, 1.0);
+  const int64_t H = 2, B = 2, fs = 10;
+  const auto goals = torch::tensor({3.0, 3.0, 1.0, 1.0}, torch::kFloat).view({B, 2});
+  // Frame f of env b at goal + (d_f, 0) with d_f = 0.1 * (f + 1) (+ 1 for env 1); velocities/actions 0.
+  auto obs = torch::zeros({H * fs, B, 4}, torch::kFloat);
+  double expected_all = 0.0, last = 0.0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t fr = 0; fr < H * fs; ++fr) {
+      const double d = 0.1 * static_cast<double>(fr + 1) + static_cast<double>(b);
+      obs[fr][b][0] = goals[b][0].item<float>() + static_cast<float>(d);
+      obs[fr][b][1] = goals[b][1].item<float>();
+      expected_all += d;  // n_frames * mean over frames = sum over frames
+      if (fr == H * fs - 1) last += d;
+    }
+  const auto x0 = f.layout.encode(obs, torch::zeros({H * fs, B, 2})).unsqueeze(0).repeat({3, 1, 1, 1});
+  EXPECT_NEAR(p.goal_cost(goals, H, false)(x0).item<double>(), expected_all, 1e-3 * expected_all);
+  EXPECT_NEAR(p.goal_cost(goals, H, true)(x0).item<double>(), expected_all - last, 1e-3 * expected_all);
+}
+
+// Diffuser's fixed plan length: 12 steps round up to 2 tokens; one plan, never extended.
+TEST(Planner, DiffuserHorizonIsRoundedUpToWholeTokens) {
+  Fixture f;
+  auto spec = pl::maze_env_spec("maze2d-umaze-v1");
+  pl::BatchedMazeEnv envs(spec, {0, 1});
+  pl::PlannerOptions o;
+  o.method = pl::PlanMethod::kDiffuser;
+  o.diffuser_horizon_steps = 12;
+  pl::MazePlanner p(*f.model, f.layout, o);
+  const auto r = p.run_episodes(envs, 45);
+  ASSERT_EQ(r.plan_horizons.size(), 1u);
+  EXPECT_EQ(r.plan_horizons.front(), 2);
+  EXPECT_EQ(r.first_plans[0].size(), 20u);
+  EXPECT_EQ(r.paths[0].size(), 46u);
+}

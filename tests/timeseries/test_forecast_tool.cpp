@@ -129,3 +129,47 @@ TEST(ForecastTool, ValidationMetricIsCrpsSumOfTheValidationSamples) {
     }
   }
 }
+
+// timeseries.anchor = last_context: training windows are relative to their last context token, and the
+// forecasts are equivariant to a level shift of the series (same seed: shifted by exactly the shift),
+// which the absolute (reference) setting is not.
+TEST(ForecastTool, LastContextAnchorMakesForecastsShiftEquivariant) {
+  for (const bool covariates : {false, true}) {
+    const auto config = df::app::load_config(
+        source("configs/tiny_timeseries.yaml"),
+        {archive_override(), std::string("timeseries.use_covariates=") + (covariates ? "true" : "false"),
+         "timeseries.anchor=last_context"});
+    const auto& domain = df::app::find_domain("timeseries");
+    auto dataset = domain.make_dataset(config);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+    const auto batch = dataset->sample(5, gen);
+    EXPECT_EQ(batch.x[5].abs().max().item<double>(), 0.0);  // P = 6: token 5 is the anchor
+    EXPECT_GT(batch.x.abs().max().item<double>(), 0.0);
+
+    torch::manual_seed(0);
+    auto model = df::make_model(config, domain.model_shape(config, *dataset), torch::kCPU);
+    model->eval();
+    const auto tasks = df::app::ts::validation_tasks(config);
+    auto shifted = tasks;
+    const auto shift = torch::linspace(-3.0, 4.0, 8);  // per dimension, in z-score units
+    for (auto& t : shifted) t.series = t.series + shift;
+    const auto a = df::app::ts::sample_forecasts(*model, config, tasks, 4, 11);
+    const auto b = df::app::ts::sample_forecasts(*model, config, shifted, 4, 11);
+    EXPECT_LT((b - a - shift).abs().max().item<double>(), 1e-4) << covariates;
+
+    auto absolute = config;
+    absolute.set("timeseries.anchor=none");
+    const auto c = df::app::ts::sample_forecasts(*model, absolute, tasks, 4, 11);
+    const auto e = df::app::ts::sample_forecasts(*model, absolute, shifted, 4, 11);
+    EXPECT_GT((e - c - shift).abs().max().item<double>(), 1e-2) << covariates;
+  }
+}
+
+TEST(ForecastTool, UnknownAnchorIsAConfigError) {
+  try {
+    df::app::load_config(source("configs/tiny_timeseries.yaml"), {archive_override(), "timeseries.anchor=mean"});
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("timeseries.anchor"), std::string::npos) << e.what();
+  }
+}

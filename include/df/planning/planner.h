@@ -32,6 +32,10 @@ struct PlannerOptions {
   int64_t replan_every = 1;        // tokens executed between plans (DF)
   bool pd_tracking = false;        // DF only: track planned observations instead of executing actions
   int64_t max_horizon = 0;         // tokens; 0 = to the end of the episode (flexible horizon)
+  // Diffuser's fixed plan length in steps (its maze2d configs: 128 / 256 / 384 for U-Maze / Medium /
+  // Large), rounded up to whole tokens; 0 = to the episode end. Past the plan, PD tracking holds the
+  // plan's last position at zero velocity (as Diffuser) and diffused-action execution applies no force.
+  int64_t diffuser_horizon_steps = 0;
   uint64_t seed = 0;
 };
 
@@ -54,9 +58,10 @@ class MazePlanner {
  public:
   MazePlanner(DiffusionForcingModel& model, MazeTokenLayout layout, PlannerOptions options);
 
-  // Observations [B, 4] and goals [B, 2] raw (CPU double); horizon in tokens.
+  // Observations [B, 4] and goals [B, 2] raw (CPU double); horizon in tokens. `reaches_episode_end`:
+  // the plan's last frame lies past the episode's last observation, so the goal cost leaves it out.
   Plan plan_pyramid(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
-                    torch::Generator& generator);
+                    torch::Generator& generator, bool reaches_episode_end = true);
   Plan plan_full_sequence(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
                           torch::Generator& generator);
 
@@ -66,9 +71,13 @@ class MazePlanner {
 
   const PlannerOptions& options() const { return options_; }
 
+  // The guidance cost of appendix D.5 for goals [B, 2] (raw, on the model's device): for x0 [R, H, B,
+  // fs*6], the sum over the batch of n_frames * mean over (samples, frames) of w_f * ||pos_f - goal||,
+  // n_frames = H * fs. w_f = 1, except 0 for the very last frame when `reaches_episode_end`.
+  GuidanceCost goal_cost(const torch::Tensor& goals, int64_t horizon, bool reaches_episode_end) const;
+
  private:
   Plan to_plan(const torch::Tensor& tokens) const;
-  GuidanceCost goal_cost(const torch::Tensor& goals, int64_t horizon) const;
 
   DiffusionForcingModel* model_;
   MazeTokenLayout layout_;
