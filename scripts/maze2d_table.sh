@@ -22,9 +22,11 @@ train_and_eval() {  # config, run dir, env ids...
   /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
     --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method all "${envs[@]}" 2>&1 | tee "$run.eval.log"
   # DF executed by PD tracking of its own plan (the Diffuser* protocol applied to the DF planner)
-  /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
-    --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method df --pd-tracking "${envs[@]}" \
-    --out "$run/eval_pd" 2>&1 | tee "$run.eval_pd.log"
+  for m in df df_no_mcg; do
+    /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
+      --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method $m --pd-tracking "${envs[@]}" \
+      --out "$run/eval_pd_$m" 2>&1 | tee "$run.eval_pd_$m.log"
+  done
   "$BUILD/apps/planning/df_maze_eval" --config "$config" --checkpoint "$run/checkpoint.pt" --episodes 1 \
     --env "${1}" --latency-sweep 2>&1 | tee "$run.latency.log"
 }

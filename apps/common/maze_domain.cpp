@@ -32,8 +32,10 @@ pl::D4rlDataset load_or_generate(const Config& c) {
   o.env_id = c.get_string("maze.env");
   o.num_samples = c.get_int("maze.generate_steps");
   o.seed = static_cast<uint64_t>(c.get_int("maze.generate_seed"));
+  o.noisy = c.get_bool("maze.generate_noisy");
   o.progress = [](std::int64_t done) { spdlog::info("maze: generated {} steps", done); };
-  spdlog::info("maze: generating {} steps of {} with the waypoint expert (seed {})", o.num_samples, o.env_id, o.seed);
+  spdlog::info("maze: generating {} steps of {} with the waypoint expert (seed {}{})", o.num_samples, o.env_id, o.seed,
+               o.noisy ? ", N(0, 0.5^2) action noise" : ", no action noise");
   auto data = pl::generate_maze2d_dataset(o);
   if (!cache.empty()) {
     const auto parent = std::filesystem::path(cache).parent_path();
@@ -53,7 +55,9 @@ class MazeDomain : public Domain {
   dataset: generate           # generate | path to a D4RL maze2d-*.hdf5 (published or df_maze_expert's)
   generate_steps: 1000000     # D4RL sizes: umaze 1M, medium 2M, large 4M
   generate_seed: 0
-  dataset_cache: ""           # with dataset=generate: read this HDF5 if it exists, else write it
+  generate_noisy: true        # N(0, 0.5^2) on the expert's actions: how the published v1 files were made
+  dataset_cache: ""           # with dataset=generate: read this HDF5 if it exists, else write it (name it
+                              # after the generation settings: an existing file is read as it is)
   episode_len: 300            # training window in steps (umaze 300, medium 600, large 600)
   action_std: 2.0             # action normalisation std (the maintainer's planning fix); 0 = reference stds
   eval_episodes: 32           # df_maze_eval defaults

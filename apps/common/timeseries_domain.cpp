@@ -308,7 +308,9 @@ class TimeSeriesDomain : public Domain {
     const int64_t P = d.prediction_length;
     const auto starts = torch::randint(0, d.train_normalized.size(0) - P + 1, {batch}, gen, torch::kLong);
     const auto index = (torch::arange(P, torch::kLong).unsqueeze(1) + starts.unsqueeze(0)).flatten();
-    return d.train_normalized.index_select(0, index).view({P, batch, -1});
+    const auto context = d.train_normalized.index_select(0, index).view({P, batch, -1});
+    // An anchored model reads values relative to the last context token (df_sample's output is too).
+    return ts::anchored_to_last_context(c) ? context - context[P - 1] : context;
   }
 };
 
