@@ -158,6 +158,13 @@ label() {
   inside the forecast are taken from the model's own samples (token-by-token sampling).
 * Teacher forcing: the same network trained with the history at level 0 (TimeGrad-style next-token
   diffusion), sampled exactly like DF.
+* "anchored" rows (`--set timeseries.anchor=last_context`, not in the reference): every window, in
+  training and forecasting, has its last context value (per series, after z-scoring) subtracted from
+  all its values and lagged covariates, and the forecasts get it added back. The network, the
+  diffusion, the budget and the evaluation are those of the other rows; the model sees changes from
+  the forecast origin instead of absolute levels (see the notes below for why that matters on
+  Exchange). The test `ForecastTool.LastContextAnchorMakesForecastsShiftEquivariant` checks that
+  anchored forecasts of a level-shifted series move by exactly the shift.
 
 ![Forecast of the last test window](timeseries_forecast.png)
 
