@@ -168,8 +168,9 @@ label() {
 
 ![Forecast of the last test window](timeseries_forecast.png)
 
-`timeseries_forecast.png`: the last test window of the first DF run (history, median, 50% / 90% bands,
-truth; one panel per series). Every run's `forecast/` folder holds forecasts.npy [S, W, P, D],
+`timeseries_forecast.png`: the last test window of the first anchored DF run without covariates
+(anc_nocov_s0; else the first absolute run), with history, median, 50% / 90% bands and truth, one panel
+per series. Every run's `forecast/` folder holds forecasts.npy [S, W, P, D],
 truth.npy [W, P, D] and context.npy [W, P, D] (original scale, described in its ARRAYS.md) to recompute
 the metric independently.
 NOTES
