@@ -189,12 +189,8 @@ torch::Tensor task_truth(const std::vector<ForecastTask>& tasks, int64_t P) {
   return torch::stack(parts);  // [W, P, D]
 }
 
-bool anchored_to_last_context(const Config& c) {
-  const auto mode = c.get_string("timeseries.anchor");
-  if (mode == "none") return false;
-  check(mode == "last_context", "timeseries.anchor: expected none or last_context, got \"" + mode + "\"");
-  return true;
-}
+// The value itself is validated when the config is loaded (add_rules: require_choice).
+bool anchored_to_last_context(const Config& c) { return c.get_string("timeseries.anchor") == "last_context"; }
 
 torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& c, const std::vector<ForecastTask>& given,
                                int64_t S, uint64_t seed) {

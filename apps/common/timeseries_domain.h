@@ -46,7 +46,7 @@ struct ForecastTask {
 // timeseries.anchor: "none" feeds the z-scored values as they are (reference); "last_context" subtracts
 // each window's last context value (per dimension) from the whole window and its lagged covariates, and
 // adds it back to the forecasts, so the model sees changes from the forecast origin and a level outside
-// the training range looks like any other. Throws on other values.
+// the training range looks like any other (load_config rejects other values).
 bool anchored_to_last_context(const Config& config);
 
 // Validation blocks cut from the training range with the fixed seed timeseries.validation_seed.
