@@ -92,22 +92,25 @@ bool compatible(Kind def, Kind value) {
   return false;
 }
 
-void merge_into(YAML::Node target, const YAML::Node& source, const std::string& prefix, const std::string& origin) {
+// `schema` is the untouched defaults: types are checked against it, not against the current value, so a
+// number written as "0" by one merge (e.g. a stored config) still accepts "2.0" from the next.
+void merge_into(YAML::Node target, const YAML::Node& schema, const YAML::Node& source, const std::string& prefix,
+                const std::string& origin) {
   check(source.IsMap(), origin + ": " + (prefix.empty() ? std::string("top level") : prefix) +
                             ": expected a mapping, got " + show(source));
   for (const auto& entry : source) {
     const auto key = entry.first.as<std::string>();
     const auto path = prefix.empty() ? key : prefix + "." + key;
-    YAML::Node def = target[key];
-    if (!target.IsMap() || !def.IsDefined()) {
+    if (!target.IsMap() || !target[key].IsDefined()) {
       std::string allowed;
       for (const auto& e : target) allowed += (allowed.empty() ? "" : ", ") + e.first.as<std::string>();
       throw Error(origin + ": " + path + ": unknown key (allowed here: " + allowed + ")");
     }
+    const YAML::Node def = schema[key];
     const auto& value = entry.second;
     const Kind dk = kind_of(def), vk = kind_of(value);
     if (dk == Kind::Map) {
-      merge_into(def, value, path, origin);
+      merge_into(target[key], def, value, path, origin);
       continue;
     }
     if (dk == Kind::List) {
@@ -146,19 +149,25 @@ struct Rule {
 
 struct Config::State {
   YAML::Node root;
+  YAML::Node schema;  // the defaults as given to from_defaults (never merged into)
   std::string source;
   std::vector<Rule> rules;
 };
 
-Config::Config() : state_(std::make_unique<State>()) { state_->root = YAML::Node(YAML::NodeType::Map); }
+Config::Config() : state_(std::make_unique<State>()) {
+  state_->root = YAML::Node(YAML::NodeType::Map);
+  state_->schema = YAML::Node(YAML::NodeType::Map);
+}
 Config::~Config() = default;
 Config::Config(const Config& other) : state_(std::make_unique<State>(*other.state_)) {
   state_->root = YAML::Clone(other.state_->root);
+  state_->schema = YAML::Clone(other.state_->schema);
 }
 Config& Config::operator=(const Config& other) {
   if (this != &other) {
     *state_ = *other.state_;
     state_->root = YAML::Clone(other.state_->root);
+    state_->schema = YAML::Clone(other.state_->schema);
   }
   return *this;
 }
@@ -167,6 +176,7 @@ Config Config::from_defaults(const std::string& defaults_yaml) {
   Config c;
   try {
     c.state_->root = YAML::Load(defaults_yaml);
+    c.state_->schema = YAML::Clone(c.state_->root);
   } catch (const YAML::Exception& e) {
     throw Error(std::string("config defaults: ") + e.what());
   }
@@ -181,7 +191,7 @@ void Config::merge_text(const std::string& yaml, const std::string& source) {
     throw Error(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!node.IsDefined() || node.IsNull()) return;
-  merge_into(state_->root, node, "", source);
+  merge_into(state_->root, state_->schema, node, "", source);
   state_->source = source;
 }
 

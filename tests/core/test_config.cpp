@@ -56,6 +56,22 @@ TEST(Config, OverrideOrderDefaultsFileSet) {
   EXPECT_EQ(again.get_int("training.steps"), 9);
 }
 
+// Types come from the defaults, not from the last merged value: a stored config that wrote a number as
+// "0" must still accept "2.0" from a later file (df_maze_eval merges its --config over a checkpoint's).
+TEST(Config, TypesFollowTheDefaultsNotTheLastMergedValue) {
+  auto c = make();
+  c.merge_text("training:\n  lr: 1\n", "stored");
+  EXPECT_NO_THROW(c.merge_text("training:\n  lr: 0.002\n", "file"));
+  EXPECT_DOUBLE_EQ(c.get_double("training.lr"), 0.002);
+  // ... and an integer key stays an integer whatever was merged before.
+  c.set("training.steps=3");
+  const auto e = error_of([&] { c.set("training.steps=2.5"); });
+  EXPECT_NE(e.find("training.steps: expected an integer"), std::string::npos) << e;
+  // Copies keep the schema.
+  Config copy = c;
+  EXPECT_NO_THROW(copy.set("training.lr=0.5"));
+}
+
 TEST(Config, ErrorsNameTheFileAndKey) {
   const auto path = (std::filesystem::temp_directory_path() / "df_cfg_bad.yaml").string();
   std::ofstream(path) << "training:\n  lrr: 0.1\n";
