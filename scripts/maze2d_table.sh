@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Maze2D results (paper Table 1 layout): trains one model per maze and evaluates DF, DF without MCG,
 # Diffuser-style and Diffuser with diffused actions on the single-goal and "multi" variants.
-#   scripts/maze2d_table.sh cpu            # reduced U-Maze run on 2 CPU cores (configs/maze2d_umaze_cpu.yaml)
+#   scripts/maze2d_table.sh cpu            # reduced runs on 2 CPU cores (configs/maze2d_{umaze,medium,large}_cpu.yaml)
+#   MAZES="umaze" scripts/maze2d_table.sh cpu   # only some mazes (U-Maze: ~20 min train + ~8 min eval;
+#                                               # medium / large: ~35 min train + ~25 min eval each, one core)
 #   scripts/maze2d_table.sh paper [GPU]    # paper-scale configs for umaze, medium, large (needs a GPU)
 # BUILD (default build-maze2) must contain df_train and df_maze_eval. Results go to runs/<name>/maze_eval.
 set -euo pipefail
@@ -27,14 +29,20 @@ train_and_eval() {  # config, run dir, env ids...
       --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method $m --pd-tracking "${envs[@]}" \
       --out "$run/eval_pd_$m" 2>&1 | tee "$run.eval_pd_$m.log"
   done
-  "$BUILD/apps/planning/df_maze_eval" --config "$config" --checkpoint "$run/checkpoint.pt" --episodes 1 \
-    --env "${1}" --latency-sweep 2>&1 | tee "$run.latency.log"
+  if [[ ${LATENCY:-1} == 1 ]]; then
+    "$BUILD/apps/planning/df_maze_eval" --config "$config" --checkpoint "$run/checkpoint.pt" --episodes 1 \
+      --env "${1}" --latency-sweep 2>&1 | tee "$run.latency.log"
+  fi
 }
 
 case "$MODE" in
   cpu)
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-    train_and_eval configs/maze2d_umaze_cpu.yaml runs/maze2d_umaze_cpu maze2d-umaze-v1 maze2d-umaze-multi-v1
+    for m in ${MAZES:-umaze medium large}; do
+      # the latency sweep (horizon up to the whole episode, up to 8 futures) only for U-Maze
+      LATENCY=$([[ $m == umaze ]] && echo 1 || echo 0) \
+        train_and_eval "configs/maze2d_${m}_cpu.yaml" "runs/maze2d_${m}_cpu" "maze2d-$m-v1" "maze2d-$m-multi-v1"
+    done
     ;;
   paper)
     for m in umaze medium large; do
