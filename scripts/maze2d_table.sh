@@ -3,7 +3,7 @@
 # Diffuser-style and Diffuser with diffused actions on the single-goal and "multi" variants.
 #   scripts/maze2d_table.sh cpu            # reduced runs on 2 CPU cores (configs/maze2d_{umaze,medium,large}_cpu.yaml)
 #   MAZES="umaze" scripts/maze2d_table.sh cpu   # only some mazes (U-Maze: ~20 min train + ~8 min eval;
-#                                               # medium / large: ~35 min train + ~25 min eval each, one core)
+#                                               # medium / large: ~31 min train + 12 / 17 min eval, one core)
 #   scripts/maze2d_table.sh paper [GPU]    # paper-scale configs for umaze, medium, large (needs a GPU)
 # BUILD (default build-maze2) must contain df_train and df_maze_eval. Results go to runs/<name>/maze_eval.
 set -euo pipefail
