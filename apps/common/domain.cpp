@@ -1,5 +1,7 @@
 #include "domain.h"
 
+#include <cstdlib>
+
 #include "df/core/error.h"
 
 namespace df::app {
@@ -60,6 +62,29 @@ Config load_config(const std::string& file, const std::vector<std::string>& over
   config.validate();
   find_domain(config.get_string("experiment.domain"));  // fails early on an unknown domain
   return config;
+}
+
+void require_as_trained(const Config& config, const std::string& stored_yaml, const std::string& checkpoint) {
+  const auto stored = load_config("", {}, stored_yaml, checkpoint + " (stored config)");
+  std::vector<std::string> keys = {"model.kind",          "model.network_size",   "model.z_dim",
+                                   "model.z_channels",    "model.num_mlp_layers", "model.num_gru_layers",
+                                   "model.initial_latent", "diffusion.schedule",  "diffusion.objective",
+                                   "diffusion.timesteps", "diffusion.frame_stack"};
+  const auto extra = find_domain(stored.get_string("experiment.domain")).trained_keys();
+  keys.insert(keys.end(), extra.begin(), extra.end());
+  // Scalars compare as text, or as numbers when both parse as numbers ("2" == "2.0").
+  auto as_number = [](const std::string& s, double& v) {
+    char* end = nullptr;
+    v = std::strtod(s.c_str(), &end);
+    return !s.empty() && end == s.c_str() + s.size();
+  };
+  for (const auto& key : keys) {
+    const auto now = config.get_string(key), then = stored.get_string(key);
+    double a = 0, b = 0;
+    if (now == then || (as_number(now, a) && as_number(then, b) && a == b)) continue;
+    throw Error(key + " is \"" + now + "\" after --config/--set, but " + checkpoint + " was trained with \"" + then +
+                "\"; it is fixed at training");
+  }
 }
 
 }  // namespace df::app

@@ -19,6 +19,9 @@ class Domain {
   virtual std::string name() const = 0;
   virtual std::string defaults_yaml() const = 0;  // this domain's config section(s) with defaults
   virtual void add_rules(Config& config) const {}
+  // Keys of this domain that fix the tokens or their normalisation at training; evaluation tools refuse
+  // a --config/--set that changes them (see require_as_trained).
+  virtual std::vector<std::string> trained_keys() const { return {}; }
   virtual std::unique_ptr<SequenceDataset> make_dataset(const Config& config) const = 0;
   virtual ModelShape model_shape(const Config& config, const SequenceDataset& dataset) const;
   // Metrics of a trained model during training (lower is better for training.best_metric).
@@ -42,5 +45,10 @@ const Domain& find_domain(const std::string& name);
 // then validates. `text_source` merges YAML text (e.g. the config stored in a checkpoint) instead.
 Config load_config(const std::string& file, const std::vector<std::string>& overrides, const std::string& text = "",
                    const std::string& text_source = "");
+
+// Evaluation tools merge --config/--set over a checkpoint's stored config to tune sampling; what fixed the
+// network and its tokens at training (core model/diffusion keys plus the domain's trained_keys) must stay
+// as stored, or the model would silently see different tokens. Throws naming the key and both values.
+void require_as_trained(const Config& config, const std::string& stored_yaml, const std::string& checkpoint);
 
 }  // namespace df::app

@@ -67,6 +67,7 @@ class MazeDomain : public Domain {
   diffuser_horizon: 0         # steps of the Diffuser baselines' single plan; 0 = episode (Diffuser: 128/256/384)
 )";
   }
+  std::vector<std::string> trained_keys() const override { return {"maze.env", "maze.action_std"}; }
   void add_rules(Config& c) const override {
     for (const auto* key : {"maze.generate_steps", "maze.episode_len", "maze.eval_episodes", "maze.replan_every"})
       c.require_positive(key);

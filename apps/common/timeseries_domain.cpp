@@ -277,6 +277,9 @@ class TimeSeriesDomain : public Domain {
   anchor: none                # none (reference) | last_context: model each window relative to its last context value
 )";
   }
+  std::vector<std::string> trained_keys() const override {
+    return {"timeseries.anchor", "timeseries.use_covariates"};
+  }
   void add_rules(Config& c) const override {
     for (const auto* key : {"timeseries.max_target_dim", "timeseries.num_samples", "timeseries.validation_samples"})
       c.require_positive(key);

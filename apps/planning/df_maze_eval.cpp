@@ -137,22 +137,7 @@ int main(int argc, char** argv) {
     auto config = df::app::load_config(config_file, overrides, ckpt.config_yaml, checkpoint + " (stored config)");
     df::check(config.get_string("experiment.domain") == "maze",
               checkpoint + ": experiment.domain is \"" + config.get_string("experiment.domain") + "\", not maze");
-    // --config/--set tune evaluation; what fixed the network and its token normalisation at training must
-    // stay as stored, or the model would silently see differently scaled tokens.
-    const auto stored = df::app::load_config("", {}, ckpt.config_yaml, checkpoint + " (stored config)");
-    for (const char* key : {"model.kind", "model.initial_latent", "diffusion.schedule", "diffusion.objective", "maze.env"})
-      df::check(config.get_string(key) == stored.get_string(key),
-                std::string(key) + " is \"" + config.get_string(key) + "\" after --config/--set, but " + checkpoint +
-                    " was trained with \"" + stored.get_string(key) + "\" (evaluate other mazes with --env)");
-    for (const char* key : {"model.network_size", "model.z_dim", "model.num_mlp_layers", "model.num_gru_layers",
-                            "diffusion.timesteps", "diffusion.frame_stack"})
-      df::check(config.get_int(key) == stored.get_int(key),
-                std::string(key) + " is " + std::to_string(config.get_int(key)) + " after --config/--set, but " +
-                    checkpoint + " was trained with " + std::to_string(stored.get_int(key)));
-    df::check(config.get_double("maze.action_std") == stored.get_double("maze.action_std"),
-              "maze.action_std is " + std::to_string(config.get_double("maze.action_std")) +
-                  " after --config/--set, but " + checkpoint + " was trained with " +
-                  std::to_string(stored.get_double("maze.action_std")) + " (it sets the token normalisation)");
+    df::app::require_as_trained(config, ckpt.config_yaml, checkpoint);  // other mazes: --env, not maze.env
     const auto device = df::resolve_device(config.get_string("experiment.device"));
     const int64_t fs = config.get_int("diffusion.frame_stack");
     const auto train_env = config.get_string("maze.env");

@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   return df::app::run_tool([&] {
     const auto ckpt = df::load_checkpoint(checkpoint);
     auto config = df::app::load_config("", overrides, ckpt.config_yaml, checkpoint + " (stored config)");
+    df::app::require_as_trained(config, ckpt.config_yaml, checkpoint);
     df::check(config.get_string("experiment.domain") == "timeseries",
               checkpoint + ": experiment.domain is \"" + config.get_string("experiment.domain") + "\", not timeseries");
     if (samples <= 0) samples = config.get_int("timeseries.num_samples");

@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     if (stab_level >= -1) overrides.push_back("sampling.stabilization_level=" + std::to_string(stab_level));
     if (!stab_input.empty()) overrides.push_back("sampling.stabilization_input=" + stab_input);
     auto config = df::app::load_config("", overrides, ckpt.config_yaml, checkpoint + " (stored config)");
+    df::app::require_as_trained(config, ckpt.config_yaml, checkpoint);
     if (out_dir.empty()) out_dir = (std::filesystem::path(checkpoint).parent_path() / "samples").string();
     std::filesystem::create_directories(out_dir);
     config.write(out_dir + "/" + label + "_config.yaml");

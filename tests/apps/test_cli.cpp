@@ -111,6 +111,12 @@ TEST(Cli, TrainResumeAndSampleEndToEnd) {
   r = run(tool("df_sample") + " --checkpoint " + dir + "/nope.pt");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("nope.pt: checkpoint not found"), std::string::npos) << r.output;
+  // Sampling knobs may be overridden, what fixed the model at training may not (the objective would
+  // silently reinterpret the network's output).
+  r = run(tool("df_sample") + " --checkpoint " + dir + "/checkpoint.pt --out " + dir + "/bad --set diffusion.objective=eps");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("diffusion.objective is \"eps\" after --config/--set"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/bad"));
 }
 
 }  // namespace
