@@ -1,7 +1,8 @@
 // df_maze_expert: checks the Maze2D environment against D4RL and generates D4RL-format datasets.
 //
 //   df_maze_expert [--episodes 100] [--seed 0] [--env ID ...] [--fresh-plans]
-//       Runs the waypoint expert and prints mean return +- standard error beside D4RL's REF_MAX.
+//       Runs the waypoint expert as D4RL's maze2d_controller.py does (its NumPy random streams replayed
+//       exactly) and prints mean return +- standard error beside D4RL's REF_MAX.
 //   df_maze_expert --generate maze2d-umaze-v1 --steps 1000000 --out umaze.hdf5 [--noisy] [--seed 0]
 //       Writes a dataset and prints its statistics beside those of the published file.
 #include <CLI/CLI.hpp>
@@ -70,7 +71,9 @@ int main(int argc, char** argv) {
   std::string out_path;
   bool noisy = false;
   app.add_option("--episodes", episodes, "Episodes per environment")->check(CLI::PositiveNumber);
-  app.add_option("--seed", seed, "Seed of the environment and expert RNGs");
+  app.add_option("--seed", seed,
+                 "Expert check: env.seed(SEED) and np.random.seed(SEED) of D4RL's script (NumPy streams "
+                 "replayed; 0 gives REF_MAX). --generate: seed of the generator's own RNG");
   app.add_option("--env", env_ids, "Environment ids to evaluate");
   app.add_flag("--fresh-plans", fresh,
                "Replan at every reset (D4RL's script keeps one controller, which plans once per fixed goal)");

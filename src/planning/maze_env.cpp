@@ -142,6 +142,12 @@ Observation MazeEnv::reset() {
   return observation();
 }
 
+Observation MazeEnv::reset_to(const Vec2& qpos, const Vec2& qvel) {
+  mj_resetData(model_->get(), data_);
+  set_state(qpos, qvel);
+  return observation();
+}
+
 void MazeEnv::set_random_target() { target_ = jittered_start_cell(layout(), rng_); }
 
 void MazeEnv::set_state(const Vec2& qpos, const Vec2& qvel) {

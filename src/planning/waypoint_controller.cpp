@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <utility>
 
 #include "df/core/error.h"
 
@@ -72,20 +73,28 @@ WaypointController::WaypointController(const MazeLayout& layout, std::uint64_t s
     : WaypointController(layout, seed, Gains{}) {}
 
 WaypointController::WaypointController(const MazeLayout& layout, std::uint64_t seed, Gains gains)
-    : layout_(layout), gains_(gains), rng_(seed) {}
+    : WaypointController(layout,
+                         [rng = std::mt19937_64(seed), unit = std::uniform_real_distribution<double>(0.0, 1.0)]() mutable {
+                           return unit(rng);
+                         },
+                         gains) {}
+
+WaypointController::WaypointController(const MazeLayout& layout, std::function<double()> uniform01, Gains gains)
+    : layout_(layout), gains_(gains), uniform01_(std::move(uniform01)) {
+  check(static_cast<bool>(uniform01_), "WaypointController: empty jitter source");
+}
 
 void WaypointController::replan(const Vec2& position, Cell target) {
   const Cell start = round_to_cell(position);
   const std::vector<Cell> path = plan_grid_path(layout_, start, target);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   waypoints_.clear();
   for (const Cell& cell : path) {
     Vec2 waypoint{static_cast<double>(cell.row), static_cast<double>(cell.col)};
     if (cell != target) {
       // Intermediate waypoints are pulled towards -(0.2, 0.2) by up to 0.2, as in D4RL; this roughly
       // recentres them in the visual cells, which sit 0.2 below integer qpos (see maze_env.h).
-      const double jx = unit(rng_);
-      const double jy = unit(rng_);
+      const double jx = uniform01_();
+      const double jy = uniform01_();
       waypoint[0] -= jx * 0.2;
       waypoint[1] -= jy * 0.2;
     }

@@ -24,6 +24,9 @@ struct ExpertEvaluation {
   int episodes_reaching_goal = 0;  // episodes with at least one reward
 };
 
+// Replays maze2d_controller.py exactly: the env's resets draw from NumPy's legacy RandomState seeded the
+// way gym (<= 0.21) seeds env.seed(seed), the waypoint jitter from one seeded like np.random.seed(seed)
+// (numpy_legacy_random.h). seed 0 reproduces REF_MAX. `seed` must be below 2^32.
 ExpertEvaluation evaluate_waypoint_expert(const MazeEnvSpec& spec, int episodes, std::uint64_t seed,
                                           ControllerReuse reuse, bool damp_with_position_change = false);
 

@@ -72,6 +72,8 @@ class MazeEnv {
 
   // Start cell uniform over free cells + goal cell, qpos = cell + U(-0.1, 0.1), qvel ~ N(0, 0.1^2).
   Observation reset();
+  // A reset to a given start state (mjData reset, then qpos/qvel); the target is left alone.
+  Observation reset_to(const Vec2& qpos, const Vec2& qvel);
   // Clip action to [-1, 1], clip qvel to [-5, 5], one mj_step (dt = 0.01).
   MazeStep step(const Vec2& action);
 

@@ -3,6 +3,7 @@
 // REF_MAX scores.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -38,9 +39,12 @@ class WaypointController {
     bool damp_with_position_change = false;
   };
 
-  // `seed` drives the waypoint jitter (D4RL uses numpy's global RNG there).
+  // `seed` drives the waypoint jitter through a private std::mt19937_64.
   WaypointController(const MazeLayout& layout, std::uint64_t seed);
   WaypointController(const MazeLayout& layout, std::uint64_t seed, Gains gains);
+  // The jitter draws come from `uniform01` (values in [0, 1)); D4RL draws them from numpy's global RNG,
+  // which a NumpyLegacyRandom can replay exactly.
+  WaypointController(const MazeLayout& layout, std::function<double()> uniform01, Gains gains);
 
   // One control step. `velocity` is qvel (the D term); replans when round(target) changes.
   WaypointDecision act(const Vec2& position, const Vec2& velocity, const Vec2& target);
@@ -56,7 +60,7 @@ class WaypointController {
 
   MazeLayout layout_;
   Gains gains_;
-  std::mt19937_64 rng_;
+  std::function<double()> uniform01_;
   bool has_plan_ = false;
   Cell target_cell_{};
   std::vector<Vec2> waypoints_;
