@@ -93,12 +93,13 @@ namespace {
 TEST(ExpertEvaluation, ReplaysD4rlsReferenceMaxScores) {
   // D4RL's REF_MAX is the mean return of scripts/reference_scores/maze2d_controller.py (100 episodes,
   // env.seed(0), np.random.seed(0), one controller). With NumPy's streams replayed, our MuJoCo envs must
-  // give the published numbers, not just numbers within the 100-episode scatter (+-13 / 26 / 33): a
-  // 0.1 % tolerance allows ~1 of the ~27 000 rewarded steps to differ per 100 episodes of Medium.
+  // give the published numbers (rounded to 0.01), not just numbers within the 100-episode scatter
+  // (+-13 / 26 / 33): a tolerance of 0.05 lets at most 5 of the ~16 000-28 000 rewarded steps of the
+  // 100 episodes differ (we differ by 0 / 1 / 2, MuJoCo 2.2.2 against D4RL's mujoco-py 2.0).
   for (const char* id : {"maze2d-umaze-v1", "maze2d-medium-v1", "maze2d-large-v1"}) {
     const MazeEnvSpec spec = maze_env_spec(id);
     const ExpertEvaluation e = evaluate_waypoint_expert(spec, 100, 0, ControllerReuse::kSharedAcrossEpisodes);
-    EXPECT_NEAR(e.mean, spec.ref_max_score, 1e-3 * spec.ref_max_score) << id;
+    EXPECT_NEAR(e.mean, spec.ref_max_score, 0.05) << id;
   }
 }
 

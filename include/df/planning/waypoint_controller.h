@@ -4,7 +4,6 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <vector>
 
 #include "df/planning/maze_env.h"
