@@ -42,11 +42,11 @@ for seed in "${SEEDS[@]}"; do
   train_and_validate "$seed" &
   running=$((running + 1))
   if [[ $running -ge $JOBS ]]; then
-    wait -n
+    wait -n || true  # a failed seed is reported below, with its log
     running=$((running - 1))
   fi
 done
-wait
+wait || true
 for seed in "${SEEDS[@]}"; do
   [[ -s "${RUN}_seed$seed/validation/summary.csv" ]] || { echo "seed $seed failed: see ${RUN}_seed$seed.*.log" >&2; exit 1; }
 done
