@@ -6,7 +6,8 @@
 For each run: mean score x100 +- s.e. and the dwell fraction (return / (episode length - first arrival),
 averaged over episodes that reached the goal; 300 steps unless --steps). For every OTHER run: the
 paired difference to BASE over the episode seeds both contain (same env seed = same start and goal).
-Reads <dir>/episodes.csv; uses the first env and method found in each file.
+Reads <dir>/episodes.csv; uses the first env and method found in each file (--first N: only the
+episodes with the N lowest seeds of each run).
 """
 import argparse
 import csv
@@ -14,13 +15,14 @@ import math
 import statistics
 
 
-def load(path):
+def load(path, first=None):
     with open(f"{path}/episodes.csv") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise SystemExit(f"{path}/episodes.csv: no episodes")
     key = (rows[0]["env"], rows[0]["method"])
-    return {int(r["seed"]): r for r in rows if (r["env"], r["method"]) == key}
+    run = {int(r["seed"]): r for r in rows if (r["env"], r["method"]) == key}
+    return {s: run[s] for s in sorted(run)[:first]}
 
 
 def mean_se(values):
@@ -33,10 +35,11 @@ def main():
     p.add_argument("base")
     p.add_argument("others", nargs="*")
     p.add_argument("--steps", type=int, default=300, help="episode length (umaze 300, medium 600, large 800)")
+    p.add_argument("--first", type=int, default=None, help="only the episodes with the N lowest seeds")
     a = p.parse_args()
-    base = load(a.base)
+    base = load(a.base, a.first)
     for path in [a.base] + a.others:
-        run = base if path == a.base else load(path)
+        run = base if path == a.base else load(path, a.first)
         score = mean_se([float(r["score"]) for r in run.values()])
         dwell = [float(r["return"]) / (a.steps - int(r["first_arrival"]))
                  for r in run.values() if int(r["first_arrival"]) >= 0]

@@ -132,14 +132,13 @@ Vec2 jittered_start_cell(const MazeLayout& layout, std::mt19937_64& rng) {
 }  // namespace
 
 Observation MazeEnv::reset() {
-  mj_resetData(model_->get(), data_);
   const Vec2 qpos = jittered_start_cell(layout(), rng_);
   std::normal_distribution<double> noise(0.0, 0.1);
   const double vx = noise(rng_);
   const double vy = noise(rng_);
-  set_state(qpos, {vx, vy});
+  const Observation obs = reset_to(qpos, {vx, vy});
   if (random_goal_) set_random_target();
-  return observation();
+  return obs;
 }
 
 Observation MazeEnv::reset_to(const Vec2& qpos, const Vec2& qvel) {

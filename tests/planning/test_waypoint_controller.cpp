@@ -84,12 +84,6 @@ TEST(ExpertEvaluation, FreshPlansReachTheGoalEveryEpisode) {
   EXPECT_GT(e.standard_error, 0.0);
 }
 
-}  // namespace
-}  // namespace df::planning
-
-namespace df::planning {
-namespace {
-
 TEST(ExpertEvaluation, ReplaysD4rlsReferenceMaxScores) {
   // D4RL's REF_MAX is the mean return of scripts/reference_scores/maze2d_controller.py (100 episodes,
   // env.seed(0), np.random.seed(0), one controller). With NumPy's streams replayed, our MuJoCo envs must
