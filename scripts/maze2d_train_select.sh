@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Trains several seeds of one Maze2D config and keeps the one that plans best on validation episodes.
-#   scripts/maze2d_train_select.sh CONFIG RUN [SEED ...]      (default seeds: 0 1 2 3)
+#   scripts/maze2d_train_select.sh CONFIG RUN [SEED ...] [-- --set KEY=VALUE ...]   (default seeds: 0 1 2 3)
 # Single CPU runs of the reduced configs differ a lot from seed to seed (U-Maze: 32-51 on the same
 # held-out episodes), so the reduced recipe trains JOBS (default 2) seeds at a time, one thread each, scores
 # every model with DF on VALIDATION_EPISODES (default 64) episodes seeded from VALIDATION_SEED (default
 # 1000; the reported episodes use seeds 0..99, never these), and copies the best checkpoint to
 # RUN/checkpoint.pt. Seed s trains in RUN_seed<s>/ (skipped when it already finished); the scores go to
-# RUN/selection.csv. BUILD (default build-maze2) must contain df_train and df_maze_eval.
+# RUN/selection.csv. BUILD (default build-maze2) must contain df_train and df_maze_eval. Arguments after
+# `--` go to both df_train and df_maze_eval (config overrides of a variant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -lt 2 ]]; then
@@ -14,7 +15,9 @@ if [[ $# -lt 2 ]]; then
   exit 1
 fi
 CONFIG=$1 RUN=$2; shift 2
-SEEDS=("$@")
+SEEDS=() EXTRA=()
+while [[ $# -gt 0 && $1 != -- ]]; do SEEDS+=("$1"); shift; done
+[[ $# -gt 0 ]] && { shift; EXTRA=("$@"); }
 [[ ${#SEEDS[@]} -gt 0 ]] || SEEDS=(0 1 2 3)
 BUILD=${BUILD:-build-maze2}
 JOBS=${JOBS:-2}
@@ -28,11 +31,11 @@ train_and_validate() {  # seed
   local seed=$1 dir="${RUN}_seed$1"
   if [[ ! -f "$dir/checkpoint.pt" ]] || ! grep -q "done:" "$dir.train.log" 2>/dev/null; then
     "$BUILD/apps/tools/df_train" --config "$CONFIG" --run-dir "$dir" --set experiment.seed="$seed" \
-      >"$dir.train.log" 2>&1
+      ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.train.log" 2>&1
   fi
   "$BUILD/apps/planning/df_maze_eval" --config "$CONFIG" --checkpoint "$dir/checkpoint.pt" --method df \
     --env "$ENV_ID" --episodes "$VALIDATION_EPISODES" --seed "$VALIDATION_SEED" --out "$dir/validation" \
-    >"$dir.validation.log" 2>&1
+    ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.validation.log" 2>&1
 }
 
 start=$(date +%s)

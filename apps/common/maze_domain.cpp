@@ -63,6 +63,7 @@ class MazeDomain : public Domain {
   eval_episodes: 32           # df_maze_eval defaults
   eval_seed: 0
   replan_every: 1             # tokens executed between DF plans
+  open_loop_horizon: 0        # steps executed between DF plans (reference's name); 0 = replan_every tokens
   max_horizon: 0              # tokens planned; 0 = to the end of the episode (flexible horizon)
   diffuser_horizon: 0         # steps of the Diffuser baselines' single plan; 0 = episode (Diffuser: 128/256/384)
 )";
@@ -72,7 +73,7 @@ class MazeDomain : public Domain {
     for (const auto* key : {"maze.generate_steps", "maze.episode_len", "maze.eval_episodes", "maze.replan_every"})
       c.require_positive(key);
     for (const auto* key : {"maze.action_std", "maze.generate_seed", "maze.eval_seed", "maze.max_horizon",
-                            "maze.diffuser_horizon"})
+                            "maze.open_loop_horizon", "maze.diffuser_horizon"})
       c.require_non_negative(key);
   }
   std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {

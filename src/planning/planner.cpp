@@ -48,6 +48,7 @@ MazePlanner::MazePlanner(DiffusionForcingModel& model, MazeTokenLayout layout, P
         "planner: the model's tokens are " + shape_str(model.denoiser().x_shape()) + ", the maze layout needs [" +
             std::to_string(layout_.token_dim()) + "]");
   check(options_.replan_every >= 1, "planner: replan_every must be >= 1");
+  check(options_.open_loop_steps >= 0, "planner: open_loop_steps must be >= 0");
   if (options_.method == PlanMethod::kDiffusionForcingNoMcg) options_.sampler.mcg_samples = 1;
   options_.sampler.overwrite_finished = false;  // planning keeps finished tokens (as the reference)
 }
@@ -61,12 +62,13 @@ Plan MazePlanner::to_plan(const torch::Tensor& tokens) const {
   return p;
 }
 
-GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon, bool reaches_episode_end) const {
+GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon, int64_t weighted_frames) const {
   const int64_t fs = layout_.frame_stack(), B = goals.size(0);
-  // Appendix D.5: every frame is rewarded for being near the goal; the last frame of a plan that reaches
-  // the episode end is not an observation the env will show, so it is left out (reference).
-  auto weight = torch::ones({horizon, fs}, goals.options());
-  if (reaches_episode_end) weight.index_put_({horizon - 1, fs - 1}, 0.0);
+  // Appendix D.5: every frame is rewarded for being near the goal, up to the episode end.
+  auto weight = torch::ones({horizon * fs}, goals.options());
+  if (weighted_frames >= 0 && weighted_frames < horizon * fs)
+    weight.narrow(0, weighted_frames, horizon * fs - weighted_frames).zero_();
+  weight = weight.view({horizon, fs});
   const double n_frames = static_cast<double>(horizon * fs);
   const auto goal = goals.view({1, 1, B, 1, 2});
   return [this, weight, goal, n_frames](const torch::Tensor& x0) {  // x0 [R, H, B, fs*6]
@@ -78,7 +80,7 @@ GuidanceCost MazePlanner::goal_cost(const torch::Tensor& goals, int64_t horizon,
 }
 
 Plan MazePlanner::plan_pyramid(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
-                               torch::Generator& generator, bool reaches_episode_end) {
+                               torch::Generator& generator, int64_t weighted_frames) {
   const auto device = model_->device();
   const int64_t B = observations.size(0), S = model_->grid().sampling_steps();
   torch::Tensor z;
@@ -91,7 +93,7 @@ Plan MazePlanner::plan_pyramid(const torch::Tensor& observations, const torch::T
                           .to(device);
   Sampler sampler(*model_, options_.sampler);
   const auto matrix = SchedulingMatrix::pyramid(horizon, S, options_.uncertainty_scale);
-  const auto cost = goal_cost(goals.to(device, torch::kFloat), horizon, reaches_episode_end);
+  const auto cost = goal_cost(goals.to(device, torch::kFloat), horizon, weighted_frames);
   const auto r = sampler.sample_chunk(z, matrix, x_init, {}, cost, generator_for(device, generator));
   return to_plan(r.x);
 }
@@ -159,15 +161,19 @@ EpisodeBatchResult MazePlanner::run_episodes(BatchedMazeEnv& envs, int max_episo
   Plan plan;
   int plan_start = 0;
   std::vector<double> actions(static_cast<size_t>(2 * N));
+  const int64_t open_loop = options_.open_loop_steps > 0 ? options_.open_loop_steps : fs * options_.replan_every;
   for (int t = 0; t < max_episode_steps; ++t) {
-    if (t == 0 || (!diffuser && t - plan_start >= fs * options_.replan_every)) {
+    if (t == 0 || (!diffuser && t - plan_start >= open_loop)) {
       const int64_t to_end = (max_episode_steps - t + fs - 1) / fs;  // flexible horizon: to the episode end
       const int64_t cap = diffuser ? (options_.diffuser_horizon_steps + fs - 1) / fs : options_.max_horizon;
       const int64_t horizon = cap > 0 ? std::min(to_end, cap) : to_end;
       const auto observations = torch::tensor(obs, torch::kDouble).view({N, 4});
       const auto start = std::chrono::steady_clock::now();
+      // Frame f holds o_{t+f+1}; frames from the episode's last observation on are not rewarded.
+      const int64_t remaining = max_episode_steps - t;
+      const int64_t weighted = horizon * fs >= remaining ? remaining - 1 : -1;
       plan = diffuser ? plan_full_sequence(observations, goals, horizon, generator)
-                      : plan_pyramid(observations, goals, horizon, generator, horizon == to_end);
+                      : plan_pyramid(observations, goals, horizon, generator, weighted);
       result.plan_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       result.plan_horizons.push_back(horizon);
       plan_start = t;

@@ -124,7 +124,7 @@ TEST(Planner, GoalCostWeightsEveryFrameAndDropsTheLastOnlyAtTheEpisodeEnd) {
   const auto goals = torch::tensor({3.0, 3.0, 1.0, 1.0}, torch::kFloat).view({B, 2});
   // Frame f of env b at goal + (d_f, 0) with d_f = 0.1 * (f + 1) (+ 1 for env 1); velocities/actions 0.
   auto obs = torch::zeros({H * fs, B, 4}, torch::kFloat);
-  double expected_all = 0.0, last = 0.0;
+  double expected_all = 0.0, last = 0.0, first4 = 0.0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t fr = 0; fr < H * fs; ++fr) {
       const double d = 0.1 * static_cast<double>(fr + 1) + static_cast<double>(b);
@@ -132,10 +132,27 @@ TEST(Planner, GoalCostWeightsEveryFrameAndDropsTheLastOnlyAtTheEpisodeEnd) {
       obs[fr][b][1] = goals[b][1].item<float>();
       expected_all += d;  // n_frames * mean over frames = sum over frames
       if (fr == H * fs - 1) last += d;
+      if (fr < 4) first4 += d;
     }
   const auto x0 = f.layout.encode(obs, torch::zeros({H * fs, B, 2})).unsqueeze(0).repeat({3, 1, 1, 1});
-  EXPECT_NEAR(p.goal_cost(goals, H, false)(x0).item<double>(), expected_all, 1e-3 * expected_all);
-  EXPECT_NEAR(p.goal_cost(goals, H, true)(x0).item<double>(), expected_all - last, 1e-3 * expected_all);
+  EXPECT_NEAR(p.goal_cost(goals, H)(x0).item<double>(), expected_all, 1e-3 * expected_all);
+  EXPECT_NEAR(p.goal_cost(goals, H, H * fs)(x0).item<double>(), expected_all, 1e-3 * expected_all);
+  EXPECT_NEAR(p.goal_cost(goals, H, H * fs - 1)(x0).item<double>(), expected_all - last, 1e-3 * expected_all);
+  // A mid-token replan 5 steps before the end weights only the 4 frames before the last observation.
+  EXPECT_NEAR(p.goal_cost(goals, H, 4)(x0).item<double>(), first4, 1e-3 * first4);
+}
+
+// The reference's open_loop_horizon in steps: 25 steps, 4 executed per plan -> plans at t = 0, 4, ..., 24
+// with flexible horizons ceil((25 - t) / 10) tokens.
+TEST(Planner, OpenLoopStepsReplanMidTokenWithTheFlexibleHorizon) {
+  Fixture f;
+  pl::BatchedMazeEnv envs(pl::maze_env_spec("maze2d-umaze-v1"), {0, 1});
+  pl::PlannerOptions o;
+  o.open_loop_steps = 4;
+  pl::MazePlanner p(*f.model, f.layout, o);
+  const auto r = p.run_episodes(envs, 25);
+  EXPECT_EQ(r.plan_horizons, (std::vector<int64_t>{3, 3, 2, 2, 1, 1, 1}));
+  EXPECT_EQ(r.paths[1].size(), 26u);
 }
 
 // Diffuser's fixed plan length: 12 steps round up to 2 tokens; one plan, never extended.

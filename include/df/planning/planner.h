@@ -1,9 +1,10 @@
 // Maze2D planners on one trained Diffusion Forcing network (paper section 4.2, appendix D.5):
-//  * Diffusion Forcing MPC: every `replan_every` tokens, plan from the current observation (z_0 =
-//    encoder(o_t)) to the end of the episode (flexible horizon H = ceil(remaining / fs)) with the pyramid
-//    matrix, goal guidance on every token (cost = n_frames * mean ||pos(x0) - goal||, the D.5 reward) and
-//    Monte Carlo guidance over `mcg_samples` futures; execute the plan's own actions (clamped to [-1, 1])
-//    or track its observations with Diffuser's PD rule.
+//  * Diffusion Forcing MPC: every `replan_every` tokens (or `open_loop_steps` steps), plan from the
+//    current observation (z_0 = encoder(o_t)) to the end of the episode (flexible horizon
+//    H = ceil(remaining / fs)) with the pyramid matrix, goal guidance on every token (cost = n_frames *
+//    mean ||pos(x0) - goal||, the D.5 reward) and Monte Carlo guidance over `mcg_samples` futures;
+//    execute the plan's own actions (clamped to [-1, 1]) or track its observations with Diffuser's PD
+//    rule.
 //  * Diffuser-style: one full-sequence plan (all tokens at one shared noise level) over the whole
 //    episode, start fixed by z_0 = encoder(o_0) and goal fixed by replacing the last frame's position at
 //    every step (inpainting); plan once, then PD tracking or its diffused actions.
@@ -30,6 +31,9 @@ struct PlannerOptions {
   SamplerOptions sampler;          // guidance_scale, mcg_samples (forced to 1 for df_no_mcg), eta, ...
   double uncertainty_scale = 1.0;  // pyramid slope
   int64_t replan_every = 1;        // tokens executed between plans (DF)
+  // Steps executed between DF plans (the reference's open_loop_horizon); 0 = replan_every tokens. Fewer
+  // than one token replans from a mid-token observation: z_0 = encoder(o_t) needs no token boundary.
+  int64_t open_loop_steps = 0;
   bool pd_tracking = false;        // DF only: track planned observations instead of executing actions
   int64_t max_horizon = 0;         // tokens; 0 = to the end of the episode (flexible horizon)
   // Diffuser's fixed plan length in steps (its maze2d configs: 128 / 256 / 384 for U-Maze / Medium /
@@ -58,10 +62,10 @@ class MazePlanner {
  public:
   MazePlanner(DiffusionForcingModel& model, MazeTokenLayout layout, PlannerOptions options);
 
-  // Observations [B, 4] and goals [B, 2] raw (CPU double); horizon in tokens. `reaches_episode_end`:
-  // the plan's last frame lies past the episode's last observation, so the goal cost leaves it out.
+  // Observations [B, 4] and goals [B, 2] raw (CPU double); horizon in tokens. The goal cost counts the
+  // first `weighted_frames` frames (< 0: all of them); frames at or past the episode end are left out.
   Plan plan_pyramid(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
-                    torch::Generator& generator, bool reaches_episode_end = true);
+                    torch::Generator& generator, int64_t weighted_frames = -1);
   Plan plan_full_sequence(const torch::Tensor& observations, const torch::Tensor& goals, int64_t horizon,
                           torch::Generator& generator);
 
@@ -73,8 +77,10 @@ class MazePlanner {
 
   // The guidance cost of appendix D.5 for goals [B, 2] (raw, on the model's device): for x0 [R, H, B,
   // fs*6], the sum over the batch of n_frames * mean over (samples, frames) of w_f * ||pos_f - goal||,
-  // n_frames = H * fs. w_f = 1, except 0 for the very last frame when `reaches_episode_end`.
-  GuidanceCost goal_cost(const torch::Tensor& goals, int64_t horizon, bool reaches_episode_end) const;
+  // n_frames = H * fs. w_f = 1 for the first `weighted_frames` frames (< 0: all), else 0. A plan that
+  // reaches the episode end weights the frames before its last observation (the reference drops the last
+  // frame of such a plan).
+  GuidanceCost goal_cost(const torch::Tensor& goals, int64_t horizon, int64_t weighted_frames = -1) const;
 
  private:
   Plan to_plan(const torch::Tensor& tokens) const;
