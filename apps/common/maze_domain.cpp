@@ -63,7 +63,7 @@ class MazeDomain : public Domain {
   eval_episodes: 32           # df_maze_eval defaults
   eval_seed: 0
   replan_every: 1             # tokens executed between DF plans
-  open_loop_horizon: 0        # steps executed between DF plans (reference's name); 0 = replan_every tokens
+  open_loop_horizon: 0        # steps executed between DF plans (reference's name); overrides replan_every
   max_horizon: 0              # tokens planned; 0 = to the end of the episode (flexible horizon)
   diffuser_horizon: 0         # steps of the Diffuser baselines' single plan; 0 = episode (Diffuser: 128/256/384)
 )";

@@ -157,8 +157,8 @@ int main(int argc, char** argv) {
     pl::PlannerOptions base;
     base.sampler = df::read_sampler_options(config);
     base.uncertainty_scale = config.get_double("sampling.uncertainty_scale");
-    base.replan_every = config.get_int("maze.replan_every");
-    base.open_loop_steps = config.get_int("maze.open_loop_horizon");
+    const int64_t open_loop_horizon = config.get_int("maze.open_loop_horizon");
+    base.open_loop_steps = open_loop_horizon > 0 ? open_loop_horizon : fs * config.get_int("maze.replan_every");
     base.max_horizon = config.get_int("maze.max_horizon");
     base.diffuser_horizon_steps = config.get_int("maze.diffuser_horizon");
     base.pd_tracking = pd_tracking;

@@ -74,7 +74,8 @@ void NumpyLegacyRandom::generate() {
   constexpr std::uint32_t kLower = 0x7fffffffU;
   constexpr std::uint32_t kMatrix = 0x9908b0dfU;
   for (int k = 0; k < kN; ++k) {
-    const std::uint32_t y = (state_[static_cast<size_t>(k)] & kUpper) | (state_[static_cast<size_t>((k + 1) % kN)] & kLower);
+    const std::uint32_t y =
+        (state_[static_cast<size_t>(k)] & kUpper) | (state_[static_cast<size_t>((k + 1) % kN)] & kLower);
     state_[static_cast<size_t>(k)] =
         state_[static_cast<size_t>((k + kM) % kN)] ^ (y >> 1) ^ ((y & 1U) != 0 ? kMatrix : 0U);
   }
@@ -204,7 +205,8 @@ std::array<std::uint8_t, 64> sha512(const std::vector<std::uint8_t>& bytes) {
   }
   std::array<std::uint8_t, 64> digest{};
   for (int k = 0; k < 8; ++k) {
-    for (int b = 0; b < 8; ++b) digest[static_cast<size_t>(8 * k + b)] = static_cast<std::uint8_t>(h[k] >> (56 - 8 * b));
+    for (int b = 0; b < 8; ++b)
+      digest[static_cast<size_t>(8 * k + b)] = static_cast<std::uint8_t>(h[k] >> (56 - 8 * b));
   }
   return digest;
 }

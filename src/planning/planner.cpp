@@ -47,7 +47,6 @@ MazePlanner::MazePlanner(DiffusionForcingModel& model, MazeTokenLayout layout, P
   check(model.denoiser().x_shape() == std::vector<int64_t>{layout_.token_dim()},
         "planner: the model's tokens are " + shape_str(model.denoiser().x_shape()) + ", the maze layout needs [" +
             std::to_string(layout_.token_dim()) + "]");
-  check(options_.replan_every >= 1, "planner: replan_every must be >= 1");
   check(options_.open_loop_steps >= 0, "planner: open_loop_steps must be >= 0");
   if (options_.method == PlanMethod::kDiffusionForcingNoMcg) options_.sampler.mcg_samples = 1;
   options_.sampler.overwrite_finished = false;  // planning keeps finished tokens (as the reference)
@@ -161,7 +160,7 @@ EpisodeBatchResult MazePlanner::run_episodes(BatchedMazeEnv& envs, int max_episo
   Plan plan;
   int plan_start = 0;
   std::vector<double> actions(static_cast<size_t>(2 * N));
-  const int64_t open_loop = options_.open_loop_steps > 0 ? options_.open_loop_steps : fs * options_.replan_every;
+  const int64_t open_loop = options_.open_loop_steps > 0 ? options_.open_loop_steps : fs;
   for (int t = 0; t < max_episode_steps; ++t) {
     if (t == 0 || (!diffuser && t - plan_start >= open_loop)) {
       const int64_t to_end = (max_episode_steps - t + fs - 1) / fs;  // flexible horizon: to the episode end

@@ -74,11 +74,12 @@ WaypointController::WaypointController(const MazeLayout& layout, std::uint64_t s
     : WaypointController(layout, seed, Gains{}) {}
 
 WaypointController::WaypointController(const MazeLayout& layout, std::uint64_t seed, Gains gains)
-    : WaypointController(layout,
-                         [rng = std::mt19937_64(seed), unit = std::uniform_real_distribution<double>(0.0, 1.0)]() mutable {
-                           return unit(rng);
-                         },
-                         gains) {}
+    : WaypointController(
+          layout,
+          [rng = std::mt19937_64(seed), unit = std::uniform_real_distribution<double>(0.0, 1.0)]() mutable {
+            return unit(rng);
+          },
+          gains) {}
 
 WaypointController::WaypointController(const MazeLayout& layout, std::function<double()> uniform01, Gains gains)
     : layout_(layout), gains_(gains), uniform01_(std::move(uniform01)) {

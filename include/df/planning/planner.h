@@ -1,5 +1,5 @@
 // Maze2D planners on one trained Diffusion Forcing network (paper section 4.2, appendix D.5):
-//  * Diffusion Forcing MPC: every `replan_every` tokens (or `open_loop_steps` steps), plan from the
+//  * Diffusion Forcing MPC: every `open_loop_steps` steps (default one token), plan from the
 //    current observation (z_0 = encoder(o_t)) to the end of the episode (flexible horizon
 //    H = ceil(remaining / fs)) with the pyramid matrix, goal guidance on every token (cost = n_frames *
 //    mean ||pos(x0) - goal||, the D.5 reward) and Monte Carlo guidance over `mcg_samples` futures;
@@ -30,9 +30,8 @@ struct PlannerOptions {
   PlanMethod method = PlanMethod::kDiffusionForcing;
   SamplerOptions sampler;          // guidance_scale, mcg_samples (forced to 1 for df_no_mcg), eta, ...
   double uncertainty_scale = 1.0;  // pyramid slope
-  int64_t replan_every = 1;        // tokens executed between plans (DF)
-  // Steps executed between DF plans (the reference's open_loop_horizon); 0 = replan_every tokens. Fewer
-  // than one token replans from a mid-token observation: z_0 = encoder(o_t) needs no token boundary.
+  // Steps executed between DF plans (the reference's open_loop_horizon); 0 = one token (the paper). Less
+  // than a token replans from a mid-token observation: z_0 = encoder(o_t) needs no token boundary.
   int64_t open_loop_steps = 0;
   bool pd_tracking = false;        // DF only: track planned observations instead of executing actions
   int64_t max_horizon = 0;         // tokens; 0 = to the end of the episode (flexible horizon)
