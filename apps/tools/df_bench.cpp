@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "../common/domain.h"
 #include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
+#include "df/experiment/registry.h"
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
@@ -26,12 +26,12 @@ int main(int argc, char** argv) {
   cli.add_option("--warmup", warmup, "untimed steps first");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
-    auto config = df::app::load_config(config_file, overrides);
-    const auto device = df::resolve_device(config.get_string("experiment.device"));
-    const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
+    auto config = df::load_config(config_file, overrides);
+    const auto device = df::setup_runtime(config);
+    const auto& domain = df::find_domain(config.get_string("experiment.domain"));
     torch::manual_seed(0);
     auto dataset = domain.make_dataset(config);
-    auto model = df::make_model(config, domain.model_shape(config, *dataset), device);
+    auto model = df::make_model(config, domain.model_shape(config), device);
     auto options = df::read_trainer_options(config, "");
     options.optimizer.warmup_steps = 0;
     df::Trainer trainer(*model, *dataset, options);

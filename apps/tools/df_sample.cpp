@@ -1,61 +1,28 @@
 // df_sample: load a checkpoint and sample sequences with a chosen scheduling matrix.
 //   df_sample --checkpoint runs/x/checkpoint.pt --tokens 64 --matrix pyramid --chunk-size 8 [--memory 1 ...]
-// Writes samples.npy ([N, B, ...token], context included), metrics, pictures, and the exact command and config.
+// Writes the samples (context included) through the domain's writer (default: <label>.npy, metrics,
+// pictures), and the exact command and config.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "../common/domain.h"
 #include "../common/tool_main.h"
-#include "df/core/device.h"
 #include "df/core/error.h"
-#include "df/core/compat.h"
+#include "df/core/progress.h"
 #include "df/data/npy.h"
-#include "df/models/state_dict.h"
+#include "df/experiment/registry.h"
 #include "df/sampling/sampler.h"
-#include "df/training/checkpoint.h"
-
-namespace {
-
-// Sampling without memory beyond `memory` tokens (model-predictive style): every `replan` tokens the latent
-// is reset to z_0 and only the last `memory` tokens are fed back as context.
-torch::Tensor sample_with_limited_memory(df::Sampler& sampler, df::DiffusionForcingModel& model,
-                                         const torch::Tensor& context, int64_t batch, int64_t tokens, int64_t memory,
-                                         int64_t replan, const df::ChunkPlan& plan, torch::Generator& gen) {
-  std::vector<torch::Tensor> all;
-  if (context.defined())
-    for (int64_t t = 0; t < context.size(0); ++t) all.push_back(context[t]);
-  const int64_t S = model.grid().sampling_steps();
-  while (static_cast<int64_t>(all.size()) < tokens) {
-    auto z = model.denoiser().initial_latent(batch, {});
-    const int64_t have = static_cast<int64_t>(all.size());
-    const int64_t keep = std::min(memory, have);
-    if (keep > 0) {
-      std::vector<torch::Tensor> recent(all.end() - keep, all.end());
-      z = sampler.absorb_context(z, torch::stack(recent));
-    }
-    const int64_t h = std::min(replan, tokens - have);
-    for (int64_t start = 0; start < h; start += plan.chunk_size) {
-      const int64_t c = std::min(plan.chunk_size, h - start);
-      auto r = sampler.sample_chunk(z, df::SchedulingMatrix::make(plan.matrix, c, S, plan.uncertainty_scale), {}, {},
-                                    nullptr, gen);
-      for (int64_t t = 0; t < c; ++t) all.push_back(r.x[t]);
-      z = r.z;
-    }
-  }
-  return torch::stack(all);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"Sample from a trained Diffusion Forcing model"};
-  std::string checkpoint, out_dir, context_file, label = "samples";
+  std::string checkpoint, out_dir, context_file, label = "samples", matrix, stab_input;
   std::vector<std::string> overrides;
-  int64_t tokens = 0, batch = 16, context_tokens = -1, memory = -1, replan = 0;
+  int64_t tokens = 0, batch = 16, context_tokens = -1, memory = -1, replan = 0, chunk = 0, stab_level = -2, steps = 0;
   uint64_t seed = 0;
+  double u = -1, eta = -1;
+  int reference_walk = -1;
   bool no_ema = false;
   cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train")->required();
   cli.add_option("--out", out_dir, "output directory (default: <checkpoint dir>/samples)");
@@ -68,10 +35,6 @@ int main(int argc, char** argv) {
   cli.add_option("--memory", memory, "tokens of memory kept when replanning (-1 = full memory, no resets)");
   cli.add_option("--replan-every", replan, "with --memory: tokens generated between latent resets");
   cli.add_option("--set", overrides, "override a sampling/diffusion key, e.g. --set sampling.matrix=pyramid");
-  std::string matrix, stab_input;
-  double u = -1, eta = -1;
-  int64_t chunk = 0, stab_level = -2, steps = 0;
-  int reference_walk = -1;
   cli.add_option("--matrix", matrix, "autoregressive | full_sequence | pyramid | trapezoid");
   cli.add_option("--uncertainty-scale", u, "pyramid / trapezoid slope");
   cli.add_option("--chunk-size", chunk, "tokens denoised together");
@@ -83,70 +46,77 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
-    const auto ckpt = df::load_checkpoint(checkpoint);
-    if (!matrix.empty()) overrides.push_back("sampling.matrix=" + matrix);
-    if (u >= 0) overrides.push_back("sampling.uncertainty_scale=" + std::to_string(u));
-    if (chunk > 0) overrides.push_back("sampling.chunk_size=" + std::to_string(chunk));
-    if (steps > 0) overrides.push_back("diffusion.sampling_steps=" + std::to_string(steps));
-    if (eta >= 0) overrides.push_back("diffusion.eta=" + std::to_string(eta));
-    if (reference_walk >= 0) overrides.push_back(std::string("sampling.reference_walk=") + (reference_walk ? "true" : "false"));
-    if (stab_level >= -1) overrides.push_back("sampling.stabilization_level=" + std::to_string(stab_level));
-    if (!stab_input.empty()) overrides.push_back("sampling.stabilization_input=" + stab_input);
-    auto config = df::app::load_config("", overrides, ckpt.config_yaml, checkpoint + " (stored config)");
-    df::app::require_as_trained(config, ckpt.config_yaml, checkpoint);
+    auto set = [&](const std::string& key, const std::string& value) { overrides.push_back(key + "=" + value); };
+    if (!matrix.empty()) set("sampling.matrix", matrix);
+    if (u >= 0) set("sampling.uncertainty_scale", std::to_string(u));
+    if (chunk > 0) set("sampling.chunk_size", std::to_string(chunk));
+    if (steps > 0) set("diffusion.sampling_steps", std::to_string(steps));
+    if (eta >= 0) set("diffusion.eta", std::to_string(eta));
+    if (reference_walk >= 0) set("sampling.reference_walk", reference_walk ? "true" : "false");
+    if (stab_level >= -1) set("sampling.stabilization_level", std::to_string(stab_level));
+    if (!stab_input.empty()) set("sampling.stabilization_input", stab_input);
+    auto trained = df::load_trained_model(checkpoint, {"", overrides, !no_ema});
+    const auto& config = trained.config;
+    auto& model = *trained.model;
     if (out_dir.empty()) out_dir = (std::filesystem::path(checkpoint).parent_path() / "samples").string();
     std::filesystem::create_directories(out_dir);
     config.write(out_dir + "/" + label + "_config.yaml");
     df::app::write_command(out_dir + "/" + label + "_command.txt", argc, argv);
-    const auto device = df::resolve_device(config.get_string("experiment.device"));
-    const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
-    auto dataset = domain.make_dataset(config);
-    auto model = df::make_model(config, domain.model_shape(config, *dataset), device);
-    df::load_inference_weights(*model, ckpt, checkpoint, !no_ema);
-    model->eval();
-    if (tokens <= 0) tokens = dataset->num_tokens();
+    if (tokens <= 0) tokens = trained.domain->make_dataset(config)->num_tokens();
 
     torch::Tensor context;
     if (!context_file.empty()) {
-      context = df::read_npy(context_file).to(device, torch::kFloat);
+      context = df::read_npy(context_file).to(trained.device, torch::kFloat);
       df::check(context.dim() >= 2 && context.size(1) == batch,
                 context_file + ": context must be [Tc, " + std::to_string(batch) + ", ...token]");
     } else {
-      context = domain.default_context(config, batch, seed);
-      if (context.defined()) {
-        if (context_tokens >= 0) context = context.slice(0, 0, context_tokens);
-        context = context.size(0) > 0 ? context.to(device) : torch::Tensor();
-      }
+      context = trained.domain->default_context(config, batch, seed);
+      if (context.defined() && context_tokens >= 0) context = context.slice(0, 0, context_tokens);
+      context = context.defined() && context.size(0) > 0 ? context.to(trained.device) : torch::Tensor();
     }
     const int64_t n_context = context.defined() ? context.size(0) : 0;
+    torch::Tensor z_cond_context;
     df::check(tokens > n_context, "--tokens must exceed the number of context tokens (" + std::to_string(n_context) + ")");
+    // Conditions of the whole sequence (context tokens first) for conditioned models, else undefined.
+    auto cond = trained.domain->sampling_condition(config, tokens, batch, seed);
+    if (cond.defined()) cond = cond.to(trained.device);
+    if (cond.defined() && n_context > 0) {
+      df::check(memory < 0, "--memory: limited-memory sampling of a conditioned model is not supported");
+      z_cond_context = cond.slice(0, 0, n_context);
+      cond = cond.slice(0, n_context);
+    }
     const auto plan = df::read_chunk_plan(config);
-    df::Sampler sampler(*model, df::read_sampler_options(config));
+    df::Sampler sampler(model, df::read_sampler_options(config));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     torch::manual_seed(seed);
     spdlog::info("sampling {} x {} tokens ({} context) with {} matrix, chunk {}, S = {}, memory {}", batch, tokens,
-                 n_context, df::to_string(plan.matrix), plan.chunk_size, model->grid().sampling_steps(),
+                 n_context, df::to_string(plan.matrix), plan.chunk_size, model.grid().sampling_steps(),
                  memory < 0 ? std::string("full") : std::to_string(memory));
-    torch::Tensor samples;
+    auto writer = trained.domain->make_sample_writer(config, out_dir, label, batch, seed);
+    if (n_context > 0) writer->write(context);
     if (memory < 0) {
-      auto z = model->denoiser().initial_latent(batch, {});
-      if (n_context > 0) z = sampler.absorb_context(z, context);
-      auto generated = sampler.rollout(z, tokens - n_context, plan.chunk_size, plan.matrix, plan.uncertainty_scale, {}, gen);
-      samples = n_context > 0 ? torch::cat({context, generated}, 0) : generated;
+      auto z = model.denoiser().initial_latent(batch, {});
+      if (n_context > 0) z = sampler.absorb_context(z, context, z_cond_context, gen);
+      df::ProgressMeter progress("rollout", "tokens", tokens - n_context);
+      int64_t done = 0;
+      sampler.rollout(z, tokens - n_context, plan.chunk_size, plan.matrix, plan.uncertainty_scale, cond, gen,
+                      [&](const torch::Tensor& chunk) {
+                        writer->write(chunk);
+                        progress.update(done += chunk.size(0));
+                      });
     } else {
       df::check(replan > 0, "--memory needs --replan-every > 0");
-      samples = sample_with_limited_memory(sampler, *model, context, batch, tokens, memory, replan, plan, gen);
+      writer->write(sampler.rollout_with_limited_memory(context, batch, tokens - n_context, memory, replan,
+                                                        plan.chunk_size, plan.matrix, plan.uncertainty_scale, gen));
     }
-    const auto npy = out_dir + "/" + label + ".npy";
-    df::write_npy(npy, samples.to(torch::kCPU));
-    const auto metrics = domain.evaluate_samples(config, samples.to(torch::kCPU), out_dir, label);
+    const auto metrics = writer->finish();
     std::ofstream metrics_file(out_dir + "/" + label + "_metrics.csv");
     metrics_file << "metric,value\n";
     for (const auto& [k, v] : metrics) {
       metrics_file << k << "," << v << "\n";
       spdlog::info("{}: {} = {:.4f}", label, k, v);
     }
-    spdlog::info("wrote {} ({}), metrics and pictures to {}", npy, df::shape_str(samples), out_dir);
+    spdlog::info("wrote samples, metrics and pictures to {}", out_dir);
     return 0;
   });
 }

@@ -4,12 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
+#include <iostream>
 
-#include "../common/domain.h"
 #include "../common/tool_main.h"
-#include "df/core/device.h"
 #include "df/core/error.h"
+#include "df/experiment/registry.h"
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
@@ -25,7 +24,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
     if (resume && config_file.empty() && !run_dir.empty()) config_file = run_dir + "/config.yaml";
-    auto config = df::app::load_config(config_file, overrides);
+    auto config = df::load_config(config_file, overrides);
     if (print_config) {
       std::cout << config.to_yaml();
       return 0;
@@ -36,16 +35,16 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(run_dir);
     config.write(run_dir + "/config.yaml");
     df::app::write_command(run_dir + "/command.txt", argc, argv, /*append=*/true);
-    const auto device = df::resolve_device(config.get_string("experiment.device"));
-    const auto& domain = df::app::find_domain(config.get_string("experiment.domain"));
+    const auto device = df::setup_runtime(config);
+    const auto& domain = df::find_domain(config.get_string("experiment.domain"));
     torch::manual_seed(static_cast<uint64_t>(config.get_int("experiment.seed")));  // weight initialisation
     auto dataset = domain.make_dataset(config);
-    auto model = df::make_model(config, domain.model_shape(config, *dataset), device);
+    auto model = df::make_model(config, domain.model_shape(config), device);
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
-    spdlog::info("{}: domain {}, model {} ({:.3f} M parameters), device {}, run dir {}",
+    spdlog::info("{}: domain {}, model {} ({:.3f} M parameters), run dir {}",
                  config.source().empty() ? "defaults" : config.source(), domain.name(),
-                 config.get_string("model.kind"), params / 1e6, df::describe_device(device), run_dir);
+                 config.get_string("model.kind"), params / 1e6, run_dir);
     df::TrainerHooks hooks;
     hooks.validate = [&](df::DiffusionForcingModel& m, int64_t step) { return domain.validate(m, config, step); };
     df::Trainer trainer(*model, *dataset, df::read_trainer_options(config, run_dir), hooks);

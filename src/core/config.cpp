@@ -321,3 +321,72 @@ void Config::write(const std::string& path) const {
 const std::string& Config::source() const { return state_->source; }
 
 }  // namespace df
+
+namespace df {
+
+namespace {
+// Shortest decimal text that reads back as the same double, with a decimal point kept.
+std::string number_text(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  std::string s;
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::ostringstream out;
+    out.precision(precision);
+    out << v;
+    s = out.str();
+    if (std::stod(s) == v) break;
+  }
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string quoted_if_needed(const std::string& s) {
+  if (s.empty() || parses_as_number(s) || parses_as_bool(s) || s.find_first_of(":#{}[],&*!|>'\"%@`") != std::string::npos)
+    return "\"" + s + "\"";
+  return s;
+}
+}  // namespace
+
+ConfigDefaults& ConfigDefaults::section(const std::string& name) {
+  text_ += name + ":\n";
+  return *this;
+}
+
+ConfigDefaults& ConfigDefaults::raw(const std::string& name, const std::string& yaml_value,
+                                    const std::string& comment) {
+  std::string line = "  " + name + ": " + yaml_value;
+  if (!comment.empty()) {
+    if (line.size() < 30) line.resize(30, ' ');
+    line += " # " + comment;
+  }
+  text_ += line + "\n";
+  return *this;
+}
+
+ConfigDefaults& ConfigDefaults::key(const std::string& name, int64_t value, const std::string& comment) {
+  return raw(name, std::to_string(value), comment);
+}
+ConfigDefaults& ConfigDefaults::key(const std::string& name, double value, const std::string& comment) {
+  return raw(name, number_text(value), comment);
+}
+ConfigDefaults& ConfigDefaults::key(const std::string& name, bool value, const std::string& comment) {
+  return raw(name, value ? "true" : "false", comment);
+}
+ConfigDefaults& ConfigDefaults::key(const std::string& name, const std::string& value, const std::string& comment) {
+  return raw(name, quoted_if_needed(value), comment);
+}
+ConfigDefaults& ConfigDefaults::key(const std::string& name, const std::vector<int64_t>& value,
+                                    const std::string& comment) {
+  std::string s = "[";
+  for (size_t i = 0; i < value.size(); ++i) s += (i ? ", " : "") + std::to_string(value[i]);
+  return raw(name, s + "]", comment);
+}
+ConfigDefaults& ConfigDefaults::key(const std::string& name, const std::vector<double>& value,
+                                    const std::string& comment) {
+  std::string s = "[";
+  for (size_t i = 0; i < value.size(); ++i) s += (i ? ", " : "") + number_text(value[i]);
+  return raw(name, s + "]", comment);
+}
+
+}  // namespace df

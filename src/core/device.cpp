@@ -1,6 +1,12 @@
 #include "df/core/device.h"
 
+#include <ATen/Parallel.h>
+#include <sched.h>
 #include <torch/cuda.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
 
 #include "df/core/error.h"
 
@@ -25,6 +31,24 @@ std::string describe_device(const torch::Device& device) {
   if (device.is_cpu()) return "cpu";
   return device.str() + " (CUDA devices: " + std::to_string(torch::cuda::device_count()) +
          ", cuDNN: " + (torch::cuda::cudnn_is_available() ? "yes" : "no") + ")";
+}
+
+int available_cpu_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int configure_cpu_threads(int64_t requested) {
+  check(requested >= 0, "threads: expected a number >= 0, got " + std::to_string(requested));
+  int threads = requested > 0 ? static_cast<int>(requested) : available_cpu_cores();
+  if (requested == 0) {  // an explicit OMP_NUM_THREADS (e.g. several runs sharing a machine) wins
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    if (env && std::atoi(env) > 0) threads = std::atoi(env);
+  }
+  at::set_num_threads(threads);
+  return threads;
 }
 
 }  // namespace df

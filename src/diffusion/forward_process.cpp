@@ -32,21 +32,7 @@ torch::Tensor ForwardProcess::noise(const torch::Tensor& x0, const torch::Tensor
   return a * x0 + s * eps.clamp(-clip_noise_, clip_noise_);
 }
 
-TrainingNoise parse_training_noise(const std::string& name) {
-  if (name == "independent") return TrainingNoise::Independent;
-  if (name == "teacher_forcing") return TrainingNoise::TeacherForcing;
-  if (name == "full_sequence") return TrainingNoise::FullSequence;
-  throw Error("training noise: expected independent, teacher_forcing or full_sequence, got \"" + name + "\"");
-}
 
-std::string to_string(TrainingNoise mode) {
-  switch (mode) {
-    case TrainingNoise::Independent: return "independent";
-    case TrainingNoise::TeacherForcing: return "teacher_forcing";
-    case TrainingNoise::FullSequence: return "full_sequence";
-  }
-  return "?";
-}
 
 torch::Tensor sample_training_levels(const TrainingLevelOptions& options, int64_t num_tokens, int64_t batch_size,
                                      int64_t timesteps, torch::Device device, c10::optional<torch::Generator> generator) {

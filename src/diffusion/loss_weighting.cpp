@@ -6,21 +6,7 @@
 
 namespace df {
 
-LossWeightingKind parse_loss_weighting(const std::string& name) {
-  if (name == "constant") return LossWeightingKind::Constant;
-  if (name == "min_snr") return LossWeightingKind::MinSnr;
-  if (name == "fused_min_snr") return LossWeightingKind::FusedMinSnr;
-  throw Error("loss weighting: expected constant, min_snr or fused_min_snr, got \"" + name + "\"");
-}
 
-std::string to_string(LossWeightingKind kind) {
-  switch (kind) {
-    case LossWeightingKind::Constant: return "constant";
-    case LossWeightingKind::MinSnr: return "min_snr";
-    case LossWeightingKind::FusedMinSnr: return "fused_min_snr";
-  }
-  return "?";
-}
 
 double LossWeightingOptions::effective_decay() const {
   return std::pow(cum_snr_decay, static_cast<double>(frame_stack));

@@ -6,21 +6,7 @@
 
 namespace df {
 
-ScheduleKind parse_schedule_kind(const std::string& name) {
-  if (name == "linear") return ScheduleKind::Linear;
-  if (name == "cosine") return ScheduleKind::Cosine;
-  if (name == "sigmoid") return ScheduleKind::Sigmoid;
-  throw Error("noise schedule: expected linear, cosine or sigmoid, got \"" + name + "\"");
-}
 
-std::string to_string(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::Linear: return "linear";
-    case ScheduleKind::Cosine: return "cosine";
-    case ScheduleKind::Sigmoid: return "sigmoid";
-  }
-  return "?";
-}
 
 torch::Tensor make_betas(const NoiseScheduleOptions& o) {
   check(o.timesteps >= 2, "noise schedule: timesteps must be >= 2, got " + std::to_string(o.timesteps));

@@ -5,21 +5,7 @@
 
 namespace df {
 
-Objective parse_objective(const std::string& name) {
-  if (name == "x0" || name == "pred_x0") return Objective::X0;
-  if (name == "eps" || name == "pred_noise") return Objective::Eps;
-  if (name == "v" || name == "pred_v") return Objective::V;
-  throw Error("objective: expected x0, eps or v, got \"" + name + "\"");
-}
 
-std::string to_string(Objective objective) {
-  switch (objective) {
-    case Objective::X0: return "x0";
-    case Objective::Eps: return "eps";
-    case Objective::V: return "v";
-  }
-  return "?";
-}
 
 torch::Tensor Parameterization::coef(const torch::Tensor& buffer, const torch::Tensor& levels,
                                      const torch::Tensor& x) const {

@@ -9,23 +9,7 @@
 
 namespace df {
 
-ScheduleMatrixKind parse_schedule_matrix_kind(const std::string& name) {
-  if (name == "autoregressive") return ScheduleMatrixKind::Autoregressive;
-  if (name == "full_sequence") return ScheduleMatrixKind::FullSequence;
-  if (name == "pyramid") return ScheduleMatrixKind::Pyramid;
-  if (name == "trapezoid") return ScheduleMatrixKind::Trapezoid;
-  throw Error("scheduling matrix: expected autoregressive, full_sequence, pyramid or trapezoid, got \"" + name + "\"");
-}
 
-std::string to_string(ScheduleMatrixKind kind) {
-  switch (kind) {
-    case ScheduleMatrixKind::Autoregressive: return "autoregressive";
-    case ScheduleMatrixKind::FullSequence: return "full_sequence";
-    case ScheduleMatrixKind::Pyramid: return "pyramid";
-    case ScheduleMatrixKind::Trapezoid: return "trapezoid";
-  }
-  return "?";
-}
 
 SchedulingMatrix::SchedulingMatrix(torch::Tensor entries, int64_t sampling_steps)
     : entries_(entries.to(torch::kCPU, torch::kLong).contiguous()), sampling_steps_(sampling_steps) {

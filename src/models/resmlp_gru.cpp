@@ -1,5 +1,7 @@
 #include "df/models/resmlp_gru.h"
 
+#include "resmlp_blocks.h"
+
 #include "df/core/compat.h"
 #include "df/core/error.h"
 
@@ -78,7 +80,7 @@ torch::Tensor TransitionMlpImpl::forward(const torch::Tensor& z_prev, const torc
 }
 
 ResMlpGruDenoiser::ResMlpGruDenoiser(const ResMlpGruOptions& o) : options_(o) {
-  model = register_module("model", TransitionMlp(o));
+  model_ = register_module("model", std::make_shared<TransitionMlpImpl>(o));
   x_from_z = register_module("x_from_z", nn::Linear(o.z_dim, o.x_dim));
   if (o.initial_latent == InitialLatent::Learned) {
     init_z = register_parameter("init_z", torch::randn({o.z_dim}));
@@ -92,7 +94,7 @@ ResMlpGruDenoiser::ResMlpGruDenoiser(const ResMlpGruOptions& o) : options_(o) {
 
 DenoiserStep ResMlpGruDenoiser::step(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
                                      const torch::Tensor& levels, const torch::Tensor& cond) {
-  auto z = model->forward(z_prev, x_noisy, levels, cond);
+  auto z = model_->forward(z_prev, x_noisy, levels, cond);
   auto out = x_from_z->forward(z);
   return {z, out};
 }

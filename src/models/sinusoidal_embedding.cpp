@@ -1,4 +1,4 @@
-#include "df/models/sinusoidal_embedding.h"
+#include "sinusoidal_embedding.h"
 
 #include <cmath>
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "df/core/error.h"
-#include "df/models/sinusoidal_embedding.h"
+#include "sinusoidal_embedding.h"
 #include "unet_blocks.h"
 
 namespace df {

@@ -1,4 +1,5 @@
 #include "df/planning/maze_env.h"
+#include "maze_mjcf.h"
 
 #include <mujoco/mujoco.h>
 

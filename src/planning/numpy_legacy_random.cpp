@@ -1,4 +1,5 @@
 #include "df/planning/numpy_legacy_random.h"
+#include "sha512.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,23 +10,7 @@
 
 namespace df::planning {
 
-PlanMethod parse_plan_method(const std::string& name) {
-  if (name == "df") return PlanMethod::kDiffusionForcing;
-  if (name == "df_no_mcg") return PlanMethod::kDiffusionForcingNoMcg;
-  if (name == "diffuser") return PlanMethod::kDiffuser;
-  if (name == "diffuser_actions") return PlanMethod::kDiffuserActions;
-  throw Error("--method: expected df, df_no_mcg, diffuser or diffuser_actions, got \"" + name + "\"");
-}
 
-std::string to_string(PlanMethod method) {
-  switch (method) {
-    case PlanMethod::kDiffusionForcing: return "df";
-    case PlanMethod::kDiffusionForcingNoMcg: return "df_no_mcg";
-    case PlanMethod::kDiffuser: return "diffuser";
-    case PlanMethod::kDiffuserActions: return "diffuser_actions";
-  }
-  return "?";
-}
 
 Vec2 pd_tracking_action(const Observation& s, const Observation& next) {
   return {(next[0] - s[0]) + (next[2] - s[2]), (next[1] - s[1]) + (next[3] - s[3])};

@@ -5,12 +5,6 @@
 
 namespace df {
 
-StabilizationInput parse_stabilization_input(const std::string& name) {
-  if (name == "clean") return StabilizationInput::Clean;
-  if (name == "scaled") return StabilizationInput::Scaled;
-  if (name == "noised") return StabilizationInput::Noised;
-  throw Error("stabilization input: expected clean, scaled or noised, got \"" + name + "\"");
-}
 
 // What happens to one token in one row pass.
 struct Sampler::TokenUpdate {
@@ -181,7 +175,8 @@ ChunkResult Sampler::sample_chunk(const torch::Tensor& z, const SchedulingMatrix
 
 torch::Tensor Sampler::rollout(torch::Tensor z, int64_t num_tokens, int64_t chunk_size, ScheduleMatrixKind kind,
                                double uncertainty_scale, const torch::Tensor& cond,
-                               c10::optional<torch::Generator> generator) {
+                               c10::optional<torch::Generator> generator,
+                               const std::function<void(const torch::Tensor&)>& on_chunk) {
   check(num_tokens >= 1 && chunk_size >= 1, "rollout: num_tokens and chunk_size must be >= 1");
   const int64_t S = model_->grid().sampling_steps();
   std::vector<torch::Tensor> chunks;
@@ -190,10 +185,39 @@ torch::Tensor Sampler::rollout(torch::Tensor z, int64_t num_tokens, int64_t chun
     const auto matrix = SchedulingMatrix::make(kind, h, S, uncertainty_scale);
     const auto cond_chunk = cond.defined() ? cond.slice(0, start, start + h) : torch::Tensor();
     auto r = sample_chunk(z, matrix, {}, cond_chunk, nullptr, generator);
-    chunks.push_back(r.x);
+    if (on_chunk) {
+      on_chunk(r.x);
+    } else {
+      chunks.push_back(r.x);
+    }
     z = r.z;
   }
-  return torch::cat(chunks, 0);
+  return on_chunk ? torch::Tensor() : torch::cat(chunks, 0);
+}
+
+torch::Tensor Sampler::rollout_with_limited_memory(const torch::Tensor& context, int64_t batch, int64_t num_tokens,
+                                                  int64_t memory, int64_t replan_every, int64_t chunk_size,
+                                                  ScheduleMatrixKind kind, double uncertainty_scale,
+                                                  c10::optional<torch::Generator> generator) {
+  check(memory >= 0 && replan_every >= 1 && chunk_size >= 1,
+        "rollout_with_limited_memory: memory >= 0, replan_every >= 1 and chunk_size >= 1 required");
+  std::vector<torch::Tensor> all;  // context and generated tokens, [B, ...] each
+  if (context.defined())
+    for (int64_t t = 0; t < context.size(0); ++t) all.push_back(context[t]);
+  const int64_t n_context = static_cast<int64_t>(all.size()), S = model_->grid().sampling_steps();
+  while (static_cast<int64_t>(all.size()) - n_context < num_tokens) {
+    auto z = model_->denoiser().initial_latent(batch, {});
+    const int64_t keep = std::min<int64_t>(memory, static_cast<int64_t>(all.size()));
+    if (keep > 0) z = absorb_context(z, torch::stack(std::vector<torch::Tensor>(all.end() - keep, all.end())));
+    const int64_t h = std::min(replan_every, num_tokens - (static_cast<int64_t>(all.size()) - n_context));
+    for (int64_t start = 0; start < h; start += chunk_size) {
+      const int64_t c = std::min(chunk_size, h - start);
+      auto r = sample_chunk(z, SchedulingMatrix::make(kind, c, S, uncertainty_scale), {}, {}, nullptr, generator);
+      for (int64_t t = 0; t < c; ++t) all.push_back(r.x[t]);
+      z = r.z;
+    }
+  }
+  return torch::stack(std::vector<torch::Tensor>(all.begin() + n_context, all.end()));
 }
 
 }  // namespace df

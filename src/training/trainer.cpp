@@ -10,16 +10,11 @@
 
 #include "df/core/compat.h"
 #include "df/core/error.h"
+#include "df/core/progress.h"
 #include "df/training/checkpoint.h"
 
 namespace df {
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::Fp32;
-  if (name == "fp16") return Precision::Fp16;
-  if (name == "bf16") return Precision::Bf16;
-  throw Error("precision: expected fp32, fp16 or bf16, got \"" + name + "\"");
-}
 
 namespace {
 
@@ -42,14 +37,6 @@ void truncate_csv(const std::string& path, int64_t max_step) {
   std::ofstream(path) << kept;
 }
 
-std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds)) return "?";
-  const auto s = static_cast<int64_t>(seconds);
-  std::ostringstream out;
-  if (s >= 3600) out << s / 3600 << "h";
-  out << (s % 3600) / 60 << "m" << s % 60 << "s";
-  return out.str();
-}
 
 }  // namespace
 

@@ -110,6 +110,7 @@ TEST(CrossDataset, SpeedJitterKeepsCornersAndDiagonal) {
 
 TEST(CrossDataset, StartCornersAreUniform) {
   CrossDatasetOptions o;
+  o.left_to_right = false;  // all four corners
   o.num_trajectories = 4096;
   o.seed = 3;
   const auto start = nearest_corner_index(make_cross_trajectories(o).select(1, 0), o.square);

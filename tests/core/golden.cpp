@@ -12,7 +12,7 @@ namespace df::test {
 
 std::string golden_dir() {
   if (const char* env = std::getenv("DF_GOLDEN_DIR")) return env;
-  return std::string(DF_SOURCE_DIR) + "/../shared/golden";
+  return std::string(DF_SOURCE_DIR) + "/tests/data/golden";
 }
 
 std::vector<std::string> discover_golden_cases() {

@@ -1,4 +1,4 @@
-// Access to the parity fixtures of the authors' model (../shared/golden or $DF_GOLDEN_DIR).
+// Access to the parity fixtures of the authors' model (tests/data/golden, or $DF_GOLDEN_DIR).
 #pragma once
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -10,7 +10,7 @@
 
 namespace df::test {
 
-std::string golden_dir();                          // $DF_GOLDEN_DIR or <repo>/../shared/golden
+std::string golden_dir();                          // $DF_GOLDEN_DIR or <repo>/tests/data/golden
 std::vector<std::string> discover_golden_cases();  // case names with a .json and a .pt; empty if none
 std::map<std::string, torch::Tensor> load_fixture(const std::string& path);  // buffers of a TorchScript file
 

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -63,10 +64,10 @@ std::shared_ptr<DiffusionForcingModel> build_model(const GoldenCase& c, torch::D
     denoiser = std::make_shared<UnetConvGruDenoiser>(o);
   }
   DiffusionOptions opt;
-  opt.schedule.kind = parse_schedule_kind(d["beta_schedule"].as<std::string>());
+  opt.schedule.kind = parse_enum<ScheduleKind>(d["beta_schedule"].as<std::string>());
   opt.schedule.timesteps = d["timesteps"].as<int64_t>();
   opt.schedule.snr_clip = d["snr_clip"].as<double>();
-  opt.objective = parse_objective(d["objective"].as<std::string>());
+  opt.objective = parse_enum<Objective>(d["objective"].as<std::string>());
   const bool use_snr = d["use_snr"].as<bool>(), use_cum = d["use_cum_snr"].as<bool>();
   opt.weighting.kind = !use_snr ? LossWeightingKind::Constant
                                 : (use_cum ? LossWeightingKind::FusedMinSnr : LossWeightingKind::MinSnr);
@@ -168,31 +169,39 @@ void GoldenParity::run_case(torch::Device device) {
   }
 }
 
-TEST_P(GoldenParity, Cpu) {
-  if (GetParam().empty()) GTEST_SKIP() << "no parity fixtures in " << golden_dir() << " (set DF_GOLDEN_DIR)";
-  run_case(torch::kCPU);
+// The cases shipped in tests/data/golden. A folder that lacks one fails (FixtureFolder.HasEveryCase)
+// instead of silently testing less; $DF_GOLDEN_DIR may point at a folder with more cases.
+const std::vector<std::string> kShippedCases = {"conv_v_sigmoid_fused_snr", "mlp_eps_cosine_snr",
+                                                "mlp_v_cosine_fused_snr", "mlp_x0_linear"};
+
+TEST(FixtureFolder, HasEveryCase) {
+  const auto found = discover_golden_cases();
+  for (const auto& name : kShippedCases)
+    EXPECT_NE(std::find(found.begin(), found.end(), name), found.end())
+        << golden_dir() << " lacks " << name << ".json / .pt (the parity fixtures of tests/data/golden)";
 }
 
+TEST_P(GoldenParity, Cpu) { run_case(torch::kCPU); }
+
 TEST_P(GoldenParity, Cuda) {
-  if (GetParam().empty()) GTEST_SKIP() << "no parity fixtures in " << golden_dir();
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   run_case(torch::Device(torch::kCUDA, 0));
 }
 
-std::vector<std::string> cases_or_placeholder() {
-  auto cases = discover_golden_cases();
-  if (cases.empty()) cases.push_back("");
+// The shipped cases plus any other case found in the folder.
+std::vector<std::string> parity_cases() {
+  auto cases = kShippedCases;
+  for (const auto& name : discover_golden_cases())
+    if (std::find(cases.begin(), cases.end(), name) == cases.end()) cases.push_back(name);
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenParity, ::testing::ValuesIn(cases_or_placeholder()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param.empty() ? std::string("none") : info.param;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenParity, ::testing::ValuesIn(parity_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST(GoldenSchedules, MatchInDouble) {
   const auto path = golden_dir() + "/schedules.pt";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  ASSERT_TRUE(std::filesystem::exists(path)) << "no " << path;
   const auto t = load_fixture(path);
   const std::regex re("(\\w+?)__K(\\d+)__(betas|alphas_cumprod)");
   int checked = 0;
@@ -200,7 +209,7 @@ TEST(GoldenSchedules, MatchInDouble) {
     std::smatch m;
     ASSERT_TRUE(std::regex_match(key, m, re)) << "unexpected tensor " << key;
     NoiseScheduleOptions o;
-    o.kind = parse_schedule_kind(m[1]);
+    o.kind = parse_enum<ScheduleKind>(m[1]);
     o.timesteps = std::stoll(m[2]);
     const auto betas = make_betas(o);
     const auto ours = m[3] == "betas" ? betas : torch::cumprod(1 - betas, 0);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "df/planning/numpy_legacy_random.h"
+#include "../../src/planning/sha512.h"
 
 namespace df::planning {
 namespace {

@@ -11,8 +11,8 @@
 #include <map>
 #include <sstream>
 
-#include "../../apps/common/domain.h"
-#include "../../apps/common/timeseries_domain.h"
+#include "df/experiment/registry.h"
+#include "df/timeseries/forecast.h"
 #include "df/data/npy.h"
 #include "df/timeseries/crps.h"
 
@@ -50,7 +50,7 @@ std::map<std::string, double> read_metrics(const std::string& path) {
 }
 
 df::Config tiny_config(bool covariates) {
-  return df::app::load_config(source("configs/tiny_timeseries.yaml"),
+  return df::load_config(source("configs/tiny_timeseries.yaml"),
                               {archive_override(), std::string("timeseries.use_covariates=") + (covariates ? "true" : "false")});
 }
 
@@ -88,7 +88,7 @@ TEST(ForecastTool, TrainThenForecastWritesArraysThatReproduceTheMetric) {
 
   // Truth and context are the test file's windows as given (last P points and the P before them).
   const auto config = tiny_config(false);
-  const auto& data = df::app::ts::load_time_series(config);
+  const auto& data = df::timeseries::load_time_series(config);
   for (int64_t w = 0; w < 5; ++w) {
     const auto& raw = data.dataset.test_windows[static_cast<size_t>(w)];
     const int64_t L = raw.size(0);
@@ -101,23 +101,23 @@ TEST(ForecastTool, TrainThenForecastWritesArraysThatReproduceTheMetric) {
 TEST(ForecastTool, ValidationMetricIsCrpsSumOfTheValidationSamples) {
   for (const bool covariates : {false, true}) {
     const auto config = tiny_config(covariates);
-    const auto& domain = df::app::find_domain("timeseries");
+    const auto& domain = df::find_domain("timeseries");
     auto dataset = domain.make_dataset(config);
     EXPECT_EQ(dataset->cond_dim() > 0, covariates);
     torch::manual_seed(0);
-    auto model = df::make_model(config, domain.model_shape(config, *dataset), torch::kCPU);
+    auto model = df::make_model(config, domain.model_shape(config), torch::kCPU);
     model->eval();
     const auto metrics = domain.validate(*model, config, 0);
-    const auto f = df::app::ts::validation_forecasts(*model, config);
+    const auto f = df::timeseries::validation_forecasts(*model, config);
     EXPECT_EQ(f.samples.sizes(), (std::vector<int64_t>{8, 2, 6, 8}));
     EXPECT_DOUBLE_EQ(metrics.at("crps_sum"), tsl::crps_sum(f.samples, f.truth)) << covariates;
     EXPECT_DOUBLE_EQ(metrics.at("crps_sum_gluonts"), tsl::crps_sum(f.samples, f.truth, tsl::QuantileRule::kGluonTS));
     // Fixed validation blocks: the same blocks every call, cut from the training range.
-    const auto a = df::app::ts::validation_tasks(config), b = df::app::ts::validation_tasks(config);
+    const auto a = df::timeseries::validation_tasks(config), b = df::timeseries::validation_tasks(config);
     ASSERT_EQ(a.size(), 2u);
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i].forecast_start, b[i].forecast_start);
-      EXPECT_LE(a[i].forecast_start + 6, df::app::ts::load_time_series(config).dataset.train.size(0));
+      EXPECT_LE(a[i].forecast_start + 6, df::timeseries::load_time_series(config).dataset.train.size(0));
     }
     // A training batch: 2P tokens of D = 8, with covariates when enabled.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
@@ -135,11 +135,11 @@ TEST(ForecastTool, ValidationMetricIsCrpsSumOfTheValidationSamples) {
 // which the absolute (reference) setting is not.
 TEST(ForecastTool, LastContextAnchorMakesForecastsShiftEquivariant) {
   for (const bool covariates : {false, true}) {
-    const auto config = df::app::load_config(
+    const auto config = df::load_config(
         source("configs/tiny_timeseries.yaml"),
         {archive_override(), std::string("timeseries.use_covariates=") + (covariates ? "true" : "false"),
          "timeseries.anchor=last_context"});
-    const auto& domain = df::app::find_domain("timeseries");
+    const auto& domain = df::find_domain("timeseries");
     auto dataset = domain.make_dataset(config);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
     const auto batch = dataset->sample(5, gen);
@@ -147,27 +147,27 @@ TEST(ForecastTool, LastContextAnchorMakesForecastsShiftEquivariant) {
     EXPECT_GT(batch.x.abs().max().item<double>(), 0.0);
 
     torch::manual_seed(0);
-    auto model = df::make_model(config, domain.model_shape(config, *dataset), torch::kCPU);
+    auto model = df::make_model(config, domain.model_shape(config), torch::kCPU);
     model->eval();
-    const auto tasks = df::app::ts::validation_tasks(config);
+    const auto tasks = df::timeseries::validation_tasks(config);
     auto shifted = tasks;
     const auto shift = torch::linspace(-3.0, 4.0, 8);  // per dimension, in z-score units
     for (auto& t : shifted) t.series = t.series + shift;
-    const auto a = df::app::ts::sample_forecasts(*model, config, tasks, 4, 11);
-    const auto b = df::app::ts::sample_forecasts(*model, config, shifted, 4, 11);
+    const auto a = df::timeseries::sample_forecasts(*model, config, tasks, 4, 11);
+    const auto b = df::timeseries::sample_forecasts(*model, config, shifted, 4, 11);
     EXPECT_LT((b - a - shift).abs().max().item<double>(), 1e-4) << covariates;
 
     auto absolute = config;
     absolute.set("timeseries.anchor=none");
-    const auto c = df::app::ts::sample_forecasts(*model, absolute, tasks, 4, 11);
-    const auto e = df::app::ts::sample_forecasts(*model, absolute, shifted, 4, 11);
+    const auto c = df::timeseries::sample_forecasts(*model, absolute, tasks, 4, 11);
+    const auto e = df::timeseries::sample_forecasts(*model, absolute, shifted, 4, 11);
     EXPECT_GT((e - c - shift).abs().max().item<double>(), 1e-2) << covariates;
   }
 }
 
 TEST(ForecastTool, UnknownAnchorIsAConfigError) {
   try {
-    df::app::load_config(source("configs/tiny_timeseries.yaml"), {archive_override(), "timeseries.anchor=mean"});
+    df::load_config(source("configs/tiny_timeseries.yaml"), {archive_override(), "timeseries.anchor=mean"});
     FAIL() << "expected an error";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("timeseries.anchor"), std::string::npos) << e.what();

@@ -21,7 +21,7 @@ struct CrossDatasetOptions {
   // Start only at the two left corners (the cross is then traversed left to right). This is the setting of
   // the paper's figure 7: a memoryless model knows where it is but not which diagonal it came from, so at
   // the centre it may continue on either one (a V or a Λ), while a model with memory keeps its diagonal.
-  bool left_to_right = false;
+  bool left_to_right = true;
 };
 
 // The four corners, in counter-clockwise order starting bottom-left:

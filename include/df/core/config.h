@@ -10,7 +10,46 @@
 #include <string>
 #include <vector>
 
+#include "df/core/enum_names.h"
+
 namespace df {
+
+// Writes a defaults document (the schema) from typed values, so that option structs stay the one source
+// of every default: `ConfigDefaults().section("training").key("steps", TrainerOptions{}.steps, "...")`.
+// Numbers always keep a decimal point (the schema then types them as numbers), enums are written by name
+// with their choices in the comment.
+class ConfigDefaults {
+ public:
+  ConfigDefaults& section(const std::string& name);
+  ConfigDefaults& key(const std::string& name, int64_t value, const std::string& comment = "");
+  ConfigDefaults& key(const std::string& name, int value, const std::string& comment = "") {
+    return key(name, static_cast<int64_t>(value), comment);
+  }
+  ConfigDefaults& key(const std::string& name, uint64_t value, const std::string& comment = "") {
+    return key(name, static_cast<int64_t>(value), comment);
+  }
+  ConfigDefaults& key(const std::string& name, double value, const std::string& comment = "");
+  ConfigDefaults& key(const std::string& name, bool value, const std::string& comment = "");
+  ConfigDefaults& key(const std::string& name, const std::string& value, const std::string& comment = "");
+  ConfigDefaults& key(const std::string& name, const char* value, const std::string& comment = "") {
+    return key(name, std::string(value), comment);
+  }
+  ConfigDefaults& key(const std::string& name, const std::vector<int64_t>& value, const std::string& comment = "");
+  ConfigDefaults& key(const std::string& name, const std::vector<double>& value, const std::string& comment = "");
+  template <typename E, if_named_enum<E> = 0>
+  ConfigDefaults& key(const std::string& name, E value, const std::string& comment = "") {
+    std::string choices;
+    for (const auto& n : enum_names<E>()) choices += (choices.empty() ? "" : " | ") + n;
+    return raw(name, to_string(value), choices + (comment.empty() ? "" : "; " + comment));
+  }
+  // A value written as given (already YAML).
+  ConfigDefaults& raw(const std::string& name, const std::string& yaml_value, const std::string& comment = "");
+
+  const std::string& yaml() const { return text_; }
+
+ private:
+  std::string text_;
+};
 
 class Config {
  public:
@@ -32,6 +71,16 @@ class Config {
   void require_non_negative(const std::string& path);
   void require_range(const std::string& path, double min, double max);
   void require_choice(const std::string& path, const std::vector<std::string>& choices);
+  // The value must be one of the enum's names (its EnumNames table).
+  template <typename E, if_named_enum<E> = 0>
+  void require_enum(const std::string& path) {
+    require_choice(path, enum_names<E>());
+  }
+  // Reads the value as the enum (validated by require_enum at load time).
+  template <typename E, if_named_enum<E> = 0>
+  E get_enum(const std::string& path) const {
+    return parse_enum<E>(get_string(path));
+  }
   void validate() const;
 
   bool has(const std::string& path) const;

@@ -7,6 +7,8 @@
 
 #include "df/diffusion/noise_schedule.h"
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 // Gaussian noise clamped to +-clip_noise, as the reference clamps every draw.
@@ -38,8 +40,13 @@ enum class TrainingNoise {
   TeacherForcing,  // next-token diffusion: history clean (level 0), only the predicted token noised
   FullSequence,    // full-sequence diffusion: one level shared by all tokens of a sequence
 };
-TrainingNoise parse_training_noise(const std::string& name);  // "independent" | "teacher_forcing" | "full_sequence"
-std::string to_string(TrainingNoise mode);
+template <>
+struct EnumNames<TrainingNoise> {
+  static constexpr const char* what = "training noise";
+  static constexpr EnumName<TrainingNoise> table[] = {{TrainingNoise::Independent, "independent"},
+                                                      {TrainingNoise::TeacherForcing, "teacher_forcing"},
+                                                      {TrainingNoise::FullSequence, "full_sequence"}};
+};
 
 struct TrainingLevelOptions {
   TrainingNoise mode = TrainingNoise::Independent;

@@ -13,11 +13,18 @@
 #include "df/diffusion/noise_schedule.h"
 #include "df/diffusion/parameterization.h"
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class LossWeightingKind { Constant, MinSnr, FusedMinSnr };
-LossWeightingKind parse_loss_weighting(const std::string& name);  // "constant" | "min_snr" | "fused_min_snr"
-std::string to_string(LossWeightingKind kind);
+template <>
+struct EnumNames<LossWeightingKind> {
+  static constexpr const char* what = "loss weighting";
+  static constexpr EnumName<LossWeightingKind> table[] = {{LossWeightingKind::Constant, "constant"},
+                                                          {LossWeightingKind::MinSnr, "min_snr"},
+                                                          {LossWeightingKind::FusedMinSnr, "fused_min_snr"}};
+};
 
 struct LossWeightingOptions {
   LossWeightingKind kind = LossWeightingKind::Constant;

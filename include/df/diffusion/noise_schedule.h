@@ -7,11 +7,17 @@
 #include <map>
 #include <string>
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class ScheduleKind { Linear, Cosine, Sigmoid };
-ScheduleKind parse_schedule_kind(const std::string& name);  // "linear" | "cosine" | "sigmoid"
-std::string to_string(ScheduleKind kind);
+template <>
+struct EnumNames<ScheduleKind> {
+  static constexpr const char* what = "noise schedule";
+  static constexpr EnumName<ScheduleKind> table[] = {
+      {ScheduleKind::Linear, "linear"}, {ScheduleKind::Cosine, "cosine"}, {ScheduleKind::Sigmoid, "sigmoid"}};
+};
 
 struct NoiseScheduleOptions {
   ScheduleKind kind = ScheduleKind::Cosine;

@@ -8,11 +8,18 @@
 
 #include "df/diffusion/noise_schedule.h"
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class Objective { X0, Eps, V };
-Objective parse_objective(const std::string& name);  // "x0"|"pred_x0", "eps"|"pred_noise", "v"|"pred_v"
-std::string to_string(Objective objective);
+template <>
+struct EnumNames<Objective> {
+  static constexpr const char* what = "objective";
+  static constexpr EnumName<Objective> table[] = {
+      {Objective::X0, "x0"},      {Objective::Eps, "eps"},        {Objective::V, "v"},
+      {Objective::X0, "pred_x0"}, {Objective::Eps, "pred_noise"}, {Objective::V, "pred_v"}};
+};
 
 struct Prediction {
   torch::Tensor x0;   // predicted clean token

@@ -6,11 +6,19 @@
 
 #include <string>
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class ScheduleMatrixKind { Autoregressive, FullSequence, Pyramid, Trapezoid };
-ScheduleMatrixKind parse_schedule_matrix_kind(const std::string& name);
-std::string to_string(ScheduleMatrixKind kind);
+template <>
+struct EnumNames<ScheduleMatrixKind> {
+  static constexpr const char* what = "scheduling matrix";
+  static constexpr EnumName<ScheduleMatrixKind> table[] = {{ScheduleMatrixKind::Autoregressive, "autoregressive"},
+                                                           {ScheduleMatrixKind::FullSequence, "full_sequence"},
+                                                           {ScheduleMatrixKind::Pyramid, "pyramid"},
+                                                           {ScheduleMatrixKind::Trapezoid, "trapezoid"}};
+};
 
 class SchedulingMatrix {
  public:

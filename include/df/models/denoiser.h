@@ -9,7 +9,28 @@
 #include <string>
 #include <vector>
 
+#include "df/core/enum_names.h"
+
 namespace df {
+
+// The denoiser architectures of the library.
+enum class DenoiserKind { ResMlpGru, UnetConvGru };
+template <>
+struct EnumNames<DenoiserKind> {
+  static constexpr const char* what = "model kind";
+  static constexpr EnumName<DenoiserKind> table[] = {{DenoiserKind::ResMlpGru, "resmlp_gru"},
+                                                     {DenoiserKind::UnetConvGru, "unet_conv_gru"}};
+};
+
+// Where z_0 comes from: zeros, a learned parameter, or an encoder of the first observation (planning).
+enum class InitialLatent { Zeros, Learned, ObservationEncoder };
+template <>
+struct EnumNames<InitialLatent> {
+  static constexpr const char* what = "initial latent";
+  static constexpr EnumName<InitialLatent> table[] = {{InitialLatent::Zeros, "zeros"},
+                                                      {InitialLatent::Learned, "learned"},
+                                                      {InitialLatent::ObservationEncoder, "observation_encoder"}};
+};
 
 struct DenoiserStep {
   torch::Tensor z;    // [B, ...z_shape] next latent
@@ -30,7 +51,7 @@ class CausalDenoiser : public torch::nn::Module {
   virtual std::vector<int64_t> x_shape() const = 0;  // shape of one token (frames stacked)
   virtual std::vector<int64_t> z_shape() const = 0;
   virtual int64_t cond_dim() const { return 0; }
-  virtual std::string kind() const = 0;  // "resmlp_gru" | "unet_conv_gru"
+  virtual std::string kind() const = 0;  // a name for logs, e.g. to_string(DenoiserKind::ResMlpGru)
 };
 
 }  // namespace df

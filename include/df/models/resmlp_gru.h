@@ -11,24 +11,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
+
 #include "df/models/denoiser.h"
-#include "df/models/sinusoidal_embedding.h"
 
 namespace df {
-
-// ResBlock1d(a, b): act(shortcut(x) + Linear(b,b)(act(Linear(a,b)(x)))), GELU, linear shortcut iff a != b.
-class ResBlock1dImpl : public torch::nn::Module {
- public:
-  ResBlock1dImpl(int64_t in_dim, int64_t out_dim);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::Sequential mlp{nullptr};
-  torch::nn::Linear shortcut{nullptr};
-};
-TORCH_MODULE(ResBlock1d);
-
-enum class InitialLatent { Zeros, Learned, ObservationEncoder };
 
 struct ResMlpGruOptions {
   int64_t x_dim = 0;         // flattened token size (frame_stack * per-frame dim)
@@ -41,21 +28,7 @@ struct ResMlpGruOptions {
   int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
 };
 
-class TransitionMlpImpl : public torch::nn::Module {
- public:
-  explicit TransitionMlpImpl(const ResMlpGruOptions& options);
-  // Returns z_t [B, z_dim].
-  torch::Tensor forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
-                        const torch::Tensor& cond);
-
- private:
-  ResMlpGruOptions options_;
-  torch::nn::Sequential time_mlp{nullptr};
-  torch::nn::Sequential cond_mlp{nullptr};
-  torch::nn::AnyModule mlp_before_gru, mlp_after_gru;
-  torch::nn::ModuleList gru_stack{nullptr};
-};
-TORCH_MODULE(TransitionMlp);
+class TransitionMlpImpl;  // defined in src/models/resmlp_blocks.h
 
 class ResMlpGruDenoiser : public CausalDenoiser {
  public:
@@ -67,12 +40,12 @@ class ResMlpGruDenoiser : public CausalDenoiser {
   std::vector<int64_t> x_shape() const override { return {options_.x_dim}; }
   std::vector<int64_t> z_shape() const override { return {options_.z_dim}; }
   int64_t cond_dim() const override { return options_.cond_dim; }
-  std::string kind() const override { return "resmlp_gru"; }
+  std::string kind() const override { return to_string(DenoiserKind::ResMlpGru); }
   const ResMlpGruOptions& options() const { return options_; }
 
  private:
   ResMlpGruOptions options_;
-  TransitionMlp model{nullptr};
+  std::shared_ptr<TransitionMlpImpl> model_;  // registered as "model"
   torch::nn::Linear x_from_z{nullptr};
   torch::Tensor init_z;                       // Learned
   torch::nn::Sequential init_encoder{nullptr};  // ObservationEncoder

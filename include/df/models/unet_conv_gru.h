@@ -19,7 +19,7 @@ namespace df {
 struct UnetConvGruOptions {
   std::vector<int64_t> x_shape;  // C, H, W of one token (frames stacked into channels)
   std::vector<int64_t> z_shape;  // C, H, W of the latent; H, W must equal x_shape's
-  int64_t network_size = 48;     // U-Net base width `dim`
+  int64_t network_size = 16;     // U-Net base width `dim` (the paper: DMLab 48, Minecraft 64)
   std::vector<int64_t> dim_mults = {1, 2, 4, 8};
   int64_t num_gru_layers = 1;  // 0: the U-Net output is z_t; 1: one ConvGRU cell
   bool learnable_init_z = false;
@@ -38,7 +38,7 @@ class UnetConvGruDenoiser : public CausalDenoiser {
 
   std::vector<int64_t> x_shape() const override { return options_.x_shape; }
   std::vector<int64_t> z_shape() const override { return options_.z_shape; }
-  std::string kind() const override { return "unet_conv_gru"; }
+  std::string kind() const override { return to_string(DenoiserKind::UnetConvGru); }
   const UnetConvGruOptions& options() const { return options_; }
 
  private:

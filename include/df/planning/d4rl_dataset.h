@@ -28,7 +28,7 @@ struct D4rlDataset {
 struct DatasetGenerationOptions {
   std::string env_id = "maze2d-umaze-v1";
   std::int64_t num_samples = 1000000;
-  bool noisy = false;  // add N(0, 0.5^2) to the expert action before clipping
+  bool noisy = true;  // add N(0, 0.5^2) to the expert action before clipping (as the published v1 files)
   std::uint64_t seed = 0;
   std::function<void(std::int64_t done)> progress;  // called every 100k samples when set
 };

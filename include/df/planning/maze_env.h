@@ -33,9 +33,6 @@ struct PointMassConstants {
   static constexpr double kBodyOffset = 1.2;      // world = qpos + 1.2
 };
 
-// The MJCF XML for a layout (no textures or lights: nothing here renders; physics is unchanged).
-std::string maze_mjcf_xml(const MazeLayout& layout);
-
 // A compiled MuJoCo model of one layout, shared read-only by any number of environments.
 class MazeModel {
  public:

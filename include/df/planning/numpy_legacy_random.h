@@ -38,7 +38,4 @@ class NumpyLegacyRandom {
   double cached_normal_ = 0.0;
 };
 
-// SHA-512 digest of `bytes` (FIPS 180-4); needed for gym's seed hashing.
-std::array<std::uint8_t, 64> sha512(const std::vector<std::uint8_t>& bytes);
-
 }  // namespace df::planning

@@ -20,11 +20,24 @@
 #include "df/planning/maze_tokens.h"
 #include "df/sampling/sampler.h"
 
-namespace df::planning {
+#include "df/core/enum_names.h"
 
+namespace df::planning {
 enum class PlanMethod { kDiffusionForcing, kDiffusionForcingNoMcg, kDiffuser, kDiffuserActions };
-PlanMethod parse_plan_method(const std::string& name);  // df | df_no_mcg | diffuser | diffuser_actions
-std::string to_string(PlanMethod method);
+}  // namespace df::planning
+
+namespace df {
+template <>
+struct EnumNames<planning::PlanMethod> {
+  using M = planning::PlanMethod;
+  static constexpr const char* what = "plan method";
+  static constexpr EnumName<M> table[] = {
+      {M::kDiffusionForcing, "df"}, {M::kDiffusionForcingNoMcg, "df_no_mcg"}, {M::kDiffuser, "diffuser"},
+      {M::kDiffuserActions, "diffuser_actions"}};
+};
+}  // namespace df
+
+namespace df::planning {
 
 struct PlannerOptions {
   PlanMethod method = PlanMethod::kDiffusionForcing;

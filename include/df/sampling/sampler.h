@@ -24,10 +24,18 @@
 #include "df/diffusion/scheduling_matrix.h"
 #include "df/models/diffusion_forcing_model.h"
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class StabilizationInput { Clean, Scaled, Noised };
-StabilizationInput parse_stabilization_input(const std::string& name);  // "clean" | "scaled" | "noised"
+template <>
+struct EnumNames<StabilizationInput> {
+  static constexpr const char* what = "stabilization input";
+  static constexpr EnumName<StabilizationInput> table[] = {{StabilizationInput::Clean, "clean"},
+                                                           {StabilizationInput::Scaled, "scaled"},
+                                                           {StabilizationInput::Noised, "noised"}};
+};
 
 struct SamplerOptions {
   double eta = 0.0;
@@ -66,10 +74,21 @@ class Sampler {
                            c10::optional<torch::Generator> generator = c10::nullopt);
 
   // Rolls out num_tokens tokens after latent z in chunks (any length, no sliding window: the latent
-  // carries the history). Returns [N, B, ...].
+  // carries the history). cond [N, B, C] (optional). Returns [N, B, ...]; with `on_chunk` every finished
+  // chunk [h, B, ...] is handed to it instead and nothing is kept (memory does not grow with N), and the
+  // result is undefined.
   torch::Tensor rollout(torch::Tensor z, int64_t num_tokens, int64_t chunk_size, ScheduleMatrixKind kind,
                         double uncertainty_scale = 1.0, const torch::Tensor& cond = {},
-                        c10::optional<torch::Generator> generator = c10::nullopt);
+                        c10::optional<torch::Generator> generator = c10::nullopt,
+                        const std::function<void(const torch::Tensor&)>& on_chunk = nullptr);
+
+  // Model-predictive sampling without memory beyond `memory` tokens: every `replan_every` tokens the latent
+  // is reset to z_0 and only the last `memory` tokens (context [Tc, B, ...] included, may be undefined) are
+  // absorbed again. Returns the num_tokens new tokens [N, B, ...].
+  torch::Tensor rollout_with_limited_memory(const torch::Tensor& context, int64_t batch, int64_t num_tokens,
+                                            int64_t memory, int64_t replan_every, int64_t chunk_size,
+                                            ScheduleMatrixKind kind, double uncertainty_scale = 1.0,
+                                            c10::optional<torch::Generator> generator = c10::nullopt);
 
   void set_row_callback(RowCallback callback) { row_callback_ = std::move(callback); }
   const SamplerOptions& options() const { return options_; }

@@ -7,13 +7,23 @@
 #include <map>
 #include <string>
 
+#include "df/core/enum_names.h"
+
 namespace df {
+
+// The learning rate after the warm-up: constant (the reference) or a cosine decay (OptimizerOptions).
+enum class LrSchedule { Constant, Cosine };
+template <>
+struct EnumNames<LrSchedule> {
+  static constexpr const char* what = "learning-rate schedule";
+  static constexpr EnumName<LrSchedule> table[] = {{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}};
+};
 
 struct OptimizerOptions {
   double lr = 2e-4;
   double weight_decay = 1e-4;
   double beta1 = 0.9, beta2 = 0.999;
-  int64_t warmup_steps = 0;
+  int64_t warmup_steps = 100;  // linear warm-up (the reference: lr * min(1, (step + 1) / warmup))
   // Cosine decay after the warm-up, from lr down to lr * min_lr_ratio at `decay_steps` (0 = no decay,
   // the reference's behaviour). Short CPU runs end far from a minimum with a constant rate; decaying
   // it makes the final weights (the ones that get evaluated) much less noisy.

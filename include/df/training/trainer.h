@@ -15,10 +15,17 @@
 #include "df/models/diffusion_forcing_model.h"
 #include "df/training/optimizer.h"
 
+#include "df/core/enum_names.h"
+
 namespace df {
 
 enum class Precision { Fp32, Fp16, Bf16 };
-Precision parse_precision(const std::string& name);  // "fp32" | "fp16" | "bf16"
+template <>
+struct EnumNames<Precision> {
+  static constexpr const char* what = "precision";
+  static constexpr EnumName<Precision> table[] = {
+      {Precision::Fp32, "fp32"}, {Precision::Fp16, "fp16"}, {Precision::Bf16, "bf16"}};
+};
 
 struct TrainerOptions {
   int64_t steps = 1000;
@@ -31,7 +38,7 @@ struct TrainerOptions {
   uint64_t seed = 0;
   int64_t log_every = 50;
   int64_t validate_every = 0;     // 0 = never
-  int64_t checkpoint_every = 0;   // 0 = only at the end
+  int64_t checkpoint_every = 500;  // steps between checkpoint.pt writes; 0 = only at the end
   std::string run_dir;            // checkpoint.pt, best.pt, metrics.csv, validation.csv
   std::string config_yaml;        // stored in checkpoints
   std::string best_metric;        // validation metric to minimise for best.pt / early stopping ("" = none)

@@ -1,8 +1,8 @@
-// Probabilistic forecasting on GluonTS multivariate data (paper appendix D.9 / E.1, reference spec §7)
-// as a domain of the tools: each token is the D-dim value of one time step, a training sequence is
-// context + prediction tokens cut at random from the normalised training series, validation is CRPS_sum
-// of sampled forecasts on blocks of the training range chosen with a fixed seed.
-#include "timeseries_domain.h"
+// Probabilistic forecasting on GluonTS multivariate data (paper appendix D.9 / E.1, reference spec §7):
+// each token is the D-dim value of one time step, a training sequence is context + prediction tokens cut
+// at random from the normalised training series, validation forecasts blocks of the training range chosen
+// with a fixed seed.
+#include "df/timeseries/forecast.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,13 +10,10 @@
 #include <mutex>
 
 #include "df/core/error.h"
+#include "df/experiment/experiment_config.h"
 #include "df/sampling/sampler.h"
-#include "df/timeseries/crps.h"
-#include "domain.h"
 
-namespace df::app {
-namespace ts {
-namespace tsl = df::timeseries;
+namespace df::timeseries {
 
 namespace {
 
@@ -28,14 +25,14 @@ torch::Tensor series_index_code(int64_t target_dim) {
 }
 
 // Covariates [T, C] of a window of a normalised series, token 0 zero, series-index slots filled.
-torch::Tensor window_covariates(const TimeSeriesData& d, const torch::Tensor& series, const tsl::Timestamp& start,
+torch::Tensor window_covariates(const TimeSeriesData& d, const torch::Tensor& series, const Timestamp& start,
                                 int64_t window_start, int64_t length, int64_t observed_until) {
-  auto c = tsl::build_window_covariates(series, start, window_start, length, d.layout, observed_until);
-  return tsl::fill_series_embedding(c, series_index_code(d.layout.target_dim), d.layout);
+  auto c = build_window_covariates(series, start, window_start, length, d.layout, observed_until);
+  return fill_series_embedding(c, series_index_code(d.layout.target_dim), d.layout);
 }
 
-std::string resolved_freq(const Config& c, const tsl::GluonTSDataset& data,
-                          const std::optional<tsl::TimeSeriesSpec>& spec) {
+std::string resolved_freq(const Config& c, const GluonTSDataset& data,
+                          const std::optional<TimeSeriesSpec>& spec) {
   if (!c.get_string("timeseries.freq").empty()) return c.get_string("timeseries.freq");
   if (!data.freq.empty()) return data.freq;
   check(spec.has_value(), "timeseries.freq: the dataset has no metadata frequency and \"" +
@@ -46,11 +43,11 @@ std::string resolved_freq(const Config& c, const tsl::GluonTSDataset& data,
 TimeSeriesData build(const Config& c) {
   TimeSeriesData d;
   const auto path = c.get_string("timeseries.dataset_path");
-  tsl::GluonTSReadOptions read;
+  GluonTSReadOptions read;
   read.max_target_dim = c.get_int("timeseries.max_target_dim");
-  d.dataset = tsl::read_gluonts_dataset(path, read);
-  const auto spec = tsl::find_time_series_spec(c.get_string("timeseries.dataset"));
-  d.freq = tsl::parse_frequency(resolved_freq(c, d.dataset, spec));
+  d.dataset = read_gluonts_dataset(path, read);
+  const auto spec = find_time_series_spec(c.get_string("timeseries.dataset"));
+  d.freq = parse_frequency(resolved_freq(c, d.dataset, spec));
   d.prediction_length = c.get_int("timeseries.prediction_length");
   if (d.prediction_length == 0) d.prediction_length = d.dataset.prediction_length.value_or(spec ? spec->prediction_length : 0);
   check(d.prediction_length > 0, "timeseries.prediction_length: " + path +
@@ -60,11 +57,11 @@ TimeSeriesData build(const Config& c) {
   check(d.rolling_windows <= d.dataset.num_test_windows(),
         "timeseries.rolling_windows: " + path + " has only " + std::to_string(d.dataset.num_test_windows()) +
             " test windows");
-  d.normalizer = tsl::Normalizer::fit(d.dataset.train);
+  d.normalizer = Normalizer::fit(d.dataset.train);
   // Missing values enter the model as the mean (0 after z-scoring); metrics mask them in the truth.
   d.train_normalized = torch::nan_to_num(d.normalizer.normalize(d.dataset.train), 0.0);
   d.use_covariates = c.get_bool("timeseries.use_covariates");
-  if (d.use_covariates) d.layout = tsl::make_covariate_layout(d.freq, d.dataset.target_dim);
+  if (d.use_covariates) d.layout = make_covariate_layout(d.freq, d.dataset.target_dim);
   check(d.train_normalized.size(0) >= 2 * d.prediction_length + (d.use_covariates ? d.layout.max_lag() : 0) + 1,
         "timeseries.prediction_length: the training series of " + path + " is too short for windows of 2 x " +
             std::to_string(d.prediction_length));
@@ -189,8 +186,24 @@ torch::Tensor task_truth(const std::vector<ForecastTask>& tasks, int64_t P) {
   return torch::stack(parts);  // [W, P, D]
 }
 
-// The value itself is validated when the config is loaded (add_rules: require_choice).
-bool anchored_to_last_context(const Config& c) { return c.get_string("timeseries.anchor") == "last_context"; }
+bool anchored_to_last_context(const Config& c) {
+  return c.get_enum<ForecastAnchor>("timeseries.anchor") == ForecastAnchor::LastContext;
+}
+
+std::unique_ptr<SequenceDataset> make_forecast_windows(const TimeSeriesData& data, bool anchored) {
+  return std::make_unique<ForecastWindows>(data, anchored);
+}
+
+torch::Tensor random_training_context(const Config& c, int64_t batch, uint64_t seed) {
+  const auto& d = load_time_series(c);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const int64_t P = d.prediction_length;
+  const auto starts = torch::randint(0, d.train_normalized.size(0) - P + 1, {batch}, gen, torch::kLong);
+  const auto index = (torch::arange(P, torch::kLong).unsqueeze(1) + starts.unsqueeze(0)).flatten();
+  const auto context = d.train_normalized.index_select(0, index).view({P, batch, -1});
+  // An anchored model reads values relative to the last context token (df_sample's output is too).
+  return anchored_to_last_context(c) ? context - context[P - 1] : context;
+}
 
 torch::Tensor sample_forecasts(DiffusionForcingModel& model, const Config& c, const std::vector<ForecastTask>& given,
                                int64_t S, uint64_t seed) {
@@ -254,67 +267,4 @@ ValidationForecasts validation_forecasts(DiffusionForcingModel& model, const Con
   return {d.normalizer.denormalize(samples), task_truth(tasks, d.prediction_length)};
 }
 
-}  // namespace ts
-
-namespace {
-
-class TimeSeriesDomain : public Domain {
- public:
-  std::string name() const override { return "timeseries"; }
-  std::string defaults_yaml() const override {
-    return R"(timeseries:
-  dataset_path: data/timeseries/exchange_rate_nips.tar.gz  # GluonTS archive or extracted directory
-  dataset: exchange_rate_nips # GluonTS name: freq / prediction length / windows from the spec table
-  freq: ""                    # "" = metadata, else the spec; e.g. B, H, 30min
-  prediction_length: 0        # 0 = metadata, else the spec (= context length)
-  rolling_windows: 0          # test windows evaluated; 0 = every window of the test file
-  max_target_dim: 2000        # MultivariateGrouper keeps the first min(2000, N) series
-  use_covariates: false       # false = the released code (covariates computed but never fed)
-  num_samples: 100            # forecast samples per test window (df_forecast)
-  validation_samples: 100     # samples per validation block
-  validation_blocks: 0        # blocks of the training range; 0 = as many as test windows
-  validation_seed: 0          # fixed (the reference's choice is unseeded)
-  anchor: none                # none (reference) | last_context: model each window relative to its last context value
-)";
-  }
-  std::vector<std::string> trained_keys() const override {
-    return {"timeseries.anchor", "timeseries.use_covariates"};
-  }
-  void add_rules(Config& c) const override {
-    for (const auto* key : {"timeseries.max_target_dim", "timeseries.num_samples", "timeseries.validation_samples"})
-      c.require_positive(key);
-    for (const auto* key : {"timeseries.prediction_length", "timeseries.rolling_windows",
-                            "timeseries.validation_blocks", "timeseries.validation_seed"})
-      c.require_non_negative(key);
-    c.require_choice("timeseries.anchor", {"none", "last_context"});
-  }
-  std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {
-    check(c.get_int("diffusion.frame_stack") == 1, "diffusion.frame_stack: time series use one step per token (1)");
-    return std::make_unique<ts::ForecastWindows>(ts::load_time_series(c), ts::anchored_to_last_context(c));
-  }
-  std::map<std::string, double> validate(DiffusionForcingModel& model, const Config& c, int64_t) const override {
-    const auto f = ts::validation_forecasts(model, c);
-    const auto m = timeseries::forecast_metrics(f.samples, f.truth);
-    return {{"crps_sum", m.crps_sum},
-            {"crps_sum_gluonts", timeseries::crps_sum(f.samples, f.truth, timeseries::QuantileRule::kGluonTS)},
-            {"crps_mean", m.crps_mean},
-            {"mse", m.mse}};
-  }
-  torch::Tensor default_context(const Config& c, int64_t batch, uint64_t seed) const override {
-    // P consecutive steps of the normalised training series at random offsets: [P, B, D].
-    const auto& d = ts::load_time_series(c);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    const int64_t P = d.prediction_length;
-    const auto starts = torch::randint(0, d.train_normalized.size(0) - P + 1, {batch}, gen, torch::kLong);
-    const auto index = (torch::arange(P, torch::kLong).unsqueeze(1) + starts.unsqueeze(0)).flatten();
-    const auto context = d.train_normalized.index_select(0, index).view({P, batch, -1});
-    // An anchored model reads values relative to the last context token (df_sample's output is too).
-    return ts::anchored_to_last_context(c) ? context - context[P - 1] : context;
-  }
-};
-
-}  // namespace
-
-std::unique_ptr<Domain> make_timeseries_domain() { return std::make_unique<TimeSeriesDomain>(); }
-
-}  // namespace df::app
+}  // namespace df::timeseries

@@ -2,9 +2,9 @@
 // validate against the schema, but this release has no data pipeline for them (the TECO video archives
 // are 54-210 GB and the robot data is not public). Training says so clearly instead of failing later.
 #include "df/core/error.h"
-#include "domain.h"
+#include "df/experiment/domain.h"
 
-namespace df::app {
+namespace df {
 namespace {
 
 class UnavailableDomain : public Domain {
@@ -16,6 +16,9 @@ class UnavailableDomain : public Domain {
   std::unique_ptr<SequenceDataset> make_dataset(const Config&) const override {
     throw Error("experiment.domain: " + name_ + ": " + reason_);
   }
+  ModelShape model_shape(const Config&) const override {
+    throw Error("experiment.domain: " + name_ + ": " + reason_);
+  }
 
  private:
   std::string name_, section_, reason_;
@@ -23,7 +26,7 @@ class UnavailableDomain : public Domain {
 
 }  // namespace
 
-std::unique_ptr<Domain> make_video_domain() {
+std::unique_ptr<Domain> make_unavailable_video_domain() {
   return std::make_unique<UnavailableDomain>("video", R"(video:
   dataset: dmlab              # dmlab | minecraft (TECO format: <root>/{train,test}/*.npz|mp4)
   root: ""
@@ -35,7 +38,7 @@ std::unique_ptr<Domain> make_video_domain() {
                                              "loaders are planned); the config documents the paper's settings");
 }
 
-std::unique_ptr<Domain> make_robot_domain() {
+std::unique_ptr<Domain> make_unavailable_robot_domain() {
   return std::make_unique<UnavailableDomain>("robot", R"(robot:
   root: ""                    # directory of demos (2 camera mp4 + pkl of actions)
   resolution: 32
@@ -46,4 +49,4 @@ std::unique_ptr<Domain> make_robot_domain() {
                                              "are not public); the config documents the paper's settings");
 }
 
-}  // namespace df::app
+}  // namespace df

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace df::tools {
+namespace df::plot {
 
 // True when the library was built with OpenCV and can write PNG / MP4 files.
 bool plotting_available();
@@ -128,4 +128,4 @@ void write_line_plot(const std::string& path, const std::vector<double>& x, cons
 // frames [T, H, W, 3] uint8 RGB (any device) -> MP4 (mp4v fourcc) at `fps` frames per second.
 void write_video(const std::string& path, const torch::Tensor& frames, double fps);
 
-}  // namespace df::tools
+}  // namespace df::plot

@@ -1,41 +1,41 @@
-#include "domain.h"
+#include "df/experiment/registry.h"
+
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 
+#include "df/core/device.h"
 #include "df/core/error.h"
-
-namespace df::app {
-
-std::unique_ptr<Domain> make_compositional_domain();
+#include "df/training/checkpoint.h"
+#ifdef DF_HAVE_COMPOSITIONAL
+#include "df/compositional/compositional_domain.h"
+#endif
 #ifdef DF_HAVE_TIMESERIES
-std::unique_ptr<Domain> make_timeseries_domain();
+#include "df/timeseries/timeseries_domain.h"
 #endif
 #ifdef DF_HAVE_PLANNING
-std::unique_ptr<Domain> make_maze_domain();
+#include "df/planning/maze_domain.h"
 #endif
-std::unique_ptr<Domain> make_video_domain();
-std::unique_ptr<Domain> make_robot_domain();
 
-ModelShape Domain::model_shape(const Config& config, const SequenceDataset& dataset) const {
-  ModelShape s;
-  s.x_shape = dataset.token_shape();
-  s.cond_dim = dataset.cond_dim();
-  s.observation_dim = dataset.observation_dim();
-  return s;
-}
+namespace df {
+
+std::unique_ptr<Domain> make_unavailable_video_domain();
+std::unique_ptr<Domain> make_unavailable_robot_domain();
 
 const std::vector<std::unique_ptr<Domain>>& domains() {
   static const auto list = [] {
     std::vector<std::unique_ptr<Domain>> d;
-    d.push_back(make_compositional_domain());
+#ifdef DF_HAVE_COMPOSITIONAL
+    d.push_back(compositional::make_compositional_domain());
+#endif
 #ifdef DF_HAVE_TIMESERIES
-    d.push_back(make_timeseries_domain());
+    d.push_back(timeseries::make_timeseries_domain());
 #endif
 #ifdef DF_HAVE_PLANNING
-    d.push_back(make_maze_domain());
+    d.push_back(planning::make_maze_domain());
 #endif
-    d.push_back(make_video_domain());
-    d.push_back(make_robot_domain());
+    d.push_back(make_unavailable_video_domain());
+    d.push_back(make_unavailable_robot_domain());
     return d;
   }();
   return list;
@@ -87,4 +87,25 @@ void require_as_trained(const Config& config, const std::string& stored_yaml, co
   }
 }
 
-}  // namespace df::app
+torch::Device setup_runtime(const Config& config) {
+  const auto device = resolve_device(config.get_string("experiment.device"));
+  const int threads = configure_cpu_threads(config.get_int("experiment.threads"));
+  spdlog::info("device {}, {} CPU thread{}", describe_device(device), threads, threads == 1 ? "" : "s");
+  return device;
+}
+
+TrainedModel load_trained_model(const std::string& checkpoint, const LoadOptions& options) {
+  const auto ckpt = load_checkpoint(checkpoint);
+  TrainedModel t;
+  t.config = load_config(options.config_file, options.overrides, ckpt.config_yaml, checkpoint + " (stored config)");
+  require_as_trained(t.config, ckpt.config_yaml, checkpoint);
+  t.domain = &find_domain(t.config.get_string("experiment.domain"));
+  t.device = setup_runtime(t.config);
+  t.model = make_model(t.config, t.domain->model_shape(t.config), t.device);
+  load_inference_weights(*t.model, ckpt, checkpoint, options.prefer_ema);
+  t.model->eval();
+  t.step = ckpt.step;
+  return t;
+}
+
+}  // namespace df

@@ -1,5 +1,5 @@
-// The compositional experiment (paper section 4.3, appendix E.2) as a domain of the tools: windows of
-// cross-shaped 2-D trajectories; samples are scored with the cross metrics and drawn next to the data.
+#include "df/compositional/compositional_domain.h"
+
 #include <spdlog/spdlog.h>
 
 #include "df/compositional/cross_dataset.h"
@@ -7,10 +7,9 @@
 #include "df/core/error.h"
 #include "df/data/frame_stack.h"
 #include "df/sampling/sampler.h"
-#include "df/tools/plot.h"
-#include "domain.h"
+#include "df/plot/plot.h"
 
-namespace df::app {
+namespace df::compositional {
 namespace {
 
 namespace comp = df::compositional;
@@ -46,15 +45,22 @@ class CompositionalDomain : public Domain {
  public:
   std::string name() const override { return "compositional"; }
   std::string defaults_yaml() const override {
-    return R"(compositional:
-  num_trajectories: 4096      # cross-shaped trajectories, corner to opposite corner
-  trajectory_length: 32       # points per trajectory
-  window: 32                  # training window in points (random offsets)
-  position_noise: 0.02
-  left_to_right: true         # start at the left corners only (paper figure 7)
-  data_seed: 0
-  validation_batch: 256
-)";
+    const comp::CrossDatasetOptions o;
+    return ConfigDefaults()
+        .section("compositional")
+        .key("num_trajectories", o.num_trajectories, "cross-shaped trajectories, corner to opposite corner")
+        .key("trajectory_length", o.trajectory_length, "points per trajectory")
+        .key("window", o.trajectory_length, "training window in points (random offsets)")
+        .key("position_noise", o.position_noise)
+        .key("left_to_right", o.left_to_right, "start at the left corners only (paper figure 7)")
+        .key("data_seed", o.seed)
+        .key("validation_batch", int64_t{256})
+        .yaml();
+  }
+  ModelShape model_shape(const Config& c) const override {
+    ModelShape s;
+    s.x_shape = {2 * c.get_int("diffusion.frame_stack")};
+    return s;
   }
   void add_rules(Config& c) const override {
     for (const auto* key : {"compositional.num_trajectories", "compositional.trajectory_length",
@@ -96,14 +102,14 @@ class CompositionalDomain : public Domain {
     const int64_t fs = c.get_int("diffusion.frame_stack");
     const auto paths = unstack_frames(tokens, fs).transpose(0, 1).contiguous();  // [B, L, 2]
     const auto m = comp::compute_cross_metrics(paths);
-    if (tools::plotting_available()) {
+    if (plot::plotting_available()) {
       auto data_options = dataset_options(c);
       data_options.num_trajectories = std::min<int64_t>(data_options.num_trajectories, 64);
       const auto data = comp::make_cross_trajectories(data_options);
       const auto shown = paths.slice(0, 0, std::min<int64_t>(paths.size(0), 64));
-      tools::write_trajectory_panels(dir + "/" + label + ".png",
-                                     {{"training data", {data}, tools::colors::kBlack},
-                                      {label, {shown}, tools::colors::kBlue}});
+      plot::write_trajectory_panels(dir + "/" + label + ".png",
+                                     {{"training data", {data}, plot::colors::kBlack},
+                                      {label, {shown}, plot::colors::kBlue}});
     } else {
       spdlog::warn("built without OpenCV: no picture for {}", label);
     }
@@ -120,4 +126,4 @@ class CompositionalDomain : public Domain {
 
 std::unique_ptr<Domain> make_compositional_domain() { return std::make_unique<CompositionalDomain>(); }
 
-}  // namespace df::app
+}  // namespace df::compositional

@@ -5,14 +5,14 @@
 #include <string>
 
 #include "df/core/error.h"
-#include "df/tools/plot.h"
+#include "df/plot/plot.h"
 
 #ifdef DF_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 #endif
 
-using namespace df::tools;
+using namespace df::plot;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "df/tools/plot.h"
+#include "df/plot/plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +15,7 @@
 #include <opencv2/videoio.hpp>
 #endif
 
-namespace df::tools {
+namespace df::plot {
 
 // ---- parts that need no OpenCV ----
 
@@ -316,7 +316,7 @@ struct Canvas::Image {};
 
 Canvas::Canvas(int width, int height, DataRange range, Margins margins, Color)
     : width_(width), height_(height), mapping_{range, margins.left, margins.top, 1, 1} {
-  throw_without_opencv("df::tools::Canvas");
+  throw_without_opencv("df::plot::Canvas");
 }
 Canvas::~Canvas() = default;
 Canvas::Canvas(Canvas&&) noexcept = default;
@@ -342,4 +342,4 @@ void write_video(const std::string& path, const torch::Tensor&, double) {
 
 #endif
 
-}  // namespace df::tools
+}  // namespace df::plot

@@ -1,0 +1,72 @@
+// What the generic tools (df_train, df_sample, df_bench) need from an application domain: its config
+// section, its data, the model shape, and how to validate, condition and score samples. Each domain
+// library (compositional, timeseries, planning, video, robot) implements one Domain and exposes a
+// factory; the registry (df/experiment/registry.h) lists the domains that were built.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "df/core/config.h"
+#include "df/data/sequence_dataset.h"
+#include "df/experiment/experiment_config.h"
+#include "df/models/diffusion_forcing_model.h"
+
+namespace df {
+
+// Receives sampled tokens chunk by chunk, so a rollout of any length need not be held in memory.
+class SampleWriter {
+ public:
+  virtual ~SampleWriter() = default;
+  // tokens [n, B, ...token]: the next n tokens of every sequence (context tokens come first).
+  virtual void write(const torch::Tensor& tokens) = 0;
+  // Called once after the last token; returns the metrics of the samples.
+  virtual std::map<std::string, double> finish() = 0;
+};
+
+class Domain {
+ public:
+  virtual ~Domain() = default;
+  virtual std::string name() const = 0;
+  // This domain's config section(s) with their defaults (they are the schema of those keys).
+  virtual std::string defaults_yaml() const = 0;
+  // Range and choice rules of this domain's keys.
+  virtual void add_rules(Config& config) const {}
+  // Keys that fix the tokens or their normalisation at training; evaluation tools refuse a --config or
+  // --set that changes them (require_as_trained).
+  virtual std::vector<std::string> trained_keys() const { return {}; }
+
+  virtual std::unique_ptr<SequenceDataset> make_dataset(const Config& config) const = 0;
+  // Token shape, condition and observation sizes of the model (without building the training set where
+  // the config alone determines them).
+  virtual ModelShape model_shape(const Config& config) const = 0;
+
+  // Metrics of a model during training (lower is better for training.best_metric).
+  virtual std::map<std::string, double> validate(DiffusionForcingModel& model, const Config& config,
+                                                 int64_t step) const {
+    return {};
+  }
+  // Context tokens [Tc, B, ...] that df_sample conditions on when the user gives none (may be undefined).
+  virtual torch::Tensor default_context(const Config& config, int64_t batch, uint64_t seed) const { return {}; }
+  // Per-token conditions [N, B, C] for sampling N tokens (context included) when the model is conditioned;
+  // undefined otherwise.
+  virtual torch::Tensor sampling_condition(const Config& config, int64_t tokens, int64_t batch,
+                                           uint64_t seed) const {
+    return {};
+  }
+  // Metrics of sampled tokens [N, B, ...] (context included) and pictures written into `dir`.
+  virtual std::map<std::string, double> evaluate_samples(const Config& config, const torch::Tensor& tokens,
+                                                         const std::string& dir, const std::string& label) const {
+    return {};
+  }
+  // Where df_sample streams its tokens. The default collects them, writes `<label>.npy` and calls
+  // evaluate_samples at the end; domains with long outputs (video) stream them to files instead.
+  virtual std::unique_ptr<SampleWriter> make_sample_writer(const Config& config, const std::string& dir,
+                                                           const std::string& label, int64_t batch,
+                                                           uint64_t seed) const;
+};
+
+}  // namespace df

@@ -1,0 +1,39 @@
+#include "df/experiment/domain.h"
+
+#include <spdlog/spdlog.h>
+
+#include "df/core/compat.h"
+#include "df/data/npy.h"
+
+namespace df {
+namespace {
+
+// Collects every token, then writes `<label>.npy` ([N, B, ...token], context included) and scores it.
+class CollectingSampleWriter : public SampleWriter {
+ public:
+  CollectingSampleWriter(const Domain& domain, const Config& config, std::string dir, std::string label)
+      : domain_(domain), config_(config), dir_(std::move(dir)), label_(std::move(label)) {}
+  void write(const torch::Tensor& tokens) override { chunks_.push_back(tokens.detach().to(torch::kCPU)); }
+  std::map<std::string, double> finish() override {
+    const auto samples = torch::cat(chunks_);
+    const auto npy = dir_ + "/" + label_ + ".npy";
+    write_npy(npy, samples);
+    spdlog::info("wrote {} ({})", npy, shape_str(samples));
+    return domain_.evaluate_samples(config_, samples, dir_, label_);
+  }
+
+ private:
+  const Domain& domain_;
+  const Config& config_;
+  std::string dir_, label_;
+  std::vector<torch::Tensor> chunks_;
+};
+
+}  // namespace
+
+std::unique_ptr<SampleWriter> Domain::make_sample_writer(const Config& config, const std::string& dir,
+                                                         const std::string& label, int64_t, uint64_t) const {
+  return std::make_unique<CollectingSampleWriter>(*this, config, dir, label);
+}
+
+}  // namespace df

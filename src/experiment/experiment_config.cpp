@@ -1,0 +1,216 @@
+#include "df/experiment/experiment_config.h"
+
+#include "df/core/error.h"
+#include "df/models/resmlp_gru.h"
+#include "df/models/unet_conv_gru.h"
+
+namespace df {
+
+const std::string& core_config_defaults() {
+  // Every value comes from the default-constructed option struct that consumes it.
+  static const std::string text = [] {
+    const ResMlpGruOptions mlp;
+    const UnetConvGruOptions unet;
+    const DiffusionOptions diffusion;
+    const TrainerOptions trainer;
+    const OptimizerOptions& opt = trainer.optimizer;
+    const SamplerOptions sampler;
+    const ChunkPlan chunk;
+    ConfigDefaults d;
+    d.section("experiment")
+        .key("name", "experiment")
+        .key("domain", "compositional", "which data / evaluation this run uses")
+        .key("seed", trainer.seed)
+        .key("device", "auto", "auto | cpu | cuda | cuda:N")
+        .key("threads", int64_t{0}, "CPU threads for LibTorch; 0 = the cores this process may use")
+        .key("run_dir", "runs/experiment");
+    d.section("model")
+        .key("kind", DenoiserKind::ResMlpGru)
+        .key("network_size", mlp.network_size, "ResMLP width 32*ns, embedding ns / U-Net base width")
+        .key("z_dim", mlp.z_dim, "resmlp_gru latent size")
+        .key("z_channels", int64_t{16}, "unet_conv_gru latent channels (same H, W as the token)")
+        .key("num_mlp_layers", mlp.num_mlp_layers)
+        .key("num_gru_layers", mlp.num_gru_layers)
+        .key("dim_mults", unet.dim_mults)
+        .key("initial_latent", mlp.initial_latent);
+    d.section("diffusion")
+        .key("schedule", diffusion.schedule.kind)
+        .key("timesteps", diffusion.schedule.timesteps)
+        .key("objective", diffusion.objective)
+        .key("loss_weighting", diffusion.weighting.kind)
+        .key("snr_clip", diffusion.schedule.snr_clip)
+        .key("cum_snr_decay", diffusion.weighting.cum_snr_decay, "per frame; raised to the power frame_stack")
+        .key("frame_stack", diffusion.weighting.frame_stack)
+        .key("clip_noise", diffusion.clip_noise)
+        .key("loss_scale", diffusion.loss_scale)
+        .key("sampling_steps", diffusion.sampling_steps)
+        .key("eta", diffusion.eta)
+        .key("training_noise", trainer.levels.mode)
+        .key("first_token_clean_prob", trainer.levels.first_token_clean_prob);
+    d.section("training")
+        .key("steps", trainer.steps)
+        .key("batch_size", trainer.batch_size)
+        .key("lr", opt.lr)
+        .key("weight_decay", opt.weight_decay)
+        .key("betas", std::vector<double>{opt.beta1, opt.beta2})
+        .key("warmup_steps", opt.warmup_steps)
+        .key("lr_schedule", opt.decay_steps > 0 ? LrSchedule::Cosine : LrSchedule::Constant,
+             "cosine: decay to lr * min_lr_ratio at training.steps")
+        .key("min_lr_ratio", opt.min_lr_ratio)
+        .key("grad_clip", trainer.grad_clip)
+        .key("ema_decay", trainer.ema_decay)
+        .key("precision", trainer.precision, "fp16 / bf16: CUDA only")
+        .key("log_every", trainer.log_every)
+        .key("validate_every", trainer.validate_every)
+        .key("checkpoint_every", trainer.checkpoint_every)
+        .key("best_metric", trainer.best_metric)
+        .key("early_stopping_patience", trainer.early_stopping_patience);
+    d.section("sampling")
+        .key("matrix", chunk.matrix)
+        .key("uncertainty_scale", chunk.uncertainty_scale)
+        .key("chunk_size", chunk.chunk_size)
+        .key("reference_walk", sampler.reference_walk, "the authors' walk; false = Algorithm 2 with stabilization")
+        .key("overwrite_finished", sampler.overwrite_finished)
+        .key("stabilization_level", sampler.stabilization_level, "-1 = grid level 1")
+        .key("stabilization_input", sampler.stabilization_input)
+        .key("guidance_scale", sampler.guidance_scale)
+        .key("mcg_samples", sampler.mcg_samples)
+        .key("context_q_sample", sampler.context_q_sample);
+    return "# Core sections of every experiment (defaults; also the schema).\n" + d.yaml();
+  }();
+  return text;
+}
+
+Config make_experiment_config(const std::string& domain_defaults_yaml) {
+  auto c = Config::from_defaults(core_config_defaults() + "\n" + domain_defaults_yaml);
+  c.require_enum<DenoiserKind>("model.kind");
+  c.require_enum<InitialLatent>("model.initial_latent");
+  for (const auto* key : {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers",
+                          "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack", "diffusion.clip_noise",
+                          "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size", "training.lr",
+                          "sampling.chunk_size", "sampling.mcg_samples"})
+    c.require_positive(key);
+  for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
+                          "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
+                          "training.validate_every", "training.checkpoint_every", "training.early_stopping_patience",
+                          "sampling.uncertainty_scale"})
+    c.require_non_negative(key);
+  c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
+  c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
+  c.require_range("training.ema_decay", 0.0, 0.999999);
+  c.require_enum<ScheduleKind>("diffusion.schedule");
+  c.require_enum<Objective>("diffusion.objective");
+  c.require_enum<LossWeightingKind>("diffusion.loss_weighting");
+  c.require_enum<TrainingNoise>("diffusion.training_noise");
+  c.require_enum<Precision>("training.precision");
+  c.require_enum<LrSchedule>("training.lr_schedule");
+  c.require_range("training.min_lr_ratio", 0.0, 1.0);
+  c.require_enum<ScheduleMatrixKind>("sampling.matrix");
+  c.require_enum<StabilizationInput>("sampling.stabilization_input");
+  return c;
+}
+
+std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape& shape) {
+  const auto init = c.get_enum<InitialLatent>("model.initial_latent");
+  if (c.get_enum<DenoiserKind>("model.kind") == DenoiserKind::ResMlpGru) {
+    check(shape.x_shape.size() == 1, "model.kind: resmlp_gru needs vector tokens, the data has tokens of rank " +
+                                         std::to_string(shape.x_shape.size()) + " (use unet_conv_gru)");
+    ResMlpGruOptions o;
+    o.x_dim = shape.x_shape[0];
+    o.z_dim = c.get_int("model.z_dim");
+    o.network_size = c.get_int("model.network_size");
+    o.num_mlp_layers = c.get_int("model.num_mlp_layers");
+    o.num_gru_layers = c.get_int("model.num_gru_layers");
+    check(o.num_gru_layers >= 1, "model.num_gru_layers: resmlp_gru needs at least 1 GRU layer");
+    o.cond_dim = shape.cond_dim;
+    o.observation_dim = shape.observation_dim;
+    o.initial_latent = init;
+    return std::make_shared<ResMlpGruDenoiser>(o);
+  }
+  check(shape.x_shape.size() == 3, "model.kind: unet_conv_gru needs image tokens [C,H,W]");
+  check(shape.cond_dim == 0, "model.kind: unet_conv_gru takes no external condition");
+  check(init != InitialLatent::ObservationEncoder, "model.initial_latent: observation_encoder is only for resmlp_gru");
+  UnetConvGruOptions o;
+  o.x_shape = shape.x_shape;
+  o.z_shape = {c.get_int("model.z_channels"), shape.x_shape[1], shape.x_shape[2]};
+  o.network_size = c.get_int("model.network_size");
+  o.dim_mults = c.get_int_list("model.dim_mults");
+  o.num_gru_layers = c.get_int("model.num_gru_layers");
+  o.learnable_init_z = init == InitialLatent::Learned;
+  return std::make_shared<UnetConvGruDenoiser>(o);
+}
+
+DiffusionOptions read_diffusion_options(const Config& c) {
+  DiffusionOptions d;
+  d.schedule.kind = c.get_enum<ScheduleKind>("diffusion.schedule");
+  d.schedule.timesteps = c.get_int("diffusion.timesteps");
+  d.schedule.snr_clip = c.get_double("diffusion.snr_clip");
+  d.objective = c.get_enum<Objective>("diffusion.objective");
+  d.weighting.kind = c.get_enum<LossWeightingKind>("diffusion.loss_weighting");
+  d.weighting.snr_clip = d.schedule.snr_clip;
+  d.weighting.cum_snr_decay = c.get_double("diffusion.cum_snr_decay");
+  d.weighting.frame_stack = c.get_int("diffusion.frame_stack");
+  d.clip_noise = c.get_double("diffusion.clip_noise");
+  d.loss_scale = c.get_double("diffusion.loss_scale");
+  d.sampling_steps = c.get_int("diffusion.sampling_steps");
+  check(d.sampling_steps <= d.schedule.timesteps, "diffusion.sampling_steps: must be <= diffusion.timesteps");
+  d.eta = c.get_double("diffusion.eta");
+  return d;
+}
+
+std::shared_ptr<DiffusionForcingModel> make_model(const Config& c, const ModelShape& shape, torch::Device device) {
+  return std::make_shared<DiffusionForcingModel>(make_denoiser(c, shape), read_diffusion_options(c), device);
+}
+
+TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir) {
+  TrainerOptions t;
+  t.steps = c.get_int("training.steps");
+  t.batch_size = c.get_int("training.batch_size");
+  t.optimizer.lr = c.get_double("training.lr");
+  t.optimizer.weight_decay = c.get_double("training.weight_decay");
+  const auto betas = c.get_double_list("training.betas");
+  check(betas.size() == 2 && betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1,
+        "training.betas: expected two numbers in [0, 1)");
+  t.optimizer.beta1 = betas[0];
+  t.optimizer.beta2 = betas[1];
+  t.optimizer.warmup_steps = c.get_int("training.warmup_steps");
+  if (c.get_enum<LrSchedule>("training.lr_schedule") == LrSchedule::Cosine) t.optimizer.decay_steps = t.steps;
+  t.optimizer.min_lr_ratio = c.get_double("training.min_lr_ratio");
+  t.grad_clip = c.get_double("training.grad_clip");
+  t.ema_decay = c.get_double("training.ema_decay");
+  t.precision = c.get_enum<Precision>("training.precision");
+  t.levels.mode = c.get_enum<TrainingNoise>("diffusion.training_noise");
+  t.levels.first_token_clean_prob = c.get_double("diffusion.first_token_clean_prob");
+  t.seed = static_cast<uint64_t>(c.get_int("experiment.seed"));
+  t.log_every = c.get_int("training.log_every");
+  t.validate_every = c.get_int("training.validate_every");
+  t.checkpoint_every = c.get_int("training.checkpoint_every");
+  t.run_dir = run_dir;
+  t.config_yaml = c.to_yaml();
+  t.best_metric = c.get_string("training.best_metric");
+  t.early_stopping_patience = c.get_int("training.early_stopping_patience");
+  return t;
+}
+
+SamplerOptions read_sampler_options(const Config& c) {
+  SamplerOptions s;
+  s.eta = c.get_double("diffusion.eta");
+  s.reference_walk = c.get_bool("sampling.reference_walk");
+  s.overwrite_finished = c.get_bool("sampling.overwrite_finished");
+  s.stabilization_level = c.get_int("sampling.stabilization_level");
+  s.stabilization_input = c.get_enum<StabilizationInput>("sampling.stabilization_input");
+  s.guidance_scale = c.get_double("sampling.guidance_scale");
+  s.mcg_samples = c.get_int("sampling.mcg_samples");
+  s.context_q_sample = c.get_bool("sampling.context_q_sample");
+  return s;
+}
+
+ChunkPlan read_chunk_plan(const Config& c) {
+  ChunkPlan p;
+  p.matrix = c.get_enum<ScheduleMatrixKind>("sampling.matrix");
+  p.uncertainty_scale = c.get_double("sampling.uncertainty_scale");
+  p.chunk_size = c.get_int("sampling.chunk_size");
+  return p;
+}
+
+}  // namespace df

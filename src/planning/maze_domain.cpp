@@ -1,0 +1,124 @@
+#include "df/planning/maze_domain.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "df/core/error.h"
+#include "df/planning/d4rl_dataset.h"
+#include "df/planning/d4rl_hdf5.h"
+#include "df/planning/maze_layout.h"
+#include "df/planning/maze_tokens.h"
+
+namespace df::planning {
+namespace {
+
+namespace pl = df::planning;
+
+pl::D4rlDataset load_or_generate(const Config& c) {
+  const auto source = c.get_string("maze.dataset");
+  if (source != "generate") {
+    spdlog::info("maze: reading {}", source);
+    return pl::read_d4rl_hdf5(source);
+  }
+  const auto cache = c.get_string("maze.dataset_cache");
+  if (!cache.empty() && std::filesystem::exists(cache)) {
+    spdlog::info("maze: reading the cached generated dataset {}", cache);
+    return pl::read_d4rl_hdf5(cache);
+  }
+  pl::DatasetGenerationOptions o;
+  o.env_id = c.get_string("maze.env");
+  o.num_samples = c.get_int("maze.generate_steps");
+  o.seed = static_cast<uint64_t>(c.get_int("maze.generate_seed"));
+  o.noisy = c.get_bool("maze.generate_noisy");
+  o.progress = [](std::int64_t done) { spdlog::info("maze: generated {} steps", done); };
+  spdlog::info("maze: generating {} steps of {} with the waypoint expert (seed {}{})", o.num_samples, o.env_id, o.seed,
+               o.noisy ? ", N(0, 0.5^2) action noise" : ", no action noise");
+  auto data = pl::generate_maze2d_dataset(o);
+  if (!cache.empty()) {
+    const auto parent = std::filesystem::path(cache).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    pl::write_d4rl_hdf5(data, cache);
+    spdlog::info("maze: wrote {}", cache);
+  }
+  return data;
+}
+
+class MazeDomain : public Domain {
+ public:
+  std::string name() const override { return "maze"; }
+  std::string defaults_yaml() const override {
+    const DatasetGenerationOptions generation;
+    const PlannerOptions planner;
+    return ConfigDefaults()
+        .section("maze")
+        .key("env", generation.env_id, "maze2d-{umaze,medium,large}-v1 (the -multi-v1 variants share the data)")
+        .key("dataset", "generate", "generate | path to a D4RL maze2d-*.hdf5 (published or df_maze_expert's)")
+        .key("generate_steps", generation.num_samples, "D4RL sizes: umaze 1M, medium 2M, large 4M")
+        .key("generate_seed", generation.seed)
+        .key("generate_noisy", generation.noisy, "N(0, 0.5^2) on the expert's actions, as the published v1 files")
+        .key("dataset_cache", "", "with dataset=generate: read this HDF5 if it exists, else write it")
+        .key("episode_len", int64_t{300}, "training window in steps (umaze 300, medium 600, large 600)")
+        .key("action_std", 2.0, "action normalisation std (the maintainer's planning fix); 0 = reference stds")
+        .key("eval_episodes", int64_t{32}, "df_maze_eval defaults")
+        .key("eval_seed", planner.seed)
+        .key("eval_steps", int64_t{0}, "steps per evaluation episode; 0 = the env's limit (300 / 600 / 800)")
+        .key("replan_every", int64_t{1}, "tokens executed between DF plans")
+        .key("open_loop_horizon", planner.open_loop_steps,
+             "steps executed between DF plans (reference's name); overrides replan_every")
+        .key("max_horizon", planner.max_horizon, "tokens planned; 0 = to the end of the episode (flexible horizon)")
+        .key("diffuser_horizon", planner.diffuser_horizon_steps,
+             "steps of the Diffuser baselines' single plan; 0 = episode (Diffuser: 128/256/384)")
+        .yaml();
+  }
+  ModelShape model_shape(const Config& c) const override {
+    ModelShape s;
+    s.x_shape = {maze_token_layout(c).token_dim()};
+    s.observation_dim = 4;
+    return s;
+  }
+  std::vector<std::string> trained_keys() const override { return {"maze.env", "maze.action_std"}; }
+  void add_rules(Config& c) const override {
+    for (const auto* key : {"maze.generate_steps", "maze.episode_len", "maze.eval_episodes", "maze.replan_every"})
+      c.require_positive(key);
+    for (const auto* key : {"maze.action_std", "maze.generate_seed", "maze.eval_seed", "maze.eval_steps",
+                            "maze.max_horizon", "maze.open_loop_horizon", "maze.diffuser_horizon"})
+      c.require_non_negative(key);
+  }
+  std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {
+    const auto env = c.get_string("maze.env");
+    pl::maze_env_spec(env);  // fails early on an unknown id
+    check(c.get_string("model.initial_latent") == "observation_encoder",
+          "model.initial_latent: the maze planner encodes z_0 from o_0; set it to observation_encoder");
+    const auto data = load_or_generate(c);
+    const auto layout = maze_token_layout(c);
+    auto windows = std::make_unique<pl::MazeWindowDataset>(data, layout, c.get_int("maze.episode_len"));
+    spdlog::info("maze: {} steps, {} windows of {} tokens x {}", data.size(), windows->num_windows(),
+                 windows->num_tokens(), layout.token_dim());
+    return windows;
+  }
+};
+
+}  // namespace
+
+MazeTokenLayout maze_token_layout(const Config& c) {
+  return MazeTokenLayout(c.get_int("diffusion.frame_stack"),
+                         reference_normalization(c.get_string("maze.env"), c.get_double("maze.action_std")));
+}
+
+PlannerOptions read_planner_options(const Config& c) {
+  PlannerOptions o;
+  o.sampler = read_sampler_options(c);
+  o.uncertainty_scale = c.get_double("sampling.uncertainty_scale");
+  const int64_t open_loop_horizon = c.get_int("maze.open_loop_horizon");
+  o.open_loop_steps =
+      open_loop_horizon > 0 ? open_loop_horizon : c.get_int("diffusion.frame_stack") * c.get_int("maze.replan_every");
+  o.max_horizon = c.get_int("maze.max_horizon");
+  o.diffuser_horizon_steps = c.get_int("maze.diffuser_horizon");
+  o.seed = static_cast<uint64_t>(c.get_int("maze.eval_seed"));
+  return o;
+}
+
+std::unique_ptr<Domain> make_maze_domain() { return std::make_unique<MazeDomain>(); }
+
+}  // namespace df::planning
