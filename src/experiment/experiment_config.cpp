@@ -75,7 +75,9 @@ const std::string& core_config_defaults() {
         .key("stabilization_input", sampler.stabilization_input)
         .key("guidance_scale", sampler.guidance_scale)
         .key("mcg_samples", sampler.mcg_samples)
-        .key("context_q_sample", sampler.context_q_sample);
+        .key("context_q_sample", sampler.context_q_sample)
+        .key("walk", sampler.walk, "order of the model calls of unguided chunks (same samples)")
+        .key("skip_idle_tokens", sampler.skip_idle_tokens, "Algorithm 2 walk: run only tokens that move or feed one");
     return "# Core sections of every experiment (defaults; also the schema).\n" + d.yaml();
   }();
   return text;
@@ -107,6 +109,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_range("training.min_lr_ratio", 0.0, 1.0);
   c.require_enum<ScheduleMatrixKind>("sampling.matrix");
   c.require_enum<StabilizationInput>("sampling.stabilization_input");
+  c.require_enum<SamplerWalk>("sampling.walk");
   return c;
 }
 
@@ -202,6 +205,8 @@ SamplerOptions read_sampler_options(const Config& c) {
   s.guidance_scale = c.get_double("sampling.guidance_scale");
   s.mcg_samples = c.get_int("sampling.mcg_samples");
   s.context_q_sample = c.get_bool("sampling.context_q_sample");
+  s.walk = c.get_enum<SamplerWalk>("sampling.walk");
+  s.skip_idle_tokens = c.get_bool("sampling.skip_idle_tokens");
   return s;
 }
 

@@ -60,8 +60,8 @@ TEST(Planner, PdTrackingActionIsDiffusersRule) {
   const auto a = pl::pd_tracking_action({1.0, 2.0, 0.5, -0.5}, {1.5, 1.0, 0.0, 0.0});
   EXPECT_DOUBLE_EQ(a[0], 0.5 - 0.5);
   EXPECT_DOUBLE_EQ(a[1], -1.0 + 0.5);
-  EXPECT_EQ(pl::parse_plan_method("diffuser_actions"), pl::PlanMethod::kDiffuserActions);
-  EXPECT_THROW(pl::parse_plan_method("mppi"), df::Error);
+  EXPECT_EQ(df::parse_enum<pl::PlanMethod>("diffuser_actions"), pl::PlanMethod::kDiffuserActions);
+  EXPECT_THROW(df::parse_enum<pl::PlanMethod>("mppi"), df::Error);
 }
 
 TEST(Planner, GuidanceMovesThePlanTowardTheGoal) {
