@@ -121,11 +121,14 @@ torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const
   const auto projected = torch::addmm(b, rest.flatten(0, 1), w.narrow(1, Z, w.size(1) - Z).t())
                              .view({T, x_noisy.size(1), w.size(0)});  // [T, B, W]
   const auto w_z = w.narrow(1, 0, Z).t();                             // [Z, W]
+  // unbind, not projected[t]: the backward of T selects would write T full-size zero gradients.
+  const auto projected_t = projected.unbind(0);
+  const auto rest_t = sc ? std::vector<torch::Tensor>() : rest.unbind(0);
   std::vector<torch::Tensor> zs;
   auto z = z0;
   for (int64_t t = 0; t < T; ++t) {
-    const auto a = torch::addmm(projected[t], z, w_z);
-    const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest[t]}, -1);
+    const auto a = torch::addmm(projected_t[static_cast<size_t>(t)], z, w_z);
+    const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest_t[static_cast<size_t>(t)]}, -1);
     z = after_first_block(first_block_->forward_projected(a.narrow(1, 0, width), residual), z);
     zs.push_back(z);
   }
