@@ -52,6 +52,7 @@ training:
   log_every: 50
   validate_every: 0
   checkpoint_every: 500
+  checkpoint_minutes: 0.0     # also write checkpoint.pt after this much wall time since the last one (0 = off)
   best_metric: ""
   early_stopping_patience: 0
 sampling:
@@ -80,7 +81,8 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
     c.require_positive(key);
   for (const auto* key : {"model.num_gru_layers", "diffusion.eta", "training.steps", "training.weight_decay",
                           "training.warmup_steps", "training.grad_clip", "training.log_every", "training.validate_every",
-                          "training.checkpoint_every", "training.early_stopping_patience", "sampling.uncertainty_scale"})
+                          "training.checkpoint_every", "training.checkpoint_minutes",
+                          "training.early_stopping_patience", "sampling.uncertainty_scale"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
@@ -175,6 +177,7 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");
   t.checkpoint_every = c.get_int("training.checkpoint_every");
+  t.checkpoint_minutes = c.get_double("training.checkpoint_minutes");
   t.run_dir = run_dir;
   t.config_yaml = c.to_yaml();
   t.best_metric = c.get_string("training.best_metric");
