@@ -63,6 +63,7 @@ const std::string& core_config_defaults() {
         .key("log_every", trainer.log_every)
         .key("validate_every", trainer.validate_every)
         .key("checkpoint_every", trainer.checkpoint_every)
+        .key("checkpoint_minutes", trainer.checkpoint_minutes, "also write checkpoint.pt after this much wall time (0 = off)")
         .key("best_metric", trainer.best_metric)
         .key("early_stopping_patience", trainer.early_stopping_patience);
     d.section("sampling")
@@ -94,7 +95,8 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
     c.require_positive(key);
   for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
-                          "training.validate_every", "training.checkpoint_every", "training.early_stopping_patience",
+                          "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
+                          "training.early_stopping_patience",
                           "sampling.uncertainty_scale"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
@@ -188,6 +190,7 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");
   t.checkpoint_every = c.get_int("training.checkpoint_every");
+  t.checkpoint_minutes = c.get_double("training.checkpoint_minutes");
   t.run_dir = run_dir;
   t.config_yaml = c.to_yaml();
   t.best_metric = c.get_string("training.best_metric");
