@@ -8,6 +8,7 @@
 
 #include "df/core/error.h"
 #include "df/plot/plot.h"
+#include "df/video/video_metrics.h"
 
 namespace df::video {
 namespace {
@@ -99,16 +100,27 @@ std::map<std::string, double> summarize_rollout(const RolloutCurves& c, int64_t 
   const auto& outside = c.column("out_of_range");
   m["out_of_range_share"] = mean_where(outside, generated);
   m["truth_out_of_range_share"] = mean_where(c.column("truth_out_of_range"), generated);
-  m["first_out_of_range_frame"] = -1;
-  for (size_t i = 0; i < frame.size(); ++i)
-    if (generated[i] && outside[i] >= 0.5) {
-      m["first_out_of_range_frame"] = frame[i];
-      break;
-    }
+  m["first_out_of_range_frame"] =
+      static_cast<double>(first_frame_out_of_range(outside, context_frames, std::max<int64_t>(1, training_frames)));
   return m;
 }
 
-void write_rollout_comparison(const std::vector<RolloutCurves>& runs, const std::string& dir, int64_t training_frames) {
+std::vector<double> moving_average(const std::vector<double>& v, int64_t window) {
+  if (window <= 1) return v;
+  std::vector<double> out(v.size(), NAN);
+  const auto n = static_cast<int64_t>(v.size()), half = window / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    double sum = 0;
+    int64_t count = 0;
+    for (int64_t j = std::max<int64_t>(0, i - half); j < std::min(n, i - half + window); ++j)
+      if (std::isfinite(v[static_cast<size_t>(j)])) sum += v[static_cast<size_t>(j)], ++count;
+    if (count > 0 && std::isfinite(v[static_cast<size_t>(i)])) out[static_cast<size_t>(i)] = sum / static_cast<double>(count);
+  }
+  return out;
+}
+
+void write_rollout_comparison(const std::vector<RolloutCurves>& runs, const std::string& dir, int64_t training_frames,
+                              int64_t smooth) {
   check(!runs.empty(), "write_rollout_comparison: no runs");
   std::filesystem::create_directories(dir);
   // The x axis of the longest run; shorter runs are padded with NaN (their curve ends).
@@ -120,19 +132,19 @@ void write_rollout_comparison(const std::vector<RolloutCurves>& runs, const std:
     std::vector<plot::LineSeries> series;
     bool any = false;
     for (size_t k = 0; k < runs.size(); ++k) {
-      auto y = runs[k].column(column);
+      auto y = moving_average(runs[k].column(column), smooth);
       for (double v : y) any = any || std::isfinite(v);
       y.resize(longest, NAN);
       series.push_back({runs[k].label, y, plot::palette_color(k)});
     }
     if (column == "blobs" || column == "out_of_range") {  // the ground truth's value, where known
-      auto truth = runs.front().column(column == "blobs" ? "truth_blobs" : "truth_out_of_range");
+      auto truth = moving_average(runs.front().column(column == "blobs" ? "truth_blobs" : "truth_out_of_range"), smooth);
       truth.resize(longest, NAN);
       series.push_back({"ground truth", truth, plot::colors::kGray});
     }
     if (needs_values && !any) return;
     plot::LinePlotOptions o;
-    o.title = title;
+    o.title = title + (smooth > 1 ? " (mean over " + std::to_string(smooth) + " frames)" : "");
     o.x_label = "frame (dashed: training length L = " + std::to_string(training_frames) + ")";
     o.width = 760;
     o.x_markers = {static_cast<double>(training_frames)};

@@ -37,7 +37,8 @@ struct VideoRolloutWriter::State {
   StatisticRange range;
   GroundTruthFrames truth;
   bool truth_on = false;
-  int64_t frames = 0, context_frames = 0, rows = 0, scale = 1, mp4_scale = 1;
+  int64_t frames = 0, context_frames = 0, rows = 0, mp4_rows = 0, scale = 1, mp4_scale = 1;
+  bool truth_seen = false;  // the MP4 keeps its layout after the truth ends
   std::ofstream csv;
   std::unique_ptr<plot::VideoWriter> mp4;
   // Per frame index (batch means).
@@ -94,6 +95,7 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   const int64_t n = frames.size(0), B = frames.size(1), H = frames.size(3);
   if (s.frames == 0) {
     s.rows = std::min(B, s.o.strip_rows);
+    s.mp4_rows = std::min(B, s.o.mp4_rows);
     s.scale = std::max<int64_t>(1, (s.o.min_tile_pixels + H - 1) / H);
     s.mp4_scale = std::max<int64_t>(1, (s.o.min_mp4_tile_pixels + H - 1) / H);
   }
@@ -102,6 +104,7 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
     truth = s.truth(s.frames, n);
     if (!truth.defined()) s.truth_on = false;  // the clips have ended
   }
+  s.truth_seen = s.truth_seen || truth.defined();
   const auto shown = frames.clamp(0.0, 1.0);
   const auto stats = frame_statistics(frames, s.o.min_blob_pixels);  // [n, B, S]
   const auto outside = out_of_range(stats, s.range).to(torch::kFloat64).mean(1);
@@ -139,25 +142,32 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
     for (int64_t k = 0; k < means.size(1); ++k) s.csv << "," << st[t][k];
     s.csv << "," << c[t][3] << "," << c[t][4] << "," << c[t][5] << "\n";
 
-    // Pictures: the first rows sequences (and their truth).
-    auto tile_frames = shown[t].slice(0, 0, s.rows);  // [rows, C, H, W]
-    if (truth.defined()) tile_frames = torch::cat({tile_frames, truth[t].slice(0, 0, s.rows)});
+    // Pictures: the first sequences, and their truth.
     if (s.mp4) {
-      const int64_t W = frames.size(4), gap = 2, header = 16;
-      const int64_t tile_h = H * s.mp4_scale, tile_w = W * s.mp4_scale, grid_rows = tile_frames.size(0) / s.rows;
-      const int width = static_cast<int>(s.rows * (tile_w + gap) + gap);
+      const int64_t m = s.mp4_rows, W = frames.size(4), gap = 2, header = 16;
+      auto grid = shown[t].slice(0, 0, m);  // [m, C, H, W]: one column per sequence, truth in a second row
+      if (truth.defined()) grid = torch::cat({grid, truth[t].slice(0, 0, m)});
+      const int64_t tile_h = H * s.mp4_scale, tile_w = W * s.mp4_scale, grid_rows = truth.defined() || s.truth_seen ? 2 : 1;
+      const int width = static_cast<int>(m * (tile_w + gap) + gap);
       const int height = static_cast<int>(header + grid_rows * (tile_h + gap) + gap);
       plot::Canvas canvas(width + width % 2, height + height % 2, plot::DataRange{}, plot::Canvas::Margins{0, 0, 0, 0},
                           plot::colors::kWhite);
-      for (int64_t i = 0; i < tile_frames.size(0); ++i) {
-        const int x = static_cast<int>(gap + (i % s.rows) * (tile_w + gap));
-        const int y = static_cast<int>(header + gap + (i / s.rows) * (tile_h + gap));
-        canvas.draw_image(to_rgb8(tile_frames[i]), x, y, static_cast<int>(s.mp4_scale));
+      for (int64_t i = 0; i < grid.size(0); ++i) {
+        const int x = static_cast<int>(gap + (i % m) * (tile_w + gap));
+        const int y = static_cast<int>(header + gap + (i / m) * (tile_h + gap));
+        canvas.draw_image(to_rgb8(grid[i]), x, y, static_cast<int>(s.mp4_scale));
         if (context) canvas.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed);
       }
       canvas.draw_text("frame " + std::to_string(f) + (context ? " (context)" : ""), 2, 12, plot::colors::kBlack, 0.35);
       s.mp4->write(canvas.to_tensor());
     }
+    // Strip rows: sample 1, its truth, sample 2, ... (samples only once the truth has ended).
+    std::vector<torch::Tensor> rows;
+    for (int64_t r = 0; r < s.rows; ++r) {
+      rows.push_back(shown[t][r]);
+      if (truth.defined()) rows.push_back(truth[t][r]);
+    }
+    const auto tile_frames = torch::stack(rows);
     if (context) {
       s.context_strip.emplace_back(f, tile_frames.clone());
     } else {
@@ -191,12 +201,8 @@ std::map<std::string, double> VideoRolloutWriter::finish() {
   m["frames"] = static_cast<double>(s.frames);
   m["context_frames"] = static_cast<double>(s.context_frames);
   m["out_of_range_share"] = mean_of(s.out_of_range, c, end);
-  m["first_out_of_range_frame"] = -1;
-  for (size_t f = c; f < end; ++f)
-    if (s.out_of_range[f] >= 0.5) {
-      m["first_out_of_range_frame"] = static_cast<double>(f);
-      break;
-    }
+  m["first_out_of_range_frame"] = static_cast<double>(
+      first_frame_out_of_range(s.out_of_range, s.context_frames, std::max<int64_t>(1, s.o.training_frames)));
   if (within > c && std::isfinite(mean_of(s.psnr, c, within))) {
     m["mse_within_L"] = mean_of(s.mse, c, within);
     m["psnr_within_L"] = mean_of(s.psnr, c, within);
@@ -210,34 +216,43 @@ std::map<std::string, double> VideoRolloutWriter::finish() {
   }
   if (!plot::plotting_available() || s.frames == 0) return m;
 
-  // Strip: context frames, then at most strip_columns generated frames evenly over the kept ones, the last
-  // generated frame always included.
+  // Strip: the context frames, then generated frames at a uniform (power-of-two) stride, at most
+  // strip_columns of them with the last generated frame always included.
   std::vector<std::pair<int64_t, torch::Tensor>> columns = s.context_strip;
-  const auto kept = static_cast<int64_t>(s.strip.size()), want = s.o.strip_columns;
-  for (int64_t i = 0; i < std::min(kept, want); ++i) {
-    const int64_t k = want >= kept ? i : (i * (kept - 1)) / std::max<int64_t>(1, want - 1);
-    columns.push_back(s.strip[static_cast<size_t>(k)]);
-  }
-  if (s.last.second.defined() && (columns.empty() || columns.back().first != s.last.first)) {
-    if (static_cast<int64_t>(columns.size()) - static_cast<int64_t>(s.context_strip.size()) >= want) columns.pop_back();
-    columns.push_back(s.last);
-  }
-  const auto& first = columns.front().second;  // [R, C, H, W]
-  const int64_t H = first.size(2), W = first.size(3), gap = 3, header = 18, label_w = 48;
+  int64_t stride = s.stride;
+  auto count_at = [&](int64_t every) {
+    int64_t n = 0;
+    for (const auto& e : s.strip) n += (e.first - s.context_frames) % every == 0;
+    return n;
+  };
+  while (count_at(stride) > std::max<int64_t>(1, s.o.strip_columns - 1)) stride *= 2;
+  for (const auto& e : s.strip)
+    if ((e.first - s.context_frames) % stride == 0) columns.push_back(e);
+  if (s.last.second.defined() && columns.back().first != s.last.first) columns.push_back(s.last);
+  const auto& first = columns.front().second;  // [R, C, H, W]: sample / truth rows
+  const int64_t H = first.size(2), W = first.size(3), gap = 3, header = 18, label_w = 56;
   const int64_t tile_h = H * s.scale, tile_w = W * s.scale, grid_rows = first.size(0);
-  plot::Canvas strip(static_cast<int>(label_w + columns.size() * (tile_w + gap) + gap),
+  const bool with_truth = grid_rows > s.rows;
+  plot::Canvas strip(static_cast<int>(label_w + static_cast<int64_t>(columns.size()) * (tile_w + gap) + gap),
                      static_cast<int>(header + grid_rows * (tile_h + gap) + gap), plot::DataRange{},
                      plot::Canvas::Margins{0, 0, 0, 0}, plot::colors::kWhite);
   for (size_t j = 0; j < columns.size(); ++j) {
     const int x = static_cast<int>(label_w + gap + static_cast<int64_t>(j) * (tile_w + gap));
     const bool is_context = columns[j].first < s.context_frames;
     strip.draw_text(std::to_string(columns[j].first), x, 13, is_context ? kContextRed : plot::colors::kBlack, 0.35);
+    const auto& tiles = columns[j].second;
+    const bool column_truth = tiles.size(0) > s.rows;  // the truth may end before the rollout
     for (int64_t r = 0; r < grid_rows; ++r) {
       const int y = static_cast<int>(header + gap + r * (tile_h + gap));
-      if (r < grid_rows && columns[j].second.size(0) > r) strip.draw_image(to_rgb8(columns[j].second[r]), x, y, static_cast<int>(s.scale));
+      const bool truth_row = with_truth && r % 2 == 1;
+      const int64_t source = !with_truth ? r : column_truth ? r : (truth_row ? -1 : r / 2);
+      if (source >= 0) strip.draw_image(to_rgb8(tiles[source]), x, y, static_cast<int>(s.scale));
       if (is_context) strip.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed, 1);
-      if (j == 0) strip.draw_text(r < s.rows ? "sample" : "truth", 2, static_cast<int>(y + tile_h / 2 + 4),
-                                  plot::colors::kBlack, 0.35);
+      if (j == 0) {
+        const int64_t sequence = with_truth ? r / 2 + 1 : r + 1;
+        strip.draw_text((truth_row ? "truth " : "sample ") + std::to_string(sequence), 2,
+                        static_cast<int>(y + tile_h / 2 + 4), plot::colors::kBlack, 0.35);
+      }
     }
   }
   strip.write_png(prefix + "_strip.png");

@@ -106,7 +106,8 @@ class VideoDomain : public Domain {
         .key("range_clips", o.range_clips, "training clips that set the range of the frame statistics")
         .key("fps", o.fps, "df_sample's MP4")
         .key("strip_columns", o.strip_columns, "generated frames in df_sample's PNG strip")
-        .key("strip_rows", o.strip_rows, "sequences in df_sample's PNG strip and MP4")
+        .key("strip_rows", o.strip_rows, "sequences in df_sample's PNG strip")
+        .key("mp4_rows", o.mp4_rows, "sequences in df_sample's MP4")
         .key("tile_pixels", o.tile_pixels, "frames are enlarged to at least this size in the strip")
         .key("mp4_tile_pixels", o.mp4_tile_pixels, "frames are enlarged to at least this size in the MP4")
         .yaml();
@@ -114,7 +115,7 @@ class VideoDomain : public Domain {
   void add_rules(Config& c) const override {
     c.require_enum<VideoDatasetKind>("video.dataset");
     for (const auto* key : {"video.resolution", "video.n_frames", "video.num_digits", "video.validation_clips",
-                            "video.range_clips", "video.fps", "video.strip_columns", "video.strip_rows", "video.tile_pixels",
+                            "video.range_clips", "video.fps", "video.strip_columns", "video.strip_rows", "video.mp4_rows", "video.tile_pixels",
                             "video.mp4_tile_pixels"})
       c.require_positive(key);
     for (const auto* key : {"video.context_frames", "video.digit_speed", "video.data_seed"}) c.require_non_negative(key);
@@ -219,6 +220,7 @@ class VideoDomain : public Domain {
     w.fps = o.fps;
     w.strip_columns = o.strip_columns;
     w.strip_rows = o.strip_rows;
+    w.mp4_rows = o.mp4_rows;
     w.min_tile_pixels = o.tile_pixels;
     w.min_mp4_tile_pixels = o.mp4_tile_pixels;
     w.min_blob_pixels = default_min_blob_pixels(o.resolution);
@@ -308,6 +310,7 @@ VideoOptions read_video_options(const Config& c) {
   o.fps = c.get_double("video.fps");
   o.strip_columns = c.get_int("video.strip_columns");
   o.strip_rows = c.get_int("video.strip_rows");
+  o.mp4_rows = c.get_int("video.mp4_rows");
   o.tile_pixels = c.get_int("video.tile_pixels");
   o.mp4_tile_pixels = c.get_int("video.mp4_tile_pixels");
   const int64_t fs = c.get_int("diffusion.frame_stack");

@@ -153,4 +153,17 @@ torch::Tensor out_of_range(const torch::Tensor& statistics, const StatisticRange
   return out;
 }
 
+int64_t first_frame_out_of_range(const std::vector<double>& share, int64_t first, int64_t window) {
+  const auto n = static_cast<int64_t>(share.size());
+  window = std::max<int64_t>(1, window);
+  std::vector<double> prefix(static_cast<size_t>(n) + 1, 0.0);  // sums of finite shares
+  for (int64_t i = 0; i < n; ++i)
+    prefix[static_cast<size_t>(i) + 1] = prefix[static_cast<size_t>(i)] + (std::isfinite(share[static_cast<size_t>(i)]) ? share[static_cast<size_t>(i)] : 0.0);
+  for (int64_t f = std::max<int64_t>(0, first); f < n; ++f) {
+    const int64_t end = std::min(n, f + window);
+    if ((prefix[static_cast<size_t>(end)] - prefix[static_cast<size_t>(f)]) / static_cast<double>(end - f) >= 0.5) return f;
+  }
+  return -1;
+}
+
 }  // namespace df::video

@@ -92,7 +92,11 @@ TEST(RolloutReport, SummaryFollowsTheCsv) {
   EXPECT_DOUBLE_EQ(m.at("psnr_within_L"), 30.0);                   // frames 2, 3
   EXPECT_DOUBLE_EQ(m.at("psnr_all"), (30.0 * 2 + 10.0 * 4) / 6);  // frames 2..7
   EXPECT_DOUBLE_EQ(m.at("out_of_range_share"), 1.5 / 6);
-  EXPECT_EQ(m.at("first_out_of_range_frame"), 6);
+  EXPECT_EQ(m.at("first_out_of_range_frame"), 5);  // frames 5..7 (window L = 4, cut at the end) average 0.5
+  // The first lasting exit: single odd frames do not count, a window averaging half the sequences does.
+  EXPECT_EQ(first_frame_out_of_range({0, 1, 0, 0, 0, 0, 1, 1}, 0, 3), 5);
+  EXPECT_EQ(first_frame_out_of_range({0, 1, 0, 0, 0, 0, 0, 0}, 0, 3), -1);
+  EXPECT_EQ(first_frame_out_of_range({1, 1, 0, 0.5}, 2, 1), 3);
   write_rollout_comparison({curves}, dir + "/cmp", 4);
   std::ifstream summary(dir + "/cmp/summary.csv");
   std::string header, row;

@@ -138,6 +138,7 @@ TEST(VideoRolloutWriter, StreamsAnMp4StripAndPerFrameMetrics) {
   o.training_frames = 8;
   o.strip_columns = 5;
   o.strip_rows = 2;
+  o.mp4_rows = 2;
   o.min_tile_pixels = 32;
   o.min_mp4_tile_pixels = 32;
   const auto range = statistic_range(frame_statistics(truth, 2), 0.0);
@@ -166,8 +167,10 @@ TEST(VideoRolloutWriter, StreamsAnMp4StripAndPerFrameMetrics) {
   EXPECT_EQ(count, 40);
   const auto strip = cv::imread(dir + "/run_strip.png");
   ASSERT_FALSE(strip.empty());
-  EXPECT_EQ(strip.cols, 48 + (2 + 5) * (32 + 3) + 3);  // labels, 2 context + 5 generated columns
-  EXPECT_EQ(strip.rows, 18 + 4 * (32 + 3) + 3);        // 2 samples + 2 truths
+  // Labels, 2 context columns, generated frames 0, 16, 32 (the smallest power-of-two stride giving at most
+  // strip_columns - 1 of the 38) and the last one; rows: sample 1, truth 1, sample 2, truth 2.
+  EXPECT_EQ(strip.cols, 56 + (2 + 4) * (32 + 3) + 3);
+  EXPECT_EQ(strip.rows, 18 + 4 * (32 + 3) + 3);
 
   const auto curves = read_rollout_csv(dir + "/run_frames.csv", "run");
   ASSERT_EQ(curves.frames(), 40u);

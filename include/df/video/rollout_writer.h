@@ -1,9 +1,11 @@
 // Where df_sample's video rollouts go, frame by frame as they are sampled, so memory does not grow with
 // the rollout length (only a few numbers per frame and the frames of the strip are kept):
-//   <label>.mp4         the first `strip_rows` sequences side by side (ground truth below them when known),
+//   <label>.mp4         the first `mp4_rows` sequences side by side (ground truth below them when known),
 //                       context frames outlined in red, the frame number on top
-//   <label>_strip.png   the context frames and `strip_columns` generated frames evenly subsampled over the
-//                       whole rollout, like the paper's figures 8-11 (context outlined in red)
+//   <label>_strip.png   the first `strip_rows` sequences (each above its ground truth when known): the context
+//                       frames, then generated frames at a uniform stride over the whole rollout (at most
+//                       `strip_columns`, the last frame included), like the paper's figures 8-11 (context
+//                       outlined in red)
 //   <label>_frames.csv  per frame index (batch means): MSE, PSNR, PSNR with the reference's data range 2,
 //                       SSIM (when the ground truth is known), the no-ground-truth statistics, and the share
 //                       of sequences whose frame is out of the training data's range (also for the truth)
@@ -29,7 +31,8 @@ struct RolloutWriterOptions {
   int64_t training_frames = 0;  // L: within-L metrics cover generated frames with index < L; marked in plots
   double fps = 10.0;
   int64_t strip_columns = 12;   // generated frames in the strip
-  int64_t strip_rows = 4;       // sequences in the strip and the MP4
+  int64_t strip_rows = 4;       // sequences in the strip
+  int64_t mp4_rows = 4;         // sequences in the MP4
   int64_t min_tile_pixels = 64; // smaller frames are enlarged (nearest neighbour) in the strip
   int64_t min_mp4_tile_pixels = 64;  // ... and in the MP4
   int64_t min_blob_pixels = 2;  // frame_statistics' blob size
@@ -49,8 +52,8 @@ class VideoRolloutWriter : public SampleWriter {
   void write_context(const torch::Tensor& tokens) override;
   void write(const torch::Tensor& tokens) override;
   // Closes the files and returns: frames, context_frames, {mse,psnr,ssim}_within_L and _all (with truth),
-  // out_of_range_share (generated frames), first_out_of_range_frame (first frame where at least half of the
-  // sequences are out of range; -1 = never), truth_out_of_range_share (with truth).
+  // out_of_range_share (generated frames), first_out_of_range_frame (first_frame_out_of_range over a window
+  // of the training length; -1 = never), truth_out_of_range_share (with truth).
   std::map<std::string, double> finish() override;
 
  private:

@@ -31,10 +31,11 @@ struct VideoOptions {
   int64_t data_seed = 0;            // Moving MNIST test clips
   int64_t max_frames_per_video = -1;  // folder: frames read per file (-1 = all)
   int64_t validation_clips = 8;     // test clips rolled out at every validation
-  int64_t range_clips = 64;         // training clips that set the statistics' range
+  int64_t range_clips = 128;        // training clips that set the statistics' range
   double fps = 10.0;                // MP4
   int64_t strip_columns = 12;
   int64_t strip_rows = 4;
+  int64_t mp4_rows = 4;
   int64_t tile_pixels = 64;         // frames are enlarged to at least this size in the strip
   int64_t mp4_tile_pixels = 64;     // ... and in the MP4 (small frames keep the files small)
 };

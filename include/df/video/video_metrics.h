@@ -45,4 +45,9 @@ StatisticRange statistic_range(const torch::Tensor& statistics, double q = 0.001
 // [T, B] bool: any statistic of the frame outside its range (widened by `margin` of the range's width).
 torch::Tensor out_of_range(const torch::Tensor& statistics, const StatisticRange& range, double margin = 0.05);
 
+// When a rollout leaves the data's range: the first frame f >= first such that, on average over frames
+// [f, f + window) (cut at the end), at least half of the sequences are out of range -- a lasting exit, not
+// one odd frame. `share` holds the out-of-range share of every frame; -1 = never.
+int64_t first_frame_out_of_range(const std::vector<double>& share, int64_t first, int64_t window);
+
 }  // namespace df::video
