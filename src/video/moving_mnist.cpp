@@ -45,7 +45,8 @@ MovingMnist::MovingMnist(torch::Tensor digits, MovingMnistOptions options)
     : digits_(digits.to(torch::kCPU, torch::kFloat32).contiguous()), options_(options) {
   check(digits_.dim() == 3 && digits_.size(0) > 0 && digits_.size(1) == kDigit && digits_.size(2) == kDigit,
         "MovingMnist: digits must be [N, 28, 28] with N > 0, got " + shape_str(digits_));
-  check(options_.canvas >= kDigit, "MovingMnist: canvas " + std::to_string(options_.canvas) + " is smaller than a digit (28)");
+  check(options_.canvas >= kDigit,
+        "MovingMnist: canvas " + std::to_string(options_.canvas) + " is smaller than a digit (28)");
   check(options_.resolution > 0 && options_.canvas % options_.resolution == 0,
         "MovingMnist: resolution " + std::to_string(options_.resolution) + " must divide the canvas " +
             std::to_string(options_.canvas));

@@ -25,10 +25,17 @@ std::string npy_bytes(const torch::Tensor& tensor, const std::string& name) {
   const auto data = tensor.detach().to(torch::kCPU).contiguous();
   std::string descr;
   switch (data.scalar_type()) {
-    case torch::kUInt8: descr = "|u1"; break;
-    case torch::kBool: descr = "|b1"; break;
-    case torch::kInt32: descr = "<i4"; break;
-    default: break;
+    case torch::kUInt8:
+      descr = "|u1";
+      break;
+    case torch::kBool:
+      descr = "|b1";
+      break;
+    case torch::kInt32:
+      descr = "<i4";
+      break;
+    default:
+      break;
   }
   std::string header;
   if (descr.empty()) {

@@ -64,8 +64,9 @@ RolloutCurves read_rollout_csv(const std::string& path, const std::string& label
     ++row;
     if (line.empty()) continue;
     const auto cells = split_csv_line(line);
-    check(cells.size() == header.size(), path + ": line " + std::to_string(row) + " has " + std::to_string(cells.size()) +
-                                             " cells, the header " + std::to_string(header.size()));
+    check(cells.size() == header.size(), path + ": line " + std::to_string(row) + " has " +
+                                             std::to_string(cells.size()) + " cells, the header " +
+                                             std::to_string(header.size()));
     for (size_t i = 0; i < cells.size(); ++i) {
       char* end = nullptr;
       const double v = std::strtod(cells[i].c_str(), &end);
@@ -114,7 +115,8 @@ std::vector<double> moving_average(const std::vector<double>& v, int64_t window)
     int64_t count = 0;
     for (int64_t j = std::max<int64_t>(0, i - half); j < std::min(n, i - half + window); ++j)
       if (std::isfinite(v[static_cast<size_t>(j)])) sum += v[static_cast<size_t>(j)], ++count;
-    if (count > 0 && std::isfinite(v[static_cast<size_t>(i)])) out[static_cast<size_t>(i)] = sum / static_cast<double>(count);
+    if (count > 0 && std::isfinite(v[static_cast<size_t>(i)]))
+      out[static_cast<size_t>(i)] = sum / static_cast<double>(count);
   }
   return out;
 }
@@ -138,7 +140,8 @@ void write_rollout_comparison(const std::vector<RolloutCurves>& runs, const std:
       series.push_back({runs[k].label, y, plot::palette_color(k)});
     }
     if (column == "blobs" || column == "out_of_range") {  // the ground truth's value, where known
-      auto truth = moving_average(runs.front().column(column == "blobs" ? "truth_blobs" : "truth_out_of_range"), smooth);
+      auto truth =
+          moving_average(runs.front().column(column == "blobs" ? "truth_blobs" : "truth_out_of_range"), smooth);
       truth.resize(longest, NAN);
       series.push_back({"ground truth", truth, plot::colors::kGray});
     }
@@ -156,8 +159,14 @@ void write_rollout_comparison(const std::vector<RolloutCurves>& runs, const std:
   draw("blobs", "bright blobs per frame (digits for Moving MNIST)", false);
   draw("sharpness", "sharpness (mean |Laplacian|) per frame", false);
 
-  const std::vector<std::string> keys = {"frames", "context_frames", "mse_within_L", "psnr_within_L", "ssim_within_L",
-                                         "psnr_all", "out_of_range_share", "truth_out_of_range_share",
+  const std::vector<std::string> keys = {"frames",
+                                         "context_frames",
+                                         "mse_within_L",
+                                         "psnr_within_L",
+                                         "ssim_within_L",
+                                         "psnr_all",
+                                         "out_of_range_share",
+                                         "truth_out_of_range_share",
                                          "first_out_of_range_frame"};
   std::ofstream csv(dir + "/summary.csv"), md(dir + "/summary.md");
   check(csv.good() && md.good(), "write_rollout_comparison: cannot write into " + dir);

@@ -66,7 +66,8 @@ VideoRolloutWriter::VideoRolloutWriter(RolloutWriterOptions options, StatisticRa
   s.csv << "frame,context,mse,psnr,psnr_range2,ssim";
   for (const auto& name : frame_statistic_names()) s.csv << "," << name;
   s.csv << ",out_of_range,truth_blobs,truth_out_of_range\n";
-  if (plot::plotting_available()) s.mp4 = std::make_unique<plot::VideoWriter>(s.o.dir + "/" + s.o.label + ".mp4", s.o.fps);
+  if (plot::plotting_available())
+    s.mp4 = std::make_unique<plot::VideoWriter>(s.o.dir + "/" + s.o.label + ".mp4", s.o.fps);
 }
 
 VideoRolloutWriter::~VideoRolloutWriter() = default;
@@ -76,11 +77,13 @@ void VideoRolloutWriter::write_context(const torch::Tensor& tokens) {
   check(s.frames == 0, "VideoRolloutWriter: the context must come before the sampled tokens");
   if (s.truth) {
     // The truth applies when these are its first frames (df_sample's default context from the test split).
-    const auto frames = tokens_to_frames(tokens.detach().to(torch::kCPU, torch::kFloat32), s.o.frame_stack, s.o.channels);
+    const auto frames =
+        tokens_to_frames(tokens.detach().to(torch::kCPU, torch::kFloat32), s.o.frame_stack, s.o.channels);
     const auto expected = s.truth(0, frames.size(0));
     s.truth_on = expected.defined() && expected.sizes() == frames.sizes() &&
                  (expected - frames).abs().max().item<double>() < 1e-4;
-    if (!s.truth_on) spdlog::info("{}: the context is not the test clips' beginning: no ground-truth metrics", s.o.label);
+    if (!s.truth_on)
+      spdlog::info("{}: the context is not the test clips' beginning: no ground-truth metrics", s.o.label);
   }
   add(tokens, true);
 }
@@ -119,12 +122,13 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   // Batch means per frame, as plain numbers (everything is on the CPU already).
   const int64_t blob_column = 4;
   const auto nan = torch::full({n}, NAN, torch::kFloat64);
-  const auto columns = torch::stack({truth.defined() ? errors.mse.mean(1) : nan, truth.defined() ? errors.psnr.mean(1) : nan,
-                                     truth.defined() ? errors.ssim.mean(1) : nan, outside,
-                                     truth.defined() ? truth_stats.select(2, blob_column).mean(1) : nan,
-                                     truth.defined() ? truth_outside : nan},
-                                    1)
-                           .contiguous();  // [n, 6]
+  const auto columns =
+      torch::stack(
+          {truth.defined() ? errors.mse.mean(1) : nan, truth.defined() ? errors.psnr.mean(1) : nan,
+           truth.defined() ? errors.ssim.mean(1) : nan, outside,
+           truth.defined() ? truth_stats.select(2, blob_column).mean(1) : nan, truth.defined() ? truth_outside : nan},
+          1)
+          .contiguous();  // [n, 6]
   const auto c = columns.accessor<double, 2>();
   const auto means = stat_means.contiguous();
   const auto st = means.accessor<double, 2>();
@@ -137,8 +141,8 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
     s.blobs.push_back(st[t][blob_column]);
     s.truth_blobs.push_back(c[t][4]);
     s.truth_out_of_range.push_back(c[t][5]);
-    s.csv << f << "," << (context ? 1 : 0) << "," << c[t][0] << "," << c[t][1] << "," << c[t][1] + 20.0 * std::log10(2.0)
-          << "," << c[t][2];
+    s.csv << f << "," << (context ? 1 : 0) << "," << c[t][0] << "," << c[t][1] << ","
+          << c[t][1] + 20.0 * std::log10(2.0) << "," << c[t][2];
     for (int64_t k = 0; k < means.size(1); ++k) s.csv << "," << st[t][k];
     s.csv << "," << c[t][3] << "," << c[t][4] << "," << c[t][5] << "\n";
 
@@ -147,7 +151,8 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
       const int64_t m = s.mp4_rows, W = frames.size(4), gap = 2, header = 16;
       auto grid = shown[t].slice(0, 0, m);  // [m, C, H, W]: one column per sequence, truth in a second row
       if (truth.defined()) grid = torch::cat({grid, truth[t].slice(0, 0, m)});
-      const int64_t tile_h = H * s.mp4_scale, tile_w = W * s.mp4_scale, grid_rows = truth.defined() || s.truth_seen ? 2 : 1;
+      const int64_t tile_h = H * s.mp4_scale, tile_w = W * s.mp4_scale,
+                    grid_rows = truth.defined() || s.truth_seen ? 2 : 1;
       const int width = static_cast<int>(m * (tile_w + gap) + gap);
       const int height = static_cast<int>(header + grid_rows * (tile_h + gap) + gap);
       plot::Canvas canvas(width + width % 2, height + height % 2, plot::DataRange{}, plot::Canvas::Margins{0, 0, 0, 0},
@@ -156,7 +161,8 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
         const int x = static_cast<int>(gap + (i % m) * (tile_w + gap));
         const int y = static_cast<int>(header + gap + (i / m) * (tile_h + gap));
         canvas.draw_image(to_rgb8(grid[i]), x, y, static_cast<int>(s.mp4_scale));
-        if (context) canvas.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed);
+        if (context)
+          canvas.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed);
       }
       canvas.draw_text("frame " + std::to_string(f) + (context ? " (context)" : ""), 2, 12, plot::colors::kBlack, 0.35);
       s.mp4->write(canvas.to_tensor());
@@ -247,7 +253,8 @@ std::map<std::string, double> VideoRolloutWriter::finish() {
       const bool truth_row = with_truth && r % 2 == 1;
       const int64_t source = !with_truth ? r : column_truth ? r : (truth_row ? -1 : r / 2);
       if (source >= 0) strip.draw_image(to_rgb8(tiles[source]), x, y, static_cast<int>(s.scale));
-      if (is_context) strip.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed, 1);
+      if (is_context)
+        strip.draw_pixel_rect(x - 1, y - 1, static_cast<int>(x + tile_w), static_cast<int>(y + tile_h), kContextRed, 1);
       if (j == 0) {
         const int64_t sequence = with_truth ? r / 2 + 1 : r + 1;
         strip.draw_text((truth_row ? "truth " : "sample ") + std::to_string(sequence), 2,

@@ -28,7 +28,8 @@ torch::Tensor require_array(const std::map<std::string, torch::Tensor>& arrays, 
 }
 
 torch::Tensor checked_actions(torch::Tensor actions, int64_t num_actions, const std::string& path) {
-  check(actions.dim() == 1 && actions.numel() > 0 && !actions.is_floating_point() && actions.scalar_type() != torch::kBool,
+  check(actions.dim() == 1 && actions.numel() > 0 && !actions.is_floating_point() &&
+            actions.scalar_type() != torch::kBool,
         path + ": `actions` must be a 1-D integer array, got " + shape_str(actions) + " " +
             std::string(c10::toString(actions.scalar_type())));
   actions = actions.to(torch::kLong);
@@ -67,8 +68,8 @@ class TecoClips : public ClipSource {
     const auto& path = files_[order_[static_cast<size_t>(index) % order_.size()]];
     const auto e = episode(path);
     check(start >= 0 && start + n_frames <= e.frames.size(0),
-          path + ": frames [" + std::to_string(start) + ", " + std::to_string(start + n_frames) + ") asked, the episode has " +
-              std::to_string(e.frames.size(0)));
+          path + ": frames [" + std::to_string(start) + ", " + std::to_string(start + n_frames) +
+              ") asked, the episode has " + std::to_string(e.frames.size(0)));
     return slice(e, start, n_frames);
   }
   int64_t clip_length(int64_t index) const override {
@@ -115,8 +116,8 @@ int64_t teco_native_resolution(TecoDataset dataset) { return dataset == TecoData
 int64_t teco_num_actions(TecoDataset dataset) { return dataset == TecoDataset::Dmlab ? 3 : 4; }
 
 std::vector<std::string> list_teco_episodes(const std::string& root, TecoDataset dataset, VideoSplit split) {
-  check(fs::is_directory(root), "video.root: " + root + ": no such folder (expected TECO's " +
-                                    dataset_name(dataset) + " layout <root>/{train,test}/...)");
+  check(fs::is_directory(root), "video.root: " + root + ": no such folder (expected TECO's " + dataset_name(dataset) +
+                                    " layout <root>/{train,test}/...)");
   fs::path folder = fs::path(root) / (split == VideoSplit::Train ? "train" : "test");
   if (split == VideoSplit::Test && !fs::is_directory(folder)) folder = fs::path(root) / "validation";
   check(fs::is_directory(folder), "video.root: " + folder.string() + ": no such folder (TECO layout <root>/" +

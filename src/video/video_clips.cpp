@@ -14,9 +14,9 @@ torch::Tensor frames_to_tokens(const torch::Tensor& frames, int64_t frame_stack)
 }
 
 torch::Tensor tokens_to_frames(const torch::Tensor& tokens, int64_t frame_stack, int64_t channels) {
-  check(tokens.dim() == 5 && tokens.size(2) == frame_stack * channels,
-        "tokens_to_frames: tokens must be [T, B, " + std::to_string(frame_stack * channels) + ", H, W], got " +
-            shape_str(tokens));
+  check(tokens.dim() == 5 && tokens.size(2) == frame_stack * channels, "tokens_to_frames: tokens must be [T, B, " +
+                                                                           std::to_string(frame_stack * channels) +
+                                                                           ", H, W], got " + shape_str(tokens));
   return unstack_frames(tokens, frame_stack) * 0.5 + 0.5;
 }
 

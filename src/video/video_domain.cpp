@@ -34,8 +34,7 @@ std::string cache_key(const VideoOptions& o, VideoSplit split) {
   return to_string(o.dataset) + "|" + o.root + "|" + std::to_string(o.resolution) + "|" + std::to_string(o.n_frames) +
          "|" + std::to_string(o.num_digits) + "|" + std::to_string(o.digit_speed) + "|" +
          std::to_string(o.test_fraction) + "|" + std::to_string(o.data_seed) + "|" +
-         std::to_string(o.max_frames_per_video) + "|" +
-         (split == VideoSplit::Train ? "train" : "test");
+         std::to_string(o.max_frames_per_video) + "|" + (split == VideoSplit::Train ? "train" : "test");
 }
 
 }  // namespace
@@ -43,8 +42,9 @@ std::string cache_key(const VideoOptions& o, VideoSplit split) {
 std::shared_ptr<const ClipSource> make_video_source(const VideoOptions& o, VideoSplit split) {
   switch (o.dataset) {
     case VideoDatasetKind::MovingMnist: {
-      const auto digits = split_digits(read_mnist_digits(o.root),
-                                       split == VideoSplit::Train ? DigitSplit::Train : DigitSplit::Test, o.test_fraction);
+      const auto digits =
+          split_digits(read_mnist_digits(o.root), split == VideoSplit::Train ? DigitSplit::Train : DigitSplit::Test,
+                       o.test_fraction);
       MovingMnistOptions m;
       m.resolution = o.resolution;
       m.num_digits = o.num_digits;
@@ -115,10 +115,11 @@ class VideoDomain : public Domain {
   void add_rules(Config& c) const override {
     c.require_enum<VideoDatasetKind>("video.dataset");
     for (const auto* key : {"video.resolution", "video.n_frames", "video.num_digits", "video.validation_clips",
-                            "video.range_clips", "video.fps", "video.strip_columns", "video.strip_rows", "video.mp4_rows", "video.tile_pixels",
-                            "video.mp4_tile_pixels"})
+                            "video.range_clips", "video.fps", "video.strip_columns", "video.strip_rows",
+                            "video.mp4_rows", "video.tile_pixels", "video.mp4_tile_pixels"})
       c.require_positive(key);
-    for (const auto* key : {"video.context_frames", "video.digit_speed", "video.data_seed"}) c.require_non_negative(key);
+    for (const auto* key : {"video.context_frames", "video.digit_speed", "video.data_seed"})
+      c.require_non_negative(key);
     c.require_range("video.test_fraction", 1e-6, 0.999999);
   }
   std::vector<std::string> trained_keys() const override {
@@ -143,8 +144,8 @@ class VideoDomain : public Domain {
   torch::Tensor default_context(const Config& c, int64_t batch, uint64_t seed) const override {
     const auto o = read_video_options(c);
     if (o.context_frames == 0) return {};
-    const auto clips = evaluation_clips(*source(c, VideoSplit::Test), first_clip(batch, seed), batch, 0,
-                                        o.context_frames);
+    const auto clips =
+        evaluation_clips(*source(c, VideoSplit::Test), first_clip(batch, seed), batch, 0, o.context_frames);
     return frames_to_tokens(clips.frames, c.get_int("diffusion.frame_stack"));
   }
   torch::Tensor read_context(const Config& c, const std::string& path, int64_t batch) const override {
@@ -169,12 +170,12 @@ class VideoDomain : public Domain {
       read.max_frames = o.context_frames;
       frames = read_video_file(path, read);
     }
-    check(frames.size(0) >= o.context_frames, path + ": " + std::to_string(frames.size(0)) +
-                                                  " frames, fewer than video.context_frames = " +
-                                                  std::to_string(o.context_frames));
+    check(frames.size(0) >= o.context_frames,
+          path + ": " + std::to_string(frames.size(0)) +
+              " frames, fewer than video.context_frames = " + std::to_string(o.context_frames));
     auto x = frames.slice(0, 0, o.context_frames).to(torch::kFloat32);
     if (frames.scalar_type() == torch::kUInt8) x = x / 255.0;
-    x = x.permute({0, 3, 1, 2});                                       // [T, C', H, W]
+    x = x.permute({0, 3, 1, 2});  // [T, C', H, W]
     if (x.size(1) != C) x = C == 1 ? x.mean(1, true) : x.expand({-1, 3, -1, -1});
     return frames_to_tokens(x.unsqueeze(1).expand({-1, batch, -1, -1, -1}).contiguous(), fs);
   }

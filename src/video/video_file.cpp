@@ -80,12 +80,13 @@ torch::Tensor read_video_file(const std::string& path, const VideoReadOptions& o
 std::vector<std::string> list_video_files(const std::string& folder) {
   check(fs::is_directory(folder), folder + ": no such folder of videos");
   static const std::set<std::string> kExtensions = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg",
-                                                    ".m4v", ".wmv", ".flv", ".ogv", ".3gp", ".gif"};
+                                                    ".m4v", ".wmv", ".flv", ".ogv", ".3gp",  ".gif"};
   std::vector<std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(folder)) {
     if (!entry.is_regular_file()) continue;
     std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (kExtensions.count(ext)) files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());

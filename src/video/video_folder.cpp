@@ -74,7 +74,8 @@ std::shared_ptr<ClipSource> make_video_folder_source(const VideoFolderOptions& o
   const fs::path root(options.root);
   check(fs::is_directory(root), "video.root: " + options.root + ": no such folder of videos");
   const bool split_folders = fs::is_directory(root / "train") && fs::is_directory(root / "test");
-  const auto files = list_video_files((split_folders ? root / (split == VideoSplit::Train ? "train" : "test") : root).string());
+  const auto files =
+      list_video_files((split_folders ? root / (split == VideoSplit::Train ? "train" : "test") : root).string());
   check(!files.empty(), "video.root: " + options.root + ": no video files (.mp4, .avi, .mkv, ...)");
 
   VideoReadOptions read;
@@ -85,7 +86,8 @@ std::shared_ptr<ClipSource> make_video_folder_source(const VideoFolderOptions& o
   for (const auto& file : files) {
     auto frames = read_video_file(file, read);
     if (!split_folders) {
-      const int64_t T = frames.size(0), n_train = T - static_cast<int64_t>(options.test_fraction * static_cast<double>(T));
+      const int64_t T = frames.size(0),
+                    n_train = T - static_cast<int64_t>(options.test_fraction * static_cast<double>(T));
       frames = split == VideoSplit::Train ? frames.slice(0, 0, n_train) : frames.slice(0, n_train);
     }
     if (frames.size(0) < options.clip_frames) {

@@ -142,7 +142,8 @@ StatisticRange statistic_range(const torch::Tensor& statistics, double q) {
 torch::Tensor out_of_range(const torch::Tensor& statistics, const StatisticRange& range, double margin) {
   const int64_t S = statistics.size(2);
   check(static_cast<int64_t>(range.low.size()) == S && static_cast<int64_t>(range.high.size()) == S,
-        "out_of_range: the range has " + std::to_string(range.low.size()) + " statistics, the frames " + std::to_string(S));
+        "out_of_range: the range has " + std::to_string(range.low.size()) + " statistics, the frames " +
+            std::to_string(S));
   auto out = torch::zeros({statistics.size(0), statistics.size(1)}, torch::kBool);
   for (int64_t s = 0; s < S; ++s) {
     const auto i = static_cast<size_t>(s);
@@ -158,10 +159,13 @@ int64_t first_frame_out_of_range(const std::vector<double>& share, int64_t first
   window = std::max<int64_t>(1, window);
   std::vector<double> prefix(static_cast<size_t>(n) + 1, 0.0);  // sums of finite shares
   for (int64_t i = 0; i < n; ++i)
-    prefix[static_cast<size_t>(i) + 1] = prefix[static_cast<size_t>(i)] + (std::isfinite(share[static_cast<size_t>(i)]) ? share[static_cast<size_t>(i)] : 0.0);
+    prefix[static_cast<size_t>(i) + 1] =
+        prefix[static_cast<size_t>(i)] +
+        (std::isfinite(share[static_cast<size_t>(i)]) ? share[static_cast<size_t>(i)] : 0.0);
   for (int64_t f = std::max<int64_t>(0, first); f < n; ++f) {
     const int64_t end = std::min(n, f + window);
-    if ((prefix[static_cast<size_t>(end)] - prefix[static_cast<size_t>(f)]) / static_cast<double>(end - f) >= 0.5) return f;
+    if ((prefix[static_cast<size_t>(end)] - prefix[static_cast<size_t>(f)]) / static_cast<double>(end - f) >= 0.5)
+      return f;
   }
   return -1;
 }

@@ -130,9 +130,9 @@ TEST(Sampler, LimitedMemoryResetsTheLatentAndReabsorbsOnlyTheWindow) {
   for (int64_t t = 0; t < 6; ++t) EXPECT_TRUE(torch::equal(x[t], data[1 + t % 2])) << "token " << t;
   // Streamed chunk by chunk: the same tokens, nothing returned.
   std::vector<torch::Tensor> chunks;
-  const auto none = sampler.rollout_with_limited_memory(context, B, 5, 2, 1, 1, ScheduleMatrixKind::Autoregressive,
-                                                        1.0, c10::nullopt, {},
-                                                        [&](const torch::Tensor& c) { chunks.push_back(c); });
+  const auto none =
+      sampler.rollout_with_limited_memory(context, B, 5, 2, 1, 1, ScheduleMatrixKind::Autoregressive, 1.0, c10::nullopt,
+                                          {}, [&](const torch::Tensor& c) { chunks.push_back(c); });
   EXPECT_FALSE(none.defined());
   ASSERT_EQ(chunks.size(), 5u);
   for (const auto& c : chunks) EXPECT_TRUE(torch::equal(c[0], data[2]));  // memory 2: every token is data[2]

@@ -83,8 +83,8 @@ TEST(MnistDigits, BadFilesAreNamed) {
 
 TEST(MovingMnist, BounceIsTheReflectionBetweenTheWalls) {
   EXPECT_DOUBLE_EQ(bounce(10.0, 36.0), 10.0);
-  EXPECT_DOUBLE_EQ(bounce(40.0, 36.0), 32.0);   // 4 past the far wall
-  EXPECT_DOUBLE_EQ(bounce(-3.0, 36.0), 3.0);    // 3 past the near wall
+  EXPECT_DOUBLE_EQ(bounce(40.0, 36.0), 32.0);       // 4 past the far wall
+  EXPECT_DOUBLE_EQ(bounce(-3.0, 36.0), 3.0);        // 3 past the near wall
   EXPECT_DOUBLE_EQ(bounce(72.0 + 5.0, 36.0), 5.0);  // period 2 * 36
   EXPECT_DOUBLE_EQ(bounce(-72.0 - 5.0, 36.0), 5.0);
   for (double x = -200; x < 200; x += 0.37) {
@@ -175,6 +175,6 @@ TEST(MovingMnist, ClipSourceTokensAreScaledAndStacked) {
   const auto tokens = frames_to_tokens(clip.unsqueeze(1), 2);
   EXPECT_LT((tokens_to_frames(tokens, 2, 1).squeeze(1) - clip).abs().max().item<float>(), 1e-6f);
   EXPECT_TRUE(torch::equal(tokens[1][0][0], (clip[2][0] - 0.5) / 0.5));  // token 1 starts with frame 2
-  EXPECT_THROW(VideoClipDataset(source, 9, 2, false), df::Error);  // 9 frames are not whole tokens
-  EXPECT_THROW(VideoClipDataset(source, 8, 2, true), df::Error);   // no actions to condition on
+  EXPECT_THROW(VideoClipDataset(source, 9, 2, false), df::Error);        // 9 frames are not whole tokens
+  EXPECT_THROW(VideoClipDataset(source, 8, 2, true), df::Error);         // no actions to condition on
 }

@@ -89,7 +89,7 @@ TEST(RolloutReport, SummaryFollowsTheCsv) {
   const auto m = summarize_rollout(curves, 4);
   EXPECT_EQ(m.at("frames"), 8);
   EXPECT_EQ(m.at("context_frames"), 2);
-  EXPECT_DOUBLE_EQ(m.at("psnr_within_L"), 30.0);                   // frames 2, 3
+  EXPECT_DOUBLE_EQ(m.at("psnr_within_L"), 30.0);                  // frames 2, 3
   EXPECT_DOUBLE_EQ(m.at("psnr_all"), (30.0 * 2 + 10.0 * 4) / 6);  // frames 2..7
   EXPECT_DOUBLE_EQ(m.at("out_of_range_share"), 1.5 / 6);
   EXPECT_EQ(m.at("first_out_of_range_frame"), 5);  // frames 5..7 (window L = 4, cut at the end) average 0.5

@@ -127,7 +127,8 @@ TEST(VideoFolder, TheUsersVideosAreResizedAndSplitInTime) {
   o.resolution = 32;
   o.clip_frames = 8;
   o.test_fraction = 0.25;
-  const auto train = make_video_folder_source(o, VideoSplit::Train), test = make_video_folder_source(o, VideoSplit::Test);
+  const auto train = make_video_folder_source(o, VideoSplit::Train),
+             test = make_video_folder_source(o, VideoSplit::Test);
   EXPECT_EQ(test->clip_length(0), 10);  // the last quarter of 40 frames
   EXPECT_LT((test->clip(0, 0, 8).frames - frames.slice(0, 30, 38).permute({0, 3, 1, 2}).to(torch::kFloat) / 255)
                 .abs()
@@ -149,9 +150,9 @@ TEST(VideoFolder, RealClipsOfDebiansOpencvDoc) {
     const auto frames = read_video_file(dir + "/" + name, {32, true, 60});
     ASSERT_EQ(frames.sizes(), torch::IntArrayRef({60, 32, 32, 3})) << name;
     const auto f = frames.to(torch::kFloat);
-    EXPECT_GT(f.std().item<float>(), 10.0f) << name;                              // real content
-    EXPECT_GT((f[59] - f[0]).abs().mean().item<float>(), 0.5f) << name;           // it moves
-    EXPECT_LT((f[1] - f[0]).abs().mean().item<float>(), 40.0f) << name;           // smoothly
+    EXPECT_GT(f.std().item<float>(), 10.0f) << name;                     // real content
+    EXPECT_GT((f[59] - f[0]).abs().mean().item<float>(), 0.5f) << name;  // it moves
+    EXPECT_LT((f[1] - f[0]).abs().mean().item<float>(), 40.0f) << name;  // smoothly
   }
   VideoFolderOptions o;
   o.root = dir;  // the folder holds both clips (and Megamind*.avi)
@@ -167,11 +168,13 @@ TEST(VideoFolder, RealClipsOfDebiansOpencvDoc) {
 TEST(VideoReaders, BadInputGivesAnErrorNamingTheFile) {
   const auto root = test::temp_dir("bad");
   // A missing folder.
-  EXPECT_NE(error_of([&] { list_teco_episodes(root + "/nowhere", TecoDataset::Dmlab, VideoSplit::Train); })
-                .find("nowhere: no such folder"),
+  EXPECT_NE(error_of([&] {
+              list_teco_episodes(root + "/nowhere", TecoDataset::Dmlab, VideoSplit::Train);
+            }).find("nowhere: no such folder"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { list_teco_episodes(root, TecoDataset::Dmlab, VideoSplit::Train); }).find("/train: no such folder"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { list_teco_episodes(root, TecoDataset::Dmlab, VideoSplit::Train); }).find("/train: no such folder"),
+      std::string::npos);
   // An npz without `video`.
   fs::create_directories(root + "/train");
   write_npz(root + "/train/novideo.npz", {{"actions", torch::arange(4)}});
@@ -182,7 +185,8 @@ TEST(VideoReaders, BadInputGivesAnErrorNamingTheFile) {
   message = error_of([&] { read_teco_episode(root + "/train/small.npz", TecoDataset::Dmlab, 64); });
   EXPECT_NE(message.find("small.npz: frames are 32x32, but DMLab frames are 64x64"), std::string::npos) << message;
   // Actions outside DMLab's three.
-  write_npz(root + "/train/badactions.npz", {{"video", test::dmlab_video(4, 64)}, {"actions", torch::tensor({0, 1, 5, 2})}});
+  write_npz(root + "/train/badactions.npz",
+            {{"video", test::dmlab_video(4, 64)}, {"actions", torch::tensor({0, 1, 5, 2})}});
   message = error_of([&] { read_teco_episode(root + "/train/badactions.npz", TecoDataset::Dmlab, 64); });
   EXPECT_NE(message.find("badactions.npz: actions must be in [0, 3), found 0..5"), std::string::npos) << message;
   // Not an npz at all, and an unreadable video file.
@@ -204,6 +208,7 @@ TEST(VideoReaders, BadInputGivesAnErrorNamingTheFile) {
   // A clip longer than the episode.
   test::write_dmlab_episode(root + "/short/train/a.npz", 6);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
-  message = error_of([&] { make_teco_source(root + "/short", TecoDataset::Dmlab, VideoSplit::Train, 64)->random_clip(10, gen); });
+  message = error_of(
+      [&] { make_teco_source(root + "/short", TecoDataset::Dmlab, VideoSplit::Train, 64)->random_clip(10, gen); });
   EXPECT_NE(message.find("a.npz: 6 frames, fewer than video.n_frames = 10"), std::string::npos) << message;
 }

@@ -42,8 +42,8 @@ std::shared_ptr<df::DiffusionForcingModel> tiny_model(int64_t cond_dim = 0) {
   d.objective = df::Objective::V;
   d.clip_noise = 6.0;
   d.sampling_steps = 3;
-  auto model = std::make_shared<df::DiffusionForcingModel>(std::make_shared<df::UnetConvGruDenoiser>(tiny_unet(cond_dim)),
-                                                           d, torch::kCPU);
+  auto model = std::make_shared<df::DiffusionForcingModel>(
+      std::make_shared<df::UnetConvGruDenoiser>(tiny_unet(cond_dim)), d, torch::kCPU);
   model->eval();
   return model;
 }

@@ -132,8 +132,8 @@ TEST(VideoTools, BadInputIsAClearError) {
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("video.context_frames: 3 must be a multiple of diffusion.frame_stack 2"), std::string::npos)
       << r.output;
-  r = run(tool("tools", "df_train") + " --config " + tiny_config() + " --set video.dataset=dmlab --set video.root=" +
-          dir + " --run-dir " + dir + "/run3");
+  r = run(tool("tools", "df_train") + " --config " + tiny_config() +
+          " --set video.dataset=dmlab --set video.root=" + dir + " --run-dir " + dir + "/run3");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("/train: no such folder"), std::string::npos) << r.output;
 }

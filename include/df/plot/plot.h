@@ -1,7 +1,7 @@
 // A tiny plotting library on OpenCV for the experiments' figures: 2-D trajectories in side-by-side panels,
-// line plots (loss curves), image strips and MP4 videos (video_writer.h). OpenCV stays out of this header; when the project is built
-// without OpenCV (no DF_HAVE_OPENCV) plotting_available() is false and every drawing/writing function throws
-// df::Error("... built without OpenCV: cannot write <path>").
+// line plots (loss curves), image strips and MP4 videos (video_writer.h). OpenCV stays out of this header; when the
+// project is built without OpenCV (no DF_HAVE_OPENCV) plotting_available() is false and every drawing/writing function
+// throws df::Error("... built without OpenCV: cannot write <path>").
 //
 // Conventions: colours are RGB; data coordinates have y pointing up; images are [H, W, 3] uint8 RGB.
 // Writers create missing parent folders of `path` and throw df::Error naming the path when writing fails.

@@ -19,15 +19,15 @@ struct MovingMnistOptions {
   int64_t canvas = 64;      // simulation canvas (pixels); digits are 28x28 on it
   int64_t resolution = 64;  // output frames; canvas / resolution must be an integer
   int64_t num_digits = 2;
-  double speed = 3.6;       // canvas pixels per frame (the standard 0.1 of the free range 36)
-  uint64_t seed = 0;        // with the clip index, fixes digits, start positions and directions
+  double speed = 3.6;  // canvas pixels per frame (the standard 0.1 of the free range 36)
+  uint64_t seed = 0;   // with the clip index, fixes digits, start positions and directions
 };
 
 // Where clip `index` starts: which digit images, their top-left positions and velocities on the canvas.
 struct DigitMotion {
-  int64_t image = 0;     // row of the digit tensor
-  double x = 0, y = 0;   // top-left at frame 0, in [0, canvas - 28]
-  double vx = 0, vy = 0; // canvas pixels per frame
+  int64_t image = 0;      // row of the digit tensor
+  double x = 0, y = 0;    // top-left at frame 0, in [0, canvas - 28]
+  double vx = 0, vy = 0;  // canvas pixels per frame
 };
 
 class MovingMnist {

@@ -30,12 +30,12 @@ struct RolloutWriterOptions {
   int64_t channels = 3;
   int64_t training_frames = 0;  // L: within-L metrics cover generated frames with index < L; marked in plots
   double fps = 10.0;
-  int64_t strip_columns = 12;   // generated frames in the strip
-  int64_t strip_rows = 4;       // sequences in the strip
-  int64_t mp4_rows = 4;         // sequences in the MP4
-  int64_t min_tile_pixels = 64; // smaller frames are enlarged (nearest neighbour) in the strip
+  int64_t strip_columns = 12;        // generated frames in the strip
+  int64_t strip_rows = 4;            // sequences in the strip
+  int64_t mp4_rows = 4;              // sequences in the MP4
+  int64_t min_tile_pixels = 64;      // smaller frames are enlarged (nearest neighbour) in the strip
   int64_t min_mp4_tile_pixels = 64;  // ... and in the MP4
-  int64_t min_blob_pixels = 2;  // frame_statistics' blob size
+  int64_t min_blob_pixels = 2;       // frame_statistics' blob size
 };
 
 // (first frame, n) -> ground-truth frames [n, B, C, H, W] in [0, 1] of the sequences being sampled, or an

@@ -22,22 +22,22 @@ struct VideoOptions {
   VideoDatasetKind dataset = VideoDatasetKind::MovingMnist;
   std::string root = "data/mnist";  // MNIST digits / TECO root / folder of videos
   int64_t resolution = 64;
-  int64_t n_frames = 36;            // L: frames of a training clip
-  int64_t context_frames = 4;       // ground-truth frames a rollout continues (multiple of frame_stack)
-  bool use_actions = false;         // condition on one-hot actions (DMLab / Minecraft); the paper does not
-  int64_t num_digits = 2;           // Moving MNIST
-  double digit_speed = 3.6;         // Moving MNIST, pixels per frame on the 64-pixel canvas
-  double test_fraction = 0.1;       // MNIST digits / folder videos held out for the test split
-  int64_t data_seed = 0;            // Moving MNIST test clips
+  int64_t n_frames = 36;              // L: frames of a training clip
+  int64_t context_frames = 4;         // ground-truth frames a rollout continues (multiple of frame_stack)
+  bool use_actions = false;           // condition on one-hot actions (DMLab / Minecraft); the paper does not
+  int64_t num_digits = 2;             // Moving MNIST
+  double digit_speed = 3.6;           // Moving MNIST, pixels per frame on the 64-pixel canvas
+  double test_fraction = 0.1;         // MNIST digits / folder videos held out for the test split
+  int64_t data_seed = 0;              // Moving MNIST test clips
   int64_t max_frames_per_video = -1;  // folder: frames read per file (-1 = all)
-  int64_t validation_clips = 8;     // test clips rolled out at every validation
-  int64_t range_clips = 128;        // training clips that set the statistics' range
-  double fps = 10.0;                // MP4
+  int64_t validation_clips = 8;       // test clips rolled out at every validation
+  int64_t range_clips = 128;          // training clips that set the statistics' range
+  double fps = 10.0;                  // MP4
   int64_t strip_columns = 12;
   int64_t strip_rows = 4;
   int64_t mp4_rows = 4;
-  int64_t tile_pixels = 64;         // frames are enlarged to at least this size in the strip
-  int64_t mp4_tile_pixels = 64;     // ... and in the MP4 (small frames keep the files small)
+  int64_t tile_pixels = 64;      // frames are enlarged to at least this size in the strip
+  int64_t mp4_tile_pixels = 64;  // ... and in the MP4 (small frames keep the files small)
 };
 VideoOptions read_video_options(const Config& config);
 
