@@ -1,6 +1,6 @@
-// Video (DMLab / Minecraft) and robot imitation: their configs carry the paper's hyper-parameters and
-// validate against the schema, but this release has no data pipeline for them (the TECO video archives
-// are 54-210 GB and the robot data is not public). Training says so clearly instead of failing later.
+// Robot imitation: its config carries the paper's hyper-parameters and validates against the schema, but
+// this release has no data pipeline for it (the robot data is not public). Training says so clearly
+// instead of failing later.
 #include "df/core/error.h"
 #include "df/experiment/domain.h"
 
@@ -25,18 +25,6 @@ class UnavailableDomain : public Domain {
 };
 
 }  // namespace
-
-std::unique_ptr<Domain> make_unavailable_video_domain() {
-  return std::make_unique<UnavailableDomain>("video", R"(video:
-  dataset: dmlab              # dmlab | minecraft (TECO format: <root>/{train,test}/*.npz|mp4)
-  root: ""
-  resolution: 64
-  n_frames: 36                # frames per training clip
-  context_frames: 4
-)",
-                                             "no video data pipeline in this release (TECO DMLab / Minecraft "
-                                             "loaders are planned); the config documents the paper's settings");
-}
 
 std::unique_ptr<Domain> make_unavailable_robot_domain() {
   return std::make_unique<UnavailableDomain>("robot", R"(robot:

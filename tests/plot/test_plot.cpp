@@ -159,6 +159,58 @@ TEST(Plot, VideoRoundTripsFrameCountAndSize) {
   EXPECT_THROW(write_video(path, frames.to(torch::kFloat), 10.0), df::Error);
 }
 
+TEST(Plot, StreamingVideoWriterKeepsFramesAndRejectsASizeChange) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  const std::string path = output_path("stream.mp4");
+  {
+    VideoWriter writer(path, 8.0);
+    for (int t = 0; t < 12; ++t) {
+      auto frame = torch::zeros({32, 48, 3}, torch::kUInt8);  // [H, W, 3]: a white bar at x = 3t
+      frame.slice(1, 3 * t, 3 * t + 6).fill_(255);
+      writer.write(frame);
+    }
+    EXPECT_EQ(writer.frames_written(), 12);
+    EXPECT_THROW(writer.write(torch::zeros({16, 48, 3}, torch::kUInt8)), df::Error);
+  }  // the destructor closes the file
+  cv::VideoCapture capture(path);
+  ASSERT_TRUE(capture.isOpened()) << path;
+  cv::Mat frame;
+  int count = 0;
+  while (capture.read(frame)) {
+    ASSERT_EQ(frame.cols, 48);
+    ASSERT_EQ(frame.rows, 32);
+    // The bar is where it was drawn (lossy codec: bright inside, dark far from it).
+    EXPECT_GT(pixel(frame, 16, 3 * count + 3).r, 160) << count;
+    EXPECT_LT(pixel(frame, 16, (3 * count + 24) % 48).r, 80) << count;
+    ++count;
+  }
+  EXPECT_EQ(count, 12);
+  VideoWriter empty(output_path("empty.mp4"), 8.0);
+  EXPECT_THROW(empty.close(), df::Error);  // an MP4 needs a frame
+}
+
+TEST(Plot, DrawImagePastesEnlargedPixelsAndWritePngKeepsThem) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  Canvas canvas(40, 30, DataRange{}, Canvas::Margins{0, 0, 0, 0});
+  auto image = torch::zeros({2, 3, 3}, torch::kUInt8);
+  image[0][0][0] = 255;  // top-left pixel red
+  image[1][2][2] = 200;  // bottom-right pixel blue
+  canvas.draw_image(image, 5, 4, /*scale*/ 3);
+  canvas.draw_image(image, 38, 28, 3);  // clipped at the border, no error
+  const auto t = canvas.to_tensor();
+  EXPECT_EQ(t[4][5][0].item<int>(), 255);
+  EXPECT_EQ(t[6][7][0].item<int>(), 255);  // inside the 3x3 block
+  EXPECT_EQ(t[7][12][2].item<int>(), 200);
+  EXPECT_EQ(t[3][5][0].item<int>(), 255);  // white background above
+  EXPECT_EQ(t[3][5][1].item<int>(), 255);
+  const std::string path = output_path("pasted.png");
+  write_png(path, t);
+  const cv::Mat back = cv::imread(path);
+  ASSERT_FALSE(back.empty());
+  EXPECT_NEAR(pixel(back, 7, 12).b, 200, 1);
+  EXPECT_THROW(write_png(path, torch::zeros({4, 4}, torch::kUInt8)), df::Error);
+}
+
 TEST(Plot, WriteFailureNamesThePath) {
   if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
   Canvas canvas(50, 50, DataRange{});
