@@ -26,8 +26,9 @@ std::string descr_of(torch::ScalarType type) {
     case torch::kFloat32: return "<f4";
     case torch::kFloat64: return "<f8";
     case torch::kInt64: return "<i8";
+    case torch::kUInt8: return "|u1";
     default: throw Error(std::string("write_npy: unsupported dtype ") + c10::toString(type) +
-                         " (supported: float32, float64, int64)");
+                         " (supported: float32, float64, int64, uint8)");
   }
 }
 
@@ -35,7 +36,8 @@ torch::ScalarType type_of(const std::string& descr, const std::string& path) {
   if (descr == "<f4") return torch::kFloat32;
   if (descr == "<f8") return torch::kFloat64;
   if (descr == "<i8") return torch::kInt64;
-  throw Error(path + ": unsupported npy descr '" + descr + "' (supported: <f4, <f8, <i8)");
+  if (descr == "|u1" || descr == "<u1") return torch::kUInt8;
+  throw Error(path + ": unsupported npy descr '" + descr + "' (supported: <f4, <f8, <i8, |u1)");
 }
 
 // Value of `'key': <value>` in the header dict, up to the next ',' outside parentheses or the '}'.

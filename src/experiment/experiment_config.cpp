@@ -32,6 +32,8 @@ const std::string& core_config_defaults() {
         .key("num_mlp_layers", mlp.num_mlp_layers)
         .key("num_gru_layers", mlp.num_gru_layers)
         .key("dim_mults", unet.dim_mults)
+        .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
+        .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
         .key("initial_latent", mlp.initial_latent);
     d.section("diffusion")
         .key("schedule", diffusion.schedule.kind)
@@ -86,6 +88,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_enum<DenoiserKind>("model.kind");
   c.require_enum<InitialLatent>("model.initial_latent");
   for (const auto* key : {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers",
+                          "model.attn_heads", "model.attn_dim_head",
                           "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack", "diffusion.clip_noise",
                           "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size", "training.lr",
                           "sampling.chunk_size", "sampling.mcg_samples"})
@@ -136,6 +139,8 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape&
   o.network_size = c.get_int("model.network_size");
   o.dim_mults = c.get_int_list("model.dim_mults");
   o.num_gru_layers = c.get_int("model.num_gru_layers");
+  o.attn_heads = c.get_int("model.attn_heads");
+  o.attn_dim_head = c.get_int("model.attn_dim_head");
   o.learnable_init_z = init == InitialLatent::Learned;
   return std::make_shared<UnetConvGruDenoiser>(o);
 }

@@ -309,6 +309,15 @@ void write_video(const std::string& path, const torch::Tensor& frames, double fp
   writer.release();
 }
 
+void write_image(const std::string& path, const torch::Tensor& image) {
+  check(image.defined() && image.dim() == 3 && image.size(2) == 3 && image.scalar_type() == torch::kUInt8,
+        "write_image: image must be a [H, W, 3] uint8 RGB tensor, got " +
+            (image.defined() ? shape_str(image) + " " + std::string(c10::toString(image.scalar_type()))
+                             : std::string("an undefined tensor")) +
+            " for " + path);
+  write_bgr_png(path, rgb_tensor_to_bgr(image.detach().to(torch::kCPU).contiguous()));
+}
+
 #else
 // ================================ without OpenCV ================================
 
@@ -338,6 +347,9 @@ void write_line_plot(const std::string& path, const std::vector<double>&, const 
 }
 void write_video(const std::string& path, const torch::Tensor&, double) {
   throw Error("write_video: built without OpenCV: cannot write " + path);
+}
+void write_image(const std::string& path, const torch::Tensor&) {
+  throw Error("write_image: built without OpenCV: cannot write " + path);
 }
 
 #endif

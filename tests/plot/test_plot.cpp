@@ -61,6 +61,7 @@ TEST(Plot, WithoutOpenCVEveryWriterThrowsNamingThePath) {
   }
   EXPECT_THROW(write_trajectory_panels("/tmp/x.png", {TrajectoryPanel{}}), df::Error);
   EXPECT_THROW(write_video("/tmp/x.mp4", torch::zeros({1, 8, 8, 3}, torch::kUInt8), 10), df::Error);
+  EXPECT_THROW(write_image("/tmp/x.png", torch::zeros({8, 8, 3}, torch::kUInt8)), df::Error);
   EXPECT_THROW(Canvas(100, 100, DataRange{}), df::Error);
 }
 
@@ -91,6 +92,23 @@ TEST(Plot, CanvasPngDecodesWithTheLineWhereItWasDrawn) {
   EXPECT_EQ(rgb.sizes(), (std::vector<int64_t>{160, 200, 3}));
   EXPECT_EQ(rgb[static_cast<int>(std::lround(m.py(0)))][static_cast<int>(std::lround(m.px(0)))][0].item<int>(),
             colors::kRed.r);
+}
+
+TEST(Plot, ImagePngDecodesToTheSamePixels) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  auto image = torch::zeros({6, 10, 3}, torch::kUInt8);
+  image[2][7][0] = 200;  // one red pixel, row 2, column 7
+  image[5][0][2] = 90;   // one blue pixel in the last row
+  const std::string path = output_path("image.png");
+  write_image(path, image);
+  const cv::Mat decoded = cv::imread(path, cv::IMREAD_COLOR);
+  ASSERT_FALSE(decoded.empty()) << path;
+  EXPECT_EQ(decoded.cols, 10);
+  EXPECT_EQ(decoded.rows, 6);
+  EXPECT_EQ(pixel(decoded, 2, 7).r, 200);
+  EXPECT_EQ(pixel(decoded, 5, 0).b, 90);
+  EXPECT_EQ(pixel(decoded, 0, 0).r, 0);
+  EXPECT_THROW(write_image(path, torch::zeros({6, 10}, torch::kUInt8)), df::Error);
 }
 
 TEST(Plot, TrajectoryPanelsSideBySide) {

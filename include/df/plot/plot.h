@@ -125,6 +125,9 @@ struct LinePlotOptions {
 void write_line_plot(const std::string& path, const std::vector<double>& x, const std::vector<LineSeries>& series,
                      const LinePlotOptions& options = {});
 
+// image [H, W, 3] uint8 RGB (any device) -> PNG.
+void write_image(const std::string& path, const torch::Tensor& image);
+
 // frames [T, H, W, 3] uint8 RGB (any device) -> MP4 (mp4v fourcc) at `fps` frames per second.
 void write_video(const std::string& path, const torch::Tensor& frames, double fps);
 
