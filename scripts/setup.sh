@@ -6,6 +6,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev zlib1g-dev
   libopencv-dev                               # PNG / MP4 output
   libmujoco-dev libqhull-dev libhdf5-dev      # Maze2D on the real MuJoCo engine, D4RL HDF5 files
+  libegl-dev libegl-mesa0 libgl1-mesa-dri     # robot cameras: MuJoCo's renderer on headless EGL (software GL)
   cmake ninja-build g++ ccache
 )
 missing=()

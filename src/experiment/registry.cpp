@@ -16,11 +16,13 @@
 #ifdef DF_HAVE_PLANNING
 #include "df/planning/maze_domain.h"
 #endif
+#ifdef DF_HAVE_ROBOT
+#include "df/robot/robot_domain.h"
+#endif
 
 namespace df {
 
 std::unique_ptr<Domain> make_unavailable_video_domain();
-std::unique_ptr<Domain> make_unavailable_robot_domain();
 
 const std::vector<std::unique_ptr<Domain>>& domains() {
   static const auto list = [] {
@@ -34,8 +36,10 @@ const std::vector<std::unique_ptr<Domain>>& domains() {
 #ifdef DF_HAVE_PLANNING
     d.push_back(planning::make_maze_domain());
 #endif
+#ifdef DF_HAVE_ROBOT
+    d.push_back(robot::make_robot_domain());
+#endif
     d.push_back(make_unavailable_video_domain());
-    d.push_back(make_unavailable_robot_domain());
     return d;
   }();
   return list;

@@ -1,6 +1,6 @@
-// Video (DMLab / Minecraft) and robot imitation: their configs carry the paper's hyper-parameters and
-// validate against the schema, but this release has no data pipeline for them (the TECO video archives
-// are 54-210 GB and the robot data is not public). Training says so clearly instead of failing later.
+// Video (DMLab / Minecraft): its configs carry the paper's hyper-parameters and validate against the
+// schema, but this release has no data pipeline for it (the TECO video archives are 54-210 GB). Training
+// says so clearly instead of failing later.
 #include "df/core/error.h"
 #include "df/experiment/domain.h"
 
@@ -36,17 +36,6 @@ std::unique_ptr<Domain> make_unavailable_video_domain() {
 )",
                                              "no video data pipeline in this release (TECO DMLab / Minecraft "
                                              "loaders are planned); the config documents the paper's settings");
-}
-
-std::unique_ptr<Domain> make_unavailable_robot_domain() {
-  return std::make_unique<UnavailableDomain>("robot", R"(robot:
-  root: ""                    # directory of demos (2 camera mp4 + pkl of actions)
-  resolution: 32
-  n_frames: 40
-  action_stack: 15
-)",
-                                             "no robot data pipeline in this release (the fruit-swap demonstrations "
-                                             "are not public); the config documents the paper's settings");
 }
 
 }  // namespace df
