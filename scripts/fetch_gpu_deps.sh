@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 mkdir -p .gpu-deps
 cd .gpu-deps
 apt-get update -qq
+# libxml2, libicu72 and libnettle8: libarchive13's runtime libraries that a minimal image may lack (the
+# linker needs them to resolve libarchive.so); its other ones (zlib, bz2, lzma, lz4, zstd, acl) are in any base.
 apt-get download libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
-  libgtest-dev libgmock-dev googletest zlib1g-dev 2>&1 | tail -1
+  libgtest-dev libgmock-dev googletest libarchive-dev libarchive13 rapidjson-dev libxml2 libicu72 libnettle8 \
+  2>&1 | tail -1
 ls -1 *.deb

@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(
   libtorch-dev libopenblas0-openmp            # LibTorch 1.13 (CPU) on OpenBLAS, not reference BLAS
-  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev zlib1g-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libarchive-dev rapidjson-dev                # GluonTS .tar.gz / .json.gz archives, JSON lines
   libopencv-dev                               # PNG / MP4 output
   libmujoco-dev libqhull-dev libhdf5-dev      # Maze2D on the real MuJoCo engine, D4RL HDF5 files
   libegl-dev libegl-mesa0 libgl1-mesa-dri     # robot cameras: MuJoCo's renderer on headless EGL (software GL)

@@ -1,29 +1,33 @@
-// df_bench: training-step throughput of a config (median of repeated timed windows), for benchmarks and
-// the GPU check. Timing lives here, never in tests.
+// df_bench: training-step time and the domain's sampling benchmarks of a config (medians of repeated runs
+// after a warm-up), for benchmarks and the GPU check. Timing lives here, never in tests.
 //   df_bench --config configs/maze2d_medium.yaml [--set training.batch_size=256] [--steps 20] [--repeats 5]
+//            [--sampling] [--no-train] [--json out.json]
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <torch/cuda.h>
 
-#include <algorithm>
-#include <chrono>
+#include <fstream>
 
 #include "../common/tool_main.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/experiment/registry.h"
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
-  CLI::App cli{"Measure training throughput (steps/s) of a config"};
-  std::string config_file;
+  CLI::App cli{"Measure training-step and sampling time of a config"};
+  std::string config_file, json_file;
   std::vector<std::string> overrides;
-  int64_t steps = 10, repeats = 5, warmup = 3;
+  int steps = 10, repeats = 5, warmup = 3;
+  bool sampling = false, no_train = false;
   cli.add_option("--config", config_file, "YAML config")->required();
   cli.add_option("--set", overrides, "override a key (repeatable)");
-  cli.add_option("--steps", steps, "steps per timed window");
-  cli.add_option("--repeats", repeats, "timed windows (the median is reported)");
-  cli.add_option("--warmup", warmup, "untimed steps first");
+  cli.add_option("--steps", steps, "training steps per timed window");
+  cli.add_option("--repeats", repeats, "timed windows / sampling runs (the median is reported)");
+  cli.add_option("--warmup", warmup, "untimed training steps first");
+  cli.add_flag("--sampling", sampling, "also time the domain's sampling (plans, forecasts, rollouts)");
+  cli.add_flag("--no-train", no_train, "skip the training-step benchmark");
+  cli.add_option("--json", json_file, "write the results as JSON");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
     auto config = df::load_config(config_file, overrides);
@@ -32,33 +36,44 @@ int main(int argc, char** argv) {
     torch::manual_seed(0);
     auto dataset = domain.make_dataset(config);
     auto model = df::make_model(config, domain.model_shape(config), device);
-    auto options = df::read_trainer_options(config, "");
-    options.optimizer.warmup_steps = 0;
-    df::Trainer trainer(*model, *dataset, options);
-    auto sync = [&] {
-      if (device.is_cuda()) torch::cuda::synchronize();
-    };
-    int64_t step = 0;
-    for (int64_t i = 0; i < warmup; ++i) trainer.train_step(step++);
-    sync();
-    std::vector<double> rates;
-    for (int64_t r = 0; r < repeats; ++r) {
-      const auto start = std::chrono::steady_clock::now();
-      for (int64_t i = 0; i < steps; ++i) trainer.train_step(step++);
-      sync();
-      rates.push_back(steps / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(rates.begin(), rates.end());
-    const double median = rates[rates.size() / 2];
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
-    const int64_t batch = options.batch_size, tokens = dataset->num_tokens();
-    spdlog::info("{}: {} on {}, {:.2f} M params, batch {} x {} tokens, precision {}", config_file,
-                 config.get_string("model.kind"), df::describe_device(device), params / 1e6, batch, tokens,
+    auto options = df::read_trainer_options(config, "");
+    options.optimizer.warmup_steps = 0;
+    std::map<std::string, double> results;
+    if (!no_train) {
+      df::Trainer trainer(*model, *dataset, options);
+      int64_t step = 0;
+      for (int i = 0; i < warmup; ++i) trainer.train_step(step++);
+      const double window = df::median_seconds(
+          [&] {
+            for (int i = 0; i < steps; ++i) trainer.train_step(step++);
+          },
+          repeats, 0, device);
+      results["train_step_s"] = window / steps;
+      // The first words are parsed by ../shared/bench/side_by_side_cpu.sh.
+      std::printf("median %.4f steps/s over %d windows of %d steps = %.0f sequences/s (%.4f s/step, batch %lld x %lld tokens)\n",
+                  steps / window, repeats, steps, steps / window * options.batch_size, window / steps,
+                  static_cast<long long>(options.batch_size), static_cast<long long>(dataset->num_tokens()));
+    }
+    if (sampling) {
+      model->eval();
+      for (const auto& [name, seconds] : domain.benchmark_sampling(*model, config, repeats)) {
+        results[name] = seconds;
+        std::printf("sampling: %s median %.4f s\n", name.c_str(), seconds);
+      }
+    }
+    spdlog::info("{}: {} on {}, {} threads, {:.2f} M params, precision {}", config_file,
+                 config.get_string("model.kind"), df::describe_device(device), at::get_num_threads(), params / 1e6,
                  config.get_string("training.precision"));
-    std::printf("median %.3f steps/s (min %.3f, max %.3f over %lld windows of %lld steps) = %.0f sequences/s\n", median,
-                rates.front(), rates.back(), static_cast<long long>(repeats), static_cast<long long>(steps),
-                median * batch);
+    if (!json_file.empty()) {
+      std::ofstream out(json_file);
+      out << "{\"config\": \"" << config_file << "\", \"device\": \"" << df::describe_device(device)
+          << "\", \"threads\": " << at::get_num_threads() << ", \"params\": " << params
+          << ", \"batch\": " << options.batch_size << ", \"tokens\": " << dataset->num_tokens();
+      for (const auto& [name, value] : results) out << ", \"" << name << "\": " << value;
+      out << "}\n";
+    }
     return 0;
   });
 }

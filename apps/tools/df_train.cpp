@@ -8,6 +8,7 @@
 
 #include "../common/tool_main.h"
 #include "df/core/error.h"
+#include "df/core/stop_signal.h"
 #include "df/experiment/registry.h"
 #include "df/training/trainer.h"
 
@@ -47,8 +48,17 @@ int main(int argc, char** argv) {
                  config.get_string("model.kind"), params / 1e6, run_dir);
     df::TrainerHooks hooks;
     hooks.validate = [&](df::DiffusionForcingModel& m, int64_t step) { return domain.validate(m, config, step); };
+    // SIGTERM / SIGINT: checkpoint at the current step and exit with 128 + signal, as a killed job would.
+    df::StopSignalGuard stop_signal;
+    hooks.should_stop = [&stop_signal] { return stop_signal.requested(); };
     df::Trainer trainer(*model, *dataset, df::read_trainer_options(config, run_dir), hooks);
     const auto summary = trainer.run(resume);
+    if (summary.interrupted) {
+      spdlog::warn("stopped by {} at step {}; checkpoint {}/checkpoint.pt; continue with: "
+                   "df_train --resume --run-dir {}",
+                   df::StopSignalGuard::name(stop_signal.signal()), summary.steps_done, run_dir, run_dir);
+      return 128 + stop_signal.signal();
+    }
     spdlog::info("done: {} steps, last loss {:.5f}; checkpoint {}/checkpoint.pt", summary.steps_done,
                  summary.last_loss, run_dir);
     return 0;

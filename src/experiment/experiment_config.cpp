@@ -65,6 +65,7 @@ const std::string& core_config_defaults() {
         .key("log_every", trainer.log_every)
         .key("validate_every", trainer.validate_every)
         .key("checkpoint_every", trainer.checkpoint_every)
+        .key("checkpoint_minutes", trainer.checkpoint_minutes, "also write checkpoint.pt after this much wall time (0 = off)")
         .key("best_metric", trainer.best_metric)
         .key("early_stopping_patience", trainer.early_stopping_patience);
     d.section("sampling")
@@ -77,7 +78,9 @@ const std::string& core_config_defaults() {
         .key("stabilization_input", sampler.stabilization_input)
         .key("guidance_scale", sampler.guidance_scale)
         .key("mcg_samples", sampler.mcg_samples)
-        .key("context_q_sample", sampler.context_q_sample);
+        .key("context_q_sample", sampler.context_q_sample)
+        .key("walk", sampler.walk, "order of the model calls of unguided chunks (same samples)")
+        .key("skip_idle_tokens", sampler.skip_idle_tokens, "Algorithm 2 walk: run only tokens that move or feed one");
     return "# Core sections of every experiment (defaults; also the schema).\n" + d.yaml();
   }();
   return text;
@@ -95,7 +98,8 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
     c.require_positive(key);
   for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
-                          "training.validate_every", "training.checkpoint_every", "training.early_stopping_patience",
+                          "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
+                          "training.early_stopping_patience",
                           "sampling.uncertainty_scale"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
@@ -110,6 +114,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_range("training.min_lr_ratio", 0.0, 1.0);
   c.require_enum<ScheduleMatrixKind>("sampling.matrix");
   c.require_enum<StabilizationInput>("sampling.stabilization_input");
+  c.require_enum<SamplerWalk>("sampling.walk");
   return c;
 }
 
@@ -190,6 +195,7 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");
   t.checkpoint_every = c.get_int("training.checkpoint_every");
+  t.checkpoint_minutes = c.get_double("training.checkpoint_minutes");
   t.run_dir = run_dir;
   t.config_yaml = c.to_yaml();
   t.best_metric = c.get_string("training.best_metric");
@@ -207,6 +213,8 @@ SamplerOptions read_sampler_options(const Config& c) {
   s.guidance_scale = c.get_double("sampling.guidance_scale");
   s.mcg_samples = c.get_int("sampling.mcg_samples");
   s.context_q_sample = c.get_bool("sampling.context_q_sample");
+  s.walk = c.get_enum<SamplerWalk>("sampling.walk");
+  s.skip_idle_tokens = c.get_bool("sampling.skip_idle_tokens");
   return s;
 }
 

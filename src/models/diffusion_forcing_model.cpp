@@ -46,30 +46,27 @@ TrainingOutput DiffusionForcingModel::training_loss(const torch::Tensor& x0, con
   const auto x_noisy = forward_.noise(x0, levels, clean_eps);
   const auto targets = parameterization_.target(x0, clean_eps, levels);
   const auto weights = weighting_.compute(levels);
-  const auto zero_levels = torch::zeros({B}, levels.options());
-
-  std::vector<torch::Tensor> losses, x0_preds, zs;
-  auto z = z0;
-  for (int64_t t = 0; t < T; ++t) {
-    const auto cond_t = cond.defined() ? cond[t] : torch::Tensor();
-    auto step = predict(z, x_noisy[t], levels[t], cond_t);
-    auto err = (step.out - targets[t]).pow(2);
-    losses.push_back(err * broadcast_to_tokens(weights.weight[t], err));
-    x0_preds.push_back(step.prediction.x0);
-    if (teacher_forcing) {
-      // Carry the history through the clean token (level 0), as next-token diffusion conditions on it.
-      z = denoiser_->step(z, x0[t], zero_levels, cond_t).z;
-    } else {
-      z = step.z;
-    }
-    zs.push_back(z);
+  SequenceSteps steps;
+  if (teacher_forcing) {
+    // Next-token diffusion: the history is carried by a clean pass (level 0) over every token, and token t
+    // is denoised from the clean latent after tokens < t; with that latent known, all T predictions are
+    // one batched step.
+    const auto clean = denoiser_->forward_sequence(z0, x0, torch::zeros_like(levels), cond);
+    const auto z_prev = torch::cat({z0.unsqueeze(0), clean.z.slice(0, 0, T - 1)});  // [T, B, ...z]
+    const auto flat = denoiser_->step(z_prev.flatten(0, 1), x_noisy.flatten(0, 1), levels.flatten(),
+                                      cond.defined() ? cond.flatten(0, 1) : torch::Tensor());
+    steps.z = clean.z;
+    steps.out = flat.out.reshape(x0.sizes());
+  } else {
+    steps = denoiser_->forward_sequence(z0, x_noisy, levels, cond);
   }
+  const auto err = (steps.out - targets).pow(2);
   TrainingOutput result;
-  result.token_loss = torch::stack(losses);
+  result.token_loss = err * broadcast_to_tokens(weights.weight, err);
   if (mask.defined()) result.token_loss = result.token_loss * broadcast_to_tokens(mask, result.token_loss);
   result.loss = result.token_loss.mean() * options_.loss_scale;
-  result.x0_pred = torch::stack(x0_preds);
-  result.z = torch::stack(zs);
+  result.x0_pred = parameterization_.from_output(steps.out, x_noisy, levels).x0;
+  result.z = steps.z;
   result.cum_snr = weights.cum_snr;
   return result;
 }

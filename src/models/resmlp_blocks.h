@@ -2,6 +2,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
+#include <vector>
+
 #include "df/models/resmlp_gru.h"
 #include "sinusoidal_embedding.h"
 
@@ -12,10 +15,15 @@ class ResBlock1dImpl : public torch::nn::Module {
  public:
   ResBlock1dImpl(int64_t in_dim, int64_t out_dim);
   torch::Tensor forward(const torch::Tensor& x);
+  // The block given its two input projections already computed: first = Linear(a,b)(x) and residual
+  // (= shortcut(x), or x itself when a == b).
+  torch::Tensor forward_projected(const torch::Tensor& first, const torch::Tensor& residual);
+
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};  // mlp.0 and mlp.2 (registered through `mlp`)
+  torch::nn::Linear shortcut{nullptr};          // Linear(a, b) when a != b
 
  private:
-  torch::nn::Sequential mlp{nullptr};
-  torch::nn::Linear shortcut{nullptr};
+  torch::nn::Sequential mlp{nullptr};  // kept for the reference's parameter names
 };
 TORCH_MODULE(ResBlock1d);
 
@@ -26,12 +34,32 @@ class TransitionMlpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
                         const torch::Tensor& cond);
 
+  // The same recurrence over a sequence (x_noisy [T, B, x], levels [T, B], cond [T, B, C] or undefined),
+  // returning every z_t [T, B, z]. The first layer is linear in concat(z, x, emb(k), cond_emb): its
+  // x / level / condition part is computed for all tokens in one product before the loop, so each step
+  // only multiplies z_{t-1}.
+  torch::Tensor forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                                 const torch::Tensor& cond);
+
  private:
+  // concat(x, emb(k)[, cond_emb(c)]) for tokens of any leading shape: the latent-independent inputs.
+  torch::Tensor latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                                   const torch::Tensor& cond);
+  // Everything after the first block: the rest of the ResMLP before the GRU, the GRU stack, the ResMLP after.
+  torch::Tensor after_first_block(const torch::Tensor& h, const torch::Tensor& z_prev);
+
   ResMlpGruOptions options_;
   torch::nn::Sequential time_mlp{nullptr};
   torch::nn::Sequential cond_mlp{nullptr};
   torch::nn::AnyModule mlp_before_gru, mlp_after_gru;
   torch::nn::ModuleList gru_stack{nullptr};
+  // Views into mlp_before_gru (not registered again): its first ResBlock and the modules after it.
+  std::shared_ptr<ResBlock1dImpl> first_block_;
+  std::vector<torch::nn::AnyModule> rest_before_;
+  torch::Tensor rest_before_gru(torch::Tensor h) {
+    for (auto& m : rest_before_) h = m.forward(h);
+    return h;
+  }
 };
 TORCH_MODULE(TransitionMlp);
 

@@ -10,13 +10,18 @@ namespace nn = torch::nn;
 namespace df {
 
 ResBlock1dImpl::ResBlock1dImpl(int64_t in_dim, int64_t out_dim) {
-  mlp = register_module("mlp", nn::Sequential(nn::Linear(in_dim, out_dim), nn::GELU(), nn::Linear(out_dim, out_dim)));
+  fc1 = nn::Linear(in_dim, out_dim);
+  fc2 = nn::Linear(out_dim, out_dim);
+  mlp = register_module("mlp", nn::Sequential(fc1, nn::GELU(), fc2));
   if (in_dim != out_dim) shortcut = register_module("shortcut", nn::Linear(in_dim, out_dim));
 }
 
 torch::Tensor ResBlock1dImpl::forward(const torch::Tensor& x) {
-  const auto residual = shortcut ? shortcut->forward(x) : x;
-  return torch::gelu(residual + mlp->forward(x));
+  return forward_projected(fc1->forward(x), shortcut ? shortcut->forward(x) : x);
+}
+
+torch::Tensor ResBlock1dImpl::forward_projected(const torch::Tensor& first, const torch::Tensor& residual) {
+  return torch::gelu(residual + fc2->forward(torch::gelu(first)));
 }
 
 namespace {
@@ -36,6 +41,11 @@ nn::AnyModule make_resmlp(int64_t in_dim, int64_t hidden, int64_t out_dim, int64
   seq->push_back(nn::Linear(hidden, out_dim));
   return nn::AnyModule(seq);
 }
+std::vector<int64_t> with_last(torch::IntArrayRef leading, int64_t last) {
+  auto shape = leading.vec();
+  shape.push_back(last);
+  return shape;
+}
 }  // namespace
 
 TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
@@ -54,6 +64,13 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   }
   mlp_before_gru = make_resmlp(in_dim, hidden, o.z_dim, o.num_mlp_layers, true);
   register_module("mlp_before_gru", mlp_before_gru.ptr());
+  if (o.num_mlp_layers == 1) {
+    first_block_ = mlp_before_gru.ptr<ResBlock1dImpl>();
+  } else {
+    const auto stack = mlp_before_gru.ptr<ResMlpStackImpl>();
+    first_block_ = stack->ptr<ResBlock1dImpl>(0);
+    for (auto it = std::next(stack->begin()); it != stack->end(); ++it) rest_before_.push_back(*it);
+  }
   gru_stack = register_module("gru_stack", nn::ModuleList());
   const int64_t chunk = o.z_dim / o.num_gru_layers;
   for (int64_t i = 0; i < o.num_gru_layers; ++i) gru_stack->push_back(nn::GRUCell(i == 0 ? o.z_dim : chunk, chunk));
@@ -61,22 +78,61 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   register_module("mlp_after_gru", mlp_after_gru.ptr());
 }
 
-torch::Tensor TransitionMlpImpl::forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
-                                         const torch::Tensor& levels, const torch::Tensor& cond) {
-  std::vector<torch::Tensor> parts{z_prev, x_noisy, time_mlp->forward(levels)};
+torch::Tensor TransitionMlpImpl::latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                                                    const torch::Tensor& cond) {
+  std::vector<torch::Tensor> parts{
+      x_noisy, time_mlp->forward(levels.flatten()).view(with_last(levels.sizes(), options_.network_size))};
   if (cond_mlp) {
     check(cond.defined() && cond.size(-1) == options_.cond_dim,
           "resmlp_gru: expected a condition of dim " + std::to_string(options_.cond_dim));
     parts.push_back(cond_mlp->forward(cond));
   }
-  auto h = mlp_before_gru.forward(torch::cat(parts, -1));
+  return torch::cat(parts, -1);
+}
+
+torch::Tensor TransitionMlpImpl::after_first_block(const torch::Tensor& first_out, const torch::Tensor& z_prev) {
+  auto h = rest_before_gru(first_out);
   const auto hidden = z_prev.chunk(options_.num_gru_layers, -1);
   std::vector<torch::Tensor> outs;
   for (int64_t i = 0; i < options_.num_gru_layers; ++i) {
     h = gru_stack[static_cast<size_t>(i)]->as<nn::GRUCell>()->forward(h, hidden[static_cast<size_t>(i)]);
     outs.push_back(h);
   }
-  return mlp_after_gru.forward(torch::cat(outs, -1));
+  return mlp_after_gru.forward(outs.size() == 1 ? outs[0] : torch::cat(outs, -1));
+}
+
+torch::Tensor TransitionMlpImpl::forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
+                                         const torch::Tensor& levels, const torch::Tensor& cond) {
+  const auto in = torch::cat({z_prev, latent_free_inputs(x_noisy, levels, cond)}, -1);
+  return after_first_block(first_block_->forward(in), z_prev);
+}
+
+torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy,
+                                                  const torch::Tensor& levels, const torch::Tensor& cond) {
+  const int64_t T = x_noisy.size(0), Z = options_.z_dim;
+  const auto rest = latent_free_inputs(x_noisy, levels, cond);  // [T, B, in - Z]
+  // fc1 and the shortcut (when there is one) split into the z columns and the rest; the rest of both for
+  // all tokens in one product (biases included), the z columns per step in one addmm.
+  const auto& fc1 = first_block_->fc1;
+  const auto& sc = first_block_->shortcut;
+  const int64_t width = fc1->weight.size(0);
+  const auto w = sc ? torch::cat({fc1->weight, sc->weight}) : fc1->weight;  // [W, in]
+  const auto b = sc ? torch::cat({fc1->bias, sc->bias}) : fc1->bias;
+  const auto projected = torch::addmm(b, rest.flatten(0, 1), w.narrow(1, Z, w.size(1) - Z).t())
+                             .view({T, x_noisy.size(1), w.size(0)});  // [T, B, W]
+  const auto w_z = w.narrow(1, 0, Z).t();                             // [Z, W]
+  // unbind, not projected[t]: the backward of T selects would write T full-size zero gradients.
+  const auto projected_t = projected.unbind(0);
+  const auto rest_t = sc ? std::vector<torch::Tensor>() : rest.unbind(0);
+  std::vector<torch::Tensor> zs;
+  auto z = z0;
+  for (int64_t t = 0; t < T; ++t) {
+    const auto a = torch::addmm(projected_t[static_cast<size_t>(t)], z, w_z);
+    const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest_t[static_cast<size_t>(t)]}, -1);
+    z = after_first_block(first_block_->forward_projected(a.narrow(1, 0, width), residual), z);
+    zs.push_back(z);
+  }
+  return torch::stack(zs);
 }
 
 ResMlpGruDenoiser::ResMlpGruDenoiser(const ResMlpGruOptions& o) : options_(o) {
@@ -97,6 +153,12 @@ DenoiserStep ResMlpGruDenoiser::step(const torch::Tensor& z_prev, const torch::T
   auto z = model_->forward(z_prev, x_noisy, levels, cond);
   auto out = x_from_z->forward(z);
   return {z, out};
+}
+
+SequenceSteps ResMlpGruDenoiser::forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy,
+                                                  const torch::Tensor& levels, const torch::Tensor& cond) {
+  auto z = model_->forward_sequence(z0, x_noisy, levels, cond);  // [T, B, z]
+  return {z, x_from_z->forward(z)};
 }
 
 torch::Tensor ResMlpGruDenoiser::initial_latent(int64_t batch_size, const torch::Tensor& first_observation) {

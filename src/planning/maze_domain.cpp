@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/planning/d4rl_dataset.h"
 #include "df/planning/d4rl_hdf5.h"
 #include "df/planning/maze_layout.h"
@@ -76,6 +77,32 @@ class MazeDomain : public Domain {
     s.x_shape = {maze_token_layout(c).token_dim()};
     s.observation_dim = 4;
     return s;
+  }
+  std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
+                                                   int repeats) const override {
+    // One replanning step of df_maze_eval: a pyramid plan over the whole episode from reset states,
+    // guided toward the goal with the config's guidance scale and MCG samples; and the same plan unguided.
+    const auto layout = maze_token_layout(c);
+    const auto spec = maze_env_spec(c.get_string("maze.env"));
+    const int64_t horizon = (spec.max_episode_steps + layout.frame_stack() - 1) / layout.frame_stack();
+    std::map<std::string, double> result;
+    for (const int batch : {1, 32}) {
+      BatchedMazeEnv envs(spec, std::vector<std::uint64_t>(static_cast<size_t>(batch), 0));
+      const auto obs = torch::tensor(envs.reset(), torch::kDouble).view({batch, 4});
+      auto goals = torch::empty({batch, 2}, torch::kDouble);
+      for (int i = 0; i < batch; ++i) goals[i][0] = envs.env(i).target()[0], goals[i][1] = envs.env(i).target()[1];
+      for (const bool guided : {true, false}) {
+        auto options = read_planner_options(c);
+        if (!guided) options.sampler.guidance_scale = 0.0, options.sampler.mcg_samples = 1;
+        MazePlanner planner(model, layout, options);
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+        const auto name = std::string(guided ? "plan_guided_mcg" : "plan_unguided") + "_b" + std::to_string(batch) +
+                          "_h" + std::to_string(horizon) + "_s";
+        result[name] = median_seconds([&] { planner.plan_pyramid(obs, goals, horizon, gen); }, repeats, 1,
+                                      model.device());
+      }
+    }
+    return result;
   }
   std::vector<std::string> trained_keys() const override { return {"maze.env", "maze.action_std"}; }
   void add_rules(Config& c) const override {

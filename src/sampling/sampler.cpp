@@ -57,91 +57,262 @@ torch::Tensor Sampler::absorb_context(torch::Tensor z, const torch::Tensor& cont
   return z;
 }
 
-ChunkResult Sampler::row_pass(const torch::Tensor& z_start, const torch::Tensor& x, const std::vector<int64_t>& from_row,
-                              const std::vector<int64_t>& to_row, const torch::Tensor& cond, const GuidanceCost& cost,
-                              c10::optional<torch::Generator> generator) {
-  const int64_t H = x.size(0), B = x.size(1);
-  const auto& schedule = model_->schedule();
-  const double clip = model_->options().clip_noise;
-  const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(x.device());
-  const bool guided = cost && options_.guidance_scale != 0.0;
-  torch::AutoGradMode grad_mode(guided);  // gradients only when guidance needs them
+// The walk of one chunk: what every cell does and which cells run. Rows m = 0..M-1 move token t from
+// matrix entry K[m,t] to K[m+1,t] (the last row is the commit pass to 0).
+struct Sampler::WalkPlan {
+  int64_t rows = 0, horizon = 0;
+  std::vector<TokenUpdate> updates;  // [rows * horizon], row-major
+  std::vector<int64_t> first, last;  // tokens [first, last] of row m run; first > 0 starts from the prefix cache
+  std::vector<int64_t> finished;     // tokens 0..finished-1 are clean and held in row m (their latent is cacheable)
+  const TokenUpdate& at(int64_t m, int64_t t) const { return updates[static_cast<size_t>(m * horizon + t)]; }
+  bool runs(int64_t m, int64_t t) const {
+    return t >= first[static_cast<size_t>(m)] && t <= last[static_cast<size_t>(m)];
+  }
+};
 
-  std::vector<torch::Tensor> inputs, new_x, x0s, labels, tos;
-  std::vector<std::vector<torch::Tensor>> repeats(static_cast<size_t>(options_.mcg_samples - 1));
-  std::vector<bool> steps;
-  auto z = z_start;
-  for (int64_t t = 0; t < H; ++t) {
-    const auto u = plan_token(from_row[static_cast<size_t>(t)], to_row[static_cast<size_t>(t)]);
-    auto x_t = x[t].detach();
-    if (guided) x_t.requires_grad_(true);
-    inputs.push_back(x_t);
-    const auto label = torch::full({B}, u.label, long_opts);
-    const auto to = torch::full({B}, u.to, long_opts);
-    auto input = u.clamp_input ? x_t.clamp(-clip, clip) : x_t;
-    if (u.stabilize && options_.stabilization_input != StabilizationInput::Clean) {
-      const auto a = broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_alphas_cumprod, label), input);
-      input = a * input;
-      if (options_.stabilization_input == StabilizationInput::Noised) {
-        const auto s = broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_one_minus_alphas_cumprod, label), input);
-        input = input + s * sample_clamped_noise(input.sizes(), input.options(), clip, generator);
+struct Sampler::CellNoise {
+  torch::Tensor stabilization;     // q-sampling a held clean token (stabilization_input = noised)
+  torch::Tensor ddim;              // the DDIM step's stochastic term (eta > 0)
+  std::vector<torch::Tensor> mcg;  // re-noising of the Monte Carlo guidance samples
+};
+
+Sampler::WalkPlan Sampler::plan_walk(const SchedulingMatrix& matrix, bool guided) const {
+  WalkPlan plan;
+  plan.rows = matrix.rows();
+  plan.horizon = matrix.horizon();
+  const int64_t M = plan.rows, H = plan.horizon;
+  plan.updates.reserve(static_cast<size_t>(M * H));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t t = 0; t < H; ++t) plan.updates.push_back(plan_token(matrix.at(m, t), m + 1 < M ? matrix.at(m + 1, t) : 0));
+  // Skipping is exact only when held clean tokens are read deterministically (their latent is then the
+  // same every row) and nothing is rewritten; the reference walk re-denoises every token every row.
+  const bool skip = options_.skip_idle_tokens && !options_.reference_walk &&
+                    options_.stabilization_input != StabilizationInput::Noised;
+  int64_t cached = 0;  // finished prefix whose latents are known after the previous row
+  for (int64_t m = 0; m < M; ++m) {
+    int64_t finished = 0, last_moving = -1;
+    while (finished < H && matrix.at(m, finished) == 0 && (m + 1 == M || matrix.at(m + 1, finished) == 0)) ++finished;
+    for (int64_t t = 0; t < H; ++t)
+      if (plan.at(m, t).step) last_moving = t;
+    plan.finished.push_back(finished);
+    // The commit row must reach the last token (its latent is the chunk's result); guidance needs every
+    // token's x0 (the cost reads the whole chunk).
+    const bool whole_row = !skip || guided || m + 1 == M;
+    plan.first.push_back(skip ? std::min(cached, finished) : 0);
+    plan.last.push_back(whole_row ? H - 1 : last_moving);
+    cached = skip ? finished : 0;
+  }
+  return plan;
+}
+
+Sampler::CellNoise Sampler::draw_cell_noise(const TokenUpdate& u, const torch::Tensor& like, bool guided,
+                                            c10::optional<torch::Generator> generator) const {
+  const double clip = model_->options().clip_noise;
+  CellNoise n;
+  if (u.stabilize && options_.stabilization_input == StabilizationInput::Noised)
+    n.stabilization = sample_clamped_noise(like.sizes(), like.options(), clip, generator);
+  if (u.step && !u.keep_value && options_.eta != 0.0 && u.to >= 0)
+    n.ddim = sample_clamped_noise(like.sizes(), like.options(), clip, generator);
+  if (guided && u.step && u.to >= 0)
+    for (int64_t r = 1; r < options_.mcg_samples; ++r)
+      n.mcg.push_back(sample_clamped_noise(like.sizes(), like.options(), clip, generator));
+  return n;
+}
+
+torch::Tensor Sampler::cell_input(const TokenUpdate& u, const torch::Tensor& x, const torch::Tensor& label,
+                                  const torch::Tensor& stabilization_noise) const {
+  const auto& schedule = model_->schedule();
+  auto input = u.clamp_input ? x.clamp(-model_->options().clip_noise, model_->options().clip_noise) : x;
+  if (u.stabilize && options_.stabilization_input != StabilizationInput::Clean) {
+    input = broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_alphas_cumprod, label), input) * input;
+    if (stabilization_noise.defined())
+      input = input + broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_one_minus_alphas_cumprod, label), input) *
+                          stabilization_noise;
+  }
+  return input;
+}
+
+const torch::Tensor& Sampler::level_tensor(int64_t level, int64_t batch) {
+  auto& t = level_tensors_[{level, batch}];
+  if (!t.defined()) t = torch::full({batch}, level, torch::TensorOptions().dtype(torch::kLong).device(model_->device()));
+  return t;
+}
+
+ChunkResult Sampler::walk_rows(const torch::Tensor& z_start, torch::Tensor x, const WalkPlan& plan,
+                               const torch::Tensor& cond, const GuidanceCost& cost,
+                               c10::optional<torch::Generator> generator) {
+  const int64_t M = plan.rows, H = plan.horizon, B = x.size(1), R = options_.mcg_samples;
+  const auto& schedule = model_->schedule();
+  std::vector<torch::Tensor> prefix{z_start};  // prefix[k]: latent after the first k finished tokens
+  std::vector<torch::Tensor> x0(static_cast<size_t>(H));
+  torch::Tensor z;
+  for (int64_t m = 0; m < M; ++m) {
+    const bool guided = cost && options_.guidance_scale != 0.0 && m + 1 < M;  // the commit pass is not guided
+    torch::AutoGradMode grad_mode(guided);  // gradients only when guidance needs them
+    const int64_t first = plan.first[static_cast<size_t>(m)], last = plan.last[static_cast<size_t>(m)];
+    z = prefix[static_cast<size_t>(std::min<int64_t>(first, static_cast<int64_t>(prefix.size()) - 1))];
+    std::vector<torch::Tensor> inputs, new_x(static_cast<size_t>(H)), z_before, renoise_from;
+    std::vector<int64_t> tokens, mcg_tokens;
+    std::vector<std::vector<torch::Tensor>> mcg_eps;
+    for (int64_t t = first; t <= last; ++t) {
+      const auto& u = plan.at(m, t);
+      auto x_t = x[t].detach();
+      if (guided) x_t.requires_grad_(true);
+      const auto noise = draw_cell_noise(u, x_t, guided, generator);
+      const auto& label = level_tensor(u.label, B);
+      const auto cond_t = cond.defined() ? cond[t] : torch::Tensor();
+      auto pred = model_->predict(z, cell_input(u, x_t, label, noise.stabilization), label, cond_t);
+      if (guided) {
+        inputs.push_back(x_t);
+        tokens.push_back(t);
+        if (!noise.mcg.empty()) mcg_tokens.push_back(t), mcg_eps.push_back(noise.mcg), z_before.push_back(z);
       }
+      z = pred.z;
+      if (t < plan.finished[static_cast<size_t>(m)] && t + 1 >= static_cast<int64_t>(prefix.size()))
+        prefix.push_back(z.detach());
+      x0[static_cast<size_t>(t)] = pred.prediction.x0;
+      new_x[static_cast<size_t>(t)] = u.step && !u.keep_value
+                                          ? ddim_update(schedule, pred.prediction, label, level_tensor(u.to, B),
+                                                        options_.eta, noise.ddim)
+                                          : x_t;
     }
-    const auto cond_t = cond.defined() ? cond[t] : torch::Tensor();
-    const auto z_before = z;
-    auto pred = model_->predict(z_before, input, label, cond_t);
-    z = pred.z;
-    x0s.push_back(pred.prediction.x0);
-    torch::Tensor updated = x_t;
-    if (u.step && !u.keep_value) {
-      torch::Tensor noise;
-      if (options_.eta != 0.0 && u.to >= 0) noise = sample_clamped_noise(x_t.sizes(), x_t.options(), clip, generator);
-      updated = ddim_update(schedule, pred.prediction, label, to, options_.eta, noise);
-    }
-    new_x.push_back(updated);
-    labels.push_back(label);
-    tos.push_back(to);
-    steps.push_back(u.step && !u.keep_value && u.to >= 0);
     if (guided) {
-      // Monte Carlo guidance: more x0 samples of this token, each re-noised to the token's level from the
-      // previous sample and denoised again with the same latent; gradients flow through the chain.
-      auto latest = pred.prediction.x0;
-      for (int64_t r = 1; r < options_.mcg_samples; ++r) {
-        torch::Tensor sample = latest;
-        if (u.step && u.to >= 0) {
-          const auto eps = sample_clamped_noise(latest.sizes(), latest.options(), clip, generator);
-          const auto renoised = model_->forward_process().noise(latest.unsqueeze(0), label.unsqueeze(0), eps.unsqueeze(0))[0];
-          sample = model_->predict(z_before, renoised, label, cond_t).prediction.x0;
+      // Monte Carlo guidance: R - 1 more x0 samples of every stepping token, each re-noised to the token's
+      // level from the previous sample and denoised again from the same latent; one batched call per
+      // sample index for all tokens. Gradients flow through the chain.
+      std::vector<torch::Tensor> current = x0;  // sample r of every token (tokens without MCG keep x0)
+      std::vector<torch::Tensor> samples{torch::stack(current)};
+      std::vector<torch::Tensor> latest;
+      for (const auto t : mcg_tokens) latest.push_back(x0[static_cast<size_t>(t)]);
+      const int64_t n = static_cast<int64_t>(mcg_tokens.size());
+      torch::Tensor labels, zs, conds;
+      if (n > 0) {
+        std::vector<torch::Tensor> l, c;
+        for (const auto t : mcg_tokens) {
+          l.push_back(level_tensor(plan.at(m, t).label, B));
+          if (cond.defined()) c.push_back(cond[t]);
         }
-        repeats[static_cast<size_t>(r - 1)].push_back(sample);
-        latest = sample;
+        labels = torch::cat(l);
+        zs = torch::cat(z_before);
+        if (cond.defined()) conds = torch::cat(c);
+      }
+      for (int64_t r = 1; r < R; ++r) {
+        if (n > 0) {
+          std::vector<torch::Tensor> eps;
+          for (const auto& e : mcg_eps) eps.push_back(e[static_cast<size_t>(r - 1)]);
+          const auto renoised = model_->forward_process().noise(torch::cat(latest).unsqueeze(0), labels.unsqueeze(0),
+                                                                torch::cat(eps).unsqueeze(0))[0];
+          const auto fresh = model_->predict(zs, renoised, labels, conds).prediction.x0.split(B);
+          for (int64_t i = 0; i < n; ++i) {
+            latest[static_cast<size_t>(i)] = fresh[static_cast<size_t>(i)];
+            current[static_cast<size_t>(mcg_tokens[static_cast<size_t>(i)])] = fresh[static_cast<size_t>(i)];
+          }
+        }
+        samples.push_back(torch::stack(current));
+      }
+      const auto c = cost(torch::stack(samples));
+      check(c.numel() == 1, "guidance cost must return a scalar");
+      const auto grads = torch::autograd::grad({c}, inputs, {}, false, false, true);
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        const auto& u = plan.at(m, tokens[i]);
+        auto& x_t = new_x[static_cast<size_t>(tokens[i])];
+        if (!(u.step && !u.keep_value && u.to >= 0) || !grads[i].defined()) continue;
+        const auto gc = ddim_guidance_constant(schedule, level_tensor(u.label, B), level_tensor(u.to, B), options_.eta);
+        x_t = x_t.detach() - options_.guidance_scale * broadcast_to_tokens(gc, x_t) * grads[i];
       }
     }
+    for (int64_t t = first; t <= last; ++t) x[t] = new_x[static_cast<size_t>(t)].detach();
+    for (auto& e : x0)
+      if (e.defined()) e = e.detach();  // later rows need the values, not this row's graph
+    if (first > last) z = prefix.back();
+    if (row_callback_ && !row_callback_(m, M)) throw Error("sampler: aborted by the row callback at row " + std::to_string(m));
   }
   ChunkResult result;
+  result.x = x;
   result.z = z.detach();
-  result.x0 = torch::stack(x0s).detach();
-  auto stacked = torch::stack(new_x);
-  if (guided) {
-    std::vector<torch::Tensor> samples{torch::stack(x0s)};
-    for (auto& r : repeats) samples.push_back(torch::stack(r));
-    const auto c = cost(torch::stack(samples));
-    check(c.numel() == 1, "guidance cost must return a scalar");
-    const auto grads = torch::autograd::grad({c}, inputs, {}, false, false, true);
-    std::vector<torch::Tensor> guided_x;
-    for (int64_t t = 0; t < H; ++t) {
-      auto x_t = stacked[t].detach();
-      const auto& g = grads[static_cast<size_t>(t)];
-      if (steps[static_cast<size_t>(t)] && g.defined()) {
-        const auto gc = ddim_guidance_constant(schedule, labels[static_cast<size_t>(t)], tos[static_cast<size_t>(t)],
-                                               options_.eta);
-        x_t = x_t - options_.guidance_scale * broadcast_to_tokens(gc, x_t) * g;
-      }
-      guided_x.push_back(x_t);
+  for (auto& e : x0)
+    if (!e.defined()) e = torch::full_like(x[0], NAN);  // never run (cannot happen for valid matrices)
+  result.x0 = torch::stack(x0).detach();
+  return result;
+}
+
+ChunkResult Sampler::walk_wavefront(const torch::Tensor& z_start, torch::Tensor x, const WalkPlan& plan,
+                                    const torch::Tensor& cond, c10::optional<torch::Generator> generator) {
+  torch::NoGradGuard no_grad;
+  const int64_t M = plan.rows, H = plan.horizon, B = x.size(1);
+  const auto& schedule = model_->schedule();
+  const auto device = x.device();
+  // Every cell's noise in the row walk's order, so that both walks give the same samples.
+  std::vector<CellNoise> noise(static_cast<size_t>(M * H));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t t = plan.first[static_cast<size_t>(m)]; t <= plan.last[static_cast<size_t>(m)]; ++t)
+      noise[static_cast<size_t>(m * H + t)] = draw_cell_noise(plan.at(m, t), x[0], false, generator);
+  const auto z_shape = z_start.sizes().vec();
+  std::vector<int64_t> rows_shape{M};
+  rows_shape.insert(rows_shape.end(), z_shape.begin(), z_shape.end());
+  auto z_rows = torch::empty(rows_shape, z_start.options());  // z_rows[m]: latent flowing along row m
+  auto x0 = torch::full_like(x, NAN);
+  std::vector<torch::Tensor> prefix{z_start};
+  const auto as_tensor = [&](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong).to(device); };
+  for (int64_t d = 0; d <= M - 1 + H - 1; ++d) {
+    std::vector<int64_t> rows, tokens, labels, tos, steps, clamps, stabilizes, cache_after;
+    std::vector<torch::Tensor> stabilization_noise, ddim_noise;
+    for (int64_t m = std::max<int64_t>(0, d - H + 1); m <= std::min(d, M - 1); ++m) {
+      const int64_t t = d - m;
+      if (!plan.runs(m, t)) continue;
+      if (t == plan.first[static_cast<size_t>(m)]) z_rows[m] = prefix[static_cast<size_t>(t)];
+      const auto& u = plan.at(m, t);
+      const auto& n = noise[static_cast<size_t>(m * H + t)];
+      rows.push_back(m), tokens.push_back(t), labels.push_back(u.label), tos.push_back(u.to);
+      steps.push_back(u.step && !u.keep_value), clamps.push_back(u.clamp_input), stabilizes.push_back(u.stabilize);
+      stabilization_noise.push_back(n.stabilization.defined() ? n.stabilization : torch::zeros_like(x[0]));
+      ddim_noise.push_back(n.ddim.defined() ? n.ddim : torch::zeros_like(x[0]));
+      cache_after.push_back(t < plan.finished[static_cast<size_t>(m)] && t + 1 >= static_cast<int64_t>(prefix.size()));
     }
-    stacked = torch::stack(guided_x);
+    if (!rows.empty()) {
+      const int64_t n = static_cast<int64_t>(rows.size());
+      const auto row_index = as_tensor(rows), token_index = as_tensor(tokens);
+      const auto per_element = [&](const std::vector<int64_t>& v) { return as_tensor(v).repeat_interleave(B); };
+      const auto label = per_element(labels), to = per_element(tos);
+      const auto raw = x.index_select(0, token_index).flatten(0, 1);  // [n*B, ...]
+      // The cell inputs of cell_input(), batched: clamps and stabilization chosen per cell.
+      auto input = torch::where(broadcast_to_tokens(per_element(clamps).to(torch::kBool), raw),
+                                raw.clamp(-model_->options().clip_noise, model_->options().clip_noise), raw);
+      if (options_.stabilization_input != StabilizationInput::Clean) {
+        auto stabilized = broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_alphas_cumprod, label), raw) * raw;
+        if (options_.stabilization_input == StabilizationInput::Noised)
+          stabilized = stabilized +
+                       broadcast_to_tokens(NoiseSchedule::gather(schedule.sqrt_one_minus_alphas_cumprod, label), raw) *
+                           torch::cat(stabilization_noise);
+        input = torch::where(broadcast_to_tokens(per_element(stabilizes).to(torch::kBool), raw), stabilized, input);
+      }
+      const auto cond_in = cond.defined() ? cond.index_select(0, token_index).flatten(0, 1) : torch::Tensor();
+      auto pred = model_->predict(z_rows.index_select(0, row_index).flatten(0, 1), input, label, cond_in);
+      const auto stepped = ddim_update(schedule, pred.prediction, label, to, options_.eta,
+                                       options_.eta != 0.0 ? torch::cat(ddim_noise) : torch::Tensor());
+      const auto updated = torch::where(broadcast_to_tokens(per_element(steps).to(torch::kBool), raw), stepped, raw);
+      const auto unflatten = [&](const torch::Tensor& t) {
+        auto shape = t.sizes().vec();
+        shape[0] = B;
+        shape.insert(shape.begin(), n);
+        return t.reshape(shape);
+      };
+      x.index_copy_(0, token_index, unflatten(updated));
+      x0.index_copy_(0, token_index, unflatten(pred.prediction.x0));
+      const auto z_out = unflatten(pred.z);
+      z_rows.index_copy_(0, row_index, z_out);
+      for (int64_t i = 0; i < n; ++i)
+        if (cache_after[static_cast<size_t>(i)]) prefix.push_back(z_out[i].clone());
+    }
+    const int64_t completed = d - (H - 1);  // row whose last cell is on this diagonal
+    if (completed >= 0 && row_callback_ && !row_callback_(completed, M))
+      throw Error("sampler: aborted by the row callback at row " + std::to_string(completed));
   }
-  result.x = stacked.detach();
+  ChunkResult result;
+  result.x = x;
+  result.z = plan.first[static_cast<size_t>(M - 1)] > plan.last[static_cast<size_t>(M - 1)] ? prefix.back()
+                                                                                            : z_rows[M - 1].clone();
+  result.x0 = x0;
   return result;
 }
 
@@ -155,22 +326,13 @@ ChunkResult Sampler::sample_chunk(const torch::Tensor& z, const SchedulingMatrix
   auto x_shape = model_->denoiser().x_shape();
   Shape shape{H, B};
   shape.insert(shape.end(), x_shape.begin(), x_shape.end());
-  auto x = x_init.defined() ? x_init
+  auto x = x_init.defined() ? x_init.clone()
                             : sample_clamped_noise(shape, z.options(), model_->options().clip_noise, generator);
   check(x.sizes() == torch::IntArrayRef(shape), "sampler: x_init must be " + shape_str(shape) + ", got " + shape_str(x));
-  const int64_t rows = matrix.rows();
-  ChunkResult result;
-  std::vector<int64_t> from(static_cast<size_t>(H)), to(static_cast<size_t>(H));
-  for (int64_t m = 0; m < rows; ++m) {
-    for (int64_t t = 0; t < H; ++t) {
-      from[static_cast<size_t>(t)] = matrix.at(m, t);
-      to[static_cast<size_t>(t)] = m + 1 < rows ? matrix.at(m + 1, t) : 0;  // last: commit pass
-    }
-    result = row_pass(z, x, from, to, cond, m + 1 < rows ? cost : GuidanceCost(), generator);
-    x = result.x;
-    if (row_callback_ && !row_callback_(m, rows)) throw Error("sampler: aborted by the row callback at row " + std::to_string(m));
-  }
-  return result;
+  const bool guided = cost && options_.guidance_scale != 0.0;
+  const auto plan = plan_walk(matrix, guided);
+  if (!guided && options_.walk == SamplerWalk::Wavefront) return walk_wavefront(z, x, plan, cond, generator);
+  return walk_rows(z, x, plan, cond, cost, generator);
 }
 
 torch::Tensor Sampler::rollout(torch::Tensor z, int64_t num_tokens, int64_t chunk_size, ScheduleMatrixKind kind,

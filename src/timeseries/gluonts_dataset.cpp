@@ -5,12 +5,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string_view>
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "archive_io.h"
 #include "df/core/error.h"
-#include "df/timeseries/gzip_io.h"
-#include "df/timeseries/json_value.h"
-#include "df/timeseries/tar_archive.h"
 
 namespace df::timeseries {
 namespace fs = std::filesystem;
@@ -65,21 +67,69 @@ std::string member_role(const std::string& member_path, std::string& dataset_nam
   return role;
 }
 
-std::string decompress_if_needed(std::string bytes, const std::string& source) {
-  return looks_gzipped(bytes) ? gunzip(bytes, source) : bytes;
+// NaN / Infinity: the tokens Python's json.dump writes for non-finite floats. Full precision: numbers
+// round like std::from_chars (the default fast path can be an ulp off). Iterative: deep nesting cannot
+// overflow the stack. Python never writes the two inputs that differ from a strict reader: an integer
+// "-0" reads as +0 and a literal beyond the double range (1e999) is an error.
+constexpr unsigned kJsonFlags =
+    rapidjson::kParseNanAndInfFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+
+// Parses one JSON document; an error names "source:line: column c", counting lines from `first_line`.
+void parse_json(std::string_view text, const std::string& source, int64_t first_line, rapidjson::Document& document) {
+  document.Parse<kJsonFlags>(text.data(), text.size());
+  if (!document.HasParseError()) return;
+  const size_t offset = std::min(document.GetErrorOffset(), text.size());
+  int64_t line = first_line;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  throw Error(source + ":" + std::to_string(line) + ": column " + std::to_string(offset - line_start + 1) +
+              ": invalid JSON: " + rapidjson::GetParseError_En(document.GetParseError()));
+}
+
+// Member `key` of `object`, or nullptr when absent or when `object` is not an object.
+const rapidjson::Value* find_member(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return nullptr;
+  const auto member = object.FindMember(key);
+  return member == object.MemberEnd() ? nullptr : &member->value;
+}
+
+std::string string_of(const rapidjson::Value& value) { return std::string(value.GetString(), value.GetStringLength()); }
+
+// A JSON number, null (NaN) or a string spelling a float ("NaN", "nan", "-Infinity", "1.5"): GluonTS
+// targets hold any of these. Errors name `where`, the key and, when `index` >= 0, the array element
+// (messages are built only on error: this runs once per value).
+double json_to_double(const rapidjson::Value& value, const std::string& where, const char* key, int64_t index = -1) {
+  if (value.IsNumber()) return value.GetDouble();
+  if (value.IsNull()) return std::numeric_limits<double>::quiet_NaN();
+  double number = 0.0;
+  if (value.IsString()) {
+    const char* begin = value.GetString();
+    const char* end = begin + value.GetStringLength();
+    const auto result = std::from_chars(begin, end, number);  // also reads nan / inf / infinity, any case
+    if (result.ec == std::errc() && result.ptr == end) return number;
+  }
+  const std::string what = std::string("key \"") + key + "\"" + (index >= 0 ? " element " + std::to_string(index) : "");
+  throw Error(where + ": " + what + ": " +
+              (value.IsString() ? "string \"" + string_of(value) + "\" is not a number" : "expected a number"));
 }
 
 RawDataset load_archive(const std::string& archive_path) {
   RawDataset raw;
   std::string dataset_name;
-  const std::vector<TarMember> members = read_tar_members(archive_path, [&](const std::string& path) {
-    std::string unused;
-    return !member_role(path, unused).empty();
-  });
-  for (const TarMember& member : members) {
+  const std::vector<detail::ArchiveMember> members =
+      detail::read_archive_members(archive_path, [&](const std::string& path) {
+        std::string unused;
+        return !member_role(path, unused).empty();
+      });
+  for (const detail::ArchiveMember& member : members) {
     const std::string source = archive_path + ":" + member.path;
     const std::string role = member_role(member.path, dataset_name);
-    SourceFile file{source, decompress_if_needed(member.bytes, source)};
+    SourceFile file{source, detail::gunzip_if_needed(member.bytes, source)};
     if (role == "train") raw.train.push_back(std::move(file));
     if (role == "test") raw.test.push_back(std::move(file));
     if (role == "metadata") raw.metadata = std::move(file);
@@ -108,7 +158,7 @@ std::vector<SourceFile> load_split_directory(const fs::path& folder) {
   }
   std::sort(paths.begin(), paths.end());
   std::vector<SourceFile> files;
-  for (const std::string& path : paths) files.push_back({path, read_maybe_gzipped_file(path)});
+  for (const std::string& path : paths) files.push_back({path, detail::read_maybe_gzipped_file(path)});
   return files;
 }
 
@@ -122,7 +172,9 @@ RawDataset load_directory(const fs::path& root) {
   raw.train = load_split_directory(root / "train");
   raw.test = load_split_directory(root / "test");
   const fs::path metadata = root / "metadata" / "metadata.json";
-  if (fs::exists(metadata)) raw.metadata = SourceFile{metadata.string(), read_maybe_gzipped_file(metadata.string())};
+  if (fs::exists(metadata)) {
+    raw.metadata = SourceFile{metadata.string(), detail::read_maybe_gzipped_file(metadata.string())};
+  }
   return raw;
 }
 
@@ -155,9 +207,10 @@ torch::Tensor group_window(const std::vector<GluonTSEntry>& entries, size_t firs
   return grouped.t().to(torch::kFloat32).contiguous();  // [T, D]
 }
 
-std::optional<int64_t> metadata_integer(const JsonValue* value, const std::string& source, const std::string& key) {
-  if (value == nullptr || value->kind == JsonValue::Kind::kNull) return std::nullopt;
-  const double number = json_to_double(*value, source, "key \"" + key + "\"");
+std::optional<int64_t> metadata_integer(const rapidjson::Value* value, const std::string& source,
+                                        const std::string& key) {
+  if (value == nullptr || value->IsNull()) return std::nullopt;
+  const double number = json_to_double(*value, source, key.c_str());
   check(std::isfinite(number) && number == std::floor(number), source + ": key \"" + key + "\" must be an integer");
   return static_cast<int64_t>(number);
 }
@@ -191,29 +244,31 @@ std::vector<GluonTSEntry> parse_gluonts_json_lines(const std::string& text, cons
     begin = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
     const std::string where = source + ":" + std::to_string(line_number);
-    const JsonValue object = parse_json(line, where);
-    check(object.kind == JsonValue::Kind::kObject, where + ": expected a JSON object per line");
+    rapidjson::Document object;
+    parse_json(line, source, line_number, object);
+    check(object.IsObject(), where + ": expected a JSON object per line");
 
     GluonTSEntry entry;
-    const JsonValue* start = object.find("start");
-    check(start != nullptr && start->kind == JsonValue::Kind::kString, where + ": missing string key \"start\"");
+    const rapidjson::Value* start = find_member(object, "start");
+    check(start != nullptr && start->IsString(), where + ": missing string key \"start\"");
     try {
-      entry.start = parse_timestamp(start->text);
+      entry.start = parse_timestamp(string_of(*start));
     } catch (const Error& error) {
       throw Error(where + ": key \"start\": " + error.what());
     }
-    const JsonValue* target = object.find("target");
-    check(target != nullptr && target->kind == JsonValue::Kind::kArray, where + ": missing array key \"target\"");
-    entry.target.reserve(target->items.size());
-    for (size_t i = 0; i < target->items.size(); ++i) {
-      check(target->items[i].kind != JsonValue::Kind::kArray,
-            where + ": key \"target\" is 2-D (a multivariate entry); expected one univariate series per line");
-      entry.target.push_back(json_to_double(target->items[i], where, "key \"target\" element " + std::to_string(i)));
+    const rapidjson::Value* target = find_member(object, "target");
+    check(target != nullptr && target->IsArray(), where + ": missing array key \"target\"");
+    entry.target.reserve(target->Size());
+    for (rapidjson::SizeType i = 0; i < target->Size(); ++i) {
+      if ((*target)[i].IsArray()) {
+        throw Error(where + ": key \"target\" is 2-D (a multivariate entry); expected one univariate series per line");
+      }
+      entry.target.push_back(json_to_double((*target)[i], where, "target", i));
     }
-    if (const JsonValue* categories = object.find("feat_static_cat")) {
-      check(categories->kind == JsonValue::Kind::kArray, where + ": key \"feat_static_cat\" must be an array");
-      for (size_t i = 0; i < categories->items.size(); ++i) {
-        const double value = json_to_double(categories->items[i], where, "key \"feat_static_cat\" element " + std::to_string(i));
+    if (const rapidjson::Value* categories = find_member(object, "feat_static_cat")) {
+      check(categories->IsArray(), where + ": key \"feat_static_cat\" must be an array");
+      for (rapidjson::SizeType i = 0; i < categories->Size(); ++i) {
+        const double value = json_to_double((*categories)[i], where, "feat_static_cat", i);
         check(std::isfinite(value) && value == std::floor(value),
               where + ": key \"feat_static_cat\" element " + std::to_string(i) + " must be an integer");
         entry.feat_static_cat.push_back(static_cast<int64_t>(value));
@@ -235,11 +290,13 @@ GluonTSDataset read_gluonts_dataset(const std::string& path, const GluonTSReadOp
   dataset.name = raw.name;
   const std::optional<TimeSeriesSpec> spec = find_time_series_spec(raw.name);
   if (raw.metadata) {
-    const JsonValue metadata = parse_json(raw.metadata->bytes, raw.metadata->name);
-    const JsonValue* freq = metadata.find("freq");
-    if (freq == nullptr) freq = metadata.find("time_granularity");  // older GluonTS archives
-    if (freq != nullptr && freq->kind == JsonValue::Kind::kString) dataset.freq = freq->text;
-    dataset.prediction_length = metadata_integer(metadata.find("prediction_length"), raw.metadata->name, "prediction_length");
+    rapidjson::Document metadata;
+    parse_json(raw.metadata->bytes, raw.metadata->name, 1, metadata);
+    const rapidjson::Value* freq = find_member(metadata, "freq");
+    if (freq == nullptr) freq = find_member(metadata, "time_granularity");  // older GluonTS archives
+    if (freq != nullptr && freq->IsString()) dataset.freq = string_of(*freq);
+    dataset.prediction_length =
+        metadata_integer(find_member(metadata, "prediction_length"), raw.metadata->name, "prediction_length");
   }
   if (spec) {
     if (dataset.freq.empty()) dataset.freq = spec->freq;
@@ -276,7 +333,7 @@ GluonTSDataset read_gluonts_dataset(const std::string& path, const GluonTSReadOp
 }
 
 torch::Tensor read_lstnet_matrix(const std::string& path) {
-  const std::string text = read_maybe_gzipped_file(path);
+  const std::string text = detail::read_maybe_gzipped_file(path);
   std::vector<double> values;
   int64_t columns = -1;
   int64_t rows = 0;

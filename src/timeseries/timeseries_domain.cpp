@@ -3,6 +3,7 @@
 #include "df/timeseries/timeseries_domain.h"
 
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/timeseries/crps.h"
 #include "df/timeseries/forecast.h"
 
@@ -59,6 +60,13 @@ class TimeSeriesDomain : public Domain {
             {"crps_sum_gluonts", crps_sum(f.samples, f.truth, QuantileRule::kGluonTS)},
             {"crps_mean", m.crps_mean},
             {"mse", m.mse}};
+  }
+  std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
+                                                   int repeats) const override {
+    // df_forecast's work: every rolling test window forecast with 100 samples in one batched pass.
+    const auto tasks = test_tasks(c);
+    return {{"forecast_" + std::to_string(tasks.size()) + "_windows_100_samples_s",
+             median_seconds([&] { sample_forecasts(model, c, tasks, 100, 0); }, repeats, 1, model.device())}};
   }
   torch::Tensor default_context(const Config& c, int64_t batch, uint64_t seed) const override {
     return random_training_context(c, batch, seed);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -18,23 +20,41 @@ namespace df {
 
 namespace {
 
-// Rewrites a CSV keeping the header and the rows whose first column (step) is <= max_step, so that a
-// resumed run does not duplicate rows logged after its last checkpoint.
+// Rewrites a CSV keeping the header and the complete rows whose first column (step) is <= max_step, so that a
+// resumed run neither duplicates rows logged after its last checkpoint nor keeps a row torn by a kill in the
+// middle of a write (text after the last newline, e.g. "13" of a half-written "130,..."). The rewrite goes
+// through a temp file and a rename: a kill during it leaves the old file.
 void truncate_csv(const std::string& path, int64_t max_step) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in.good()) return;
-  std::string line, kept;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  in.close();
+  const std::string text = buffer.str();
+  std::string kept;
   bool header = true;
-  while (std::getline(in, line)) {
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = text.substr(start, end - start);
     if (header) {
       kept += line + "\n";
       header = false;
       continue;
     }
-    if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= max_step) kept += line + "\n";
+    int64_t step = 0;
+    const char* first = line.data();
+    const char* comma = first + std::min(line.find(','), line.size());
+    const auto parsed = std::from_chars(first, comma, step);
+    if (parsed.ec == std::errc() && parsed.ptr == comma && comma != first && step <= max_step) kept += line + "\n";
   }
-  in.close();
-  std::ofstream(path) << kept;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << kept;
+    check(out.good(), tmp + ": cannot write while truncating " + path + " to step " + std::to_string(max_step));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  check(!ec, path + ": cannot replace it with the truncated copy: " + ec.message());
 }
 
 
@@ -194,10 +214,26 @@ TrainingSummary Trainer::run(bool resume) {
   if (!metrics_path.empty()) metrics.open(metrics_path, std::ios::app);
 
   using clock = std::chrono::steady_clock;
+  auto last_checkpoint_time = clock::now();
+  const std::chrono::duration<double> checkpoint_interval(options_.checkpoint_minutes * 60.0);
+  int64_t checkpointed_step = -1;  // step of the last checkpoint.pt written by this call; -1 = none (or stale)
+  // metrics.csv is flushed before every checkpoint write: a resume drops the rows past the checkpoint's step,
+  // so every row up to it must already be on disk.
+  const auto write_checkpoint = [&] {
+    if (options_.run_dir.empty()) return;
+    if (metrics.is_open()) metrics.flush();
+    save(options_.run_dir + "/checkpoint.pt", steps_done_);
+    checkpointed_step = steps_done_;
+    last_checkpoint_time = clock::now();
+  };
   auto window_start = clock::now();
   int64_t window_steps = 0;
   double rate = 0;
   while (steps_done_ < options_.steps) {
+    if (hooks_.should_stop && hooks_.should_stop()) {
+      summary.interrupted = true;
+      break;
+    }
     const int64_t step = steps_done_;
     const double loss = train_step(step);
     ++steps_done_;
@@ -226,15 +262,18 @@ TrainingSummary Trainer::run(bool resume) {
       }
     }
     if (hooks_.on_step && !hooks_.on_step({steps_done_, options_.steps, loss, rate, eta})) stop = true;
+    if (stop) break;  // the checkpoint is written below
     const bool periodic = options_.checkpoint_every > 0 && steps_done_ % options_.checkpoint_every == 0;
-    if (!options_.run_dir.empty() && (periodic || stop)) {
-      metrics.flush();
-      save(options_.run_dir + "/checkpoint.pt", steps_done_);
-    }
-    if (stop) break;
+    const bool timed = options_.checkpoint_minutes > 0 && clock::now() - last_checkpoint_time >= checkpoint_interval;
+    if (periodic || timed) write_checkpoint();
   }
-  if (!summary.stopped_early && steps_done_ >= options_.steps) run_validation(steps_done_);
-  if (!options_.run_dir.empty()) save(options_.run_dir + "/checkpoint.pt", steps_done_);
+  if (summary.interrupted) {
+    spdlog::info("stop requested at step {}/{}", steps_done_, options_.steps);
+  } else if (!summary.stopped_early && steps_done_ >= options_.steps) {
+    run_validation(steps_done_);
+    checkpointed_step = -1;  // validation may have changed the best metric and the patience count
+  }
+  if (checkpointed_step != steps_done_) write_checkpoint();
   summary.steps_done = steps_done_;
   summary.best_metric = best_metric_;
   return summary;

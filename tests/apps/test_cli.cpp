@@ -1,15 +1,27 @@
 // The command-line tools end to end: every shipped config resolves; bad configs fail with the key in the
-// message; df_train trains a tiny config, resumes, and df_sample writes samples that match its metrics.
+// message; df_train trains a tiny config, resumes, and df_sample writes samples that match its metrics;
+// SIGTERM / SIGINT stop df_train with a checkpoint and a resume continues exactly; df_sample uses the EMA
+// weights unless --no-ema.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "df/compositional/cross_metrics.h"
 #include "df/data/npy.h"
+#include "df/training/checkpoint.h"
+
+extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -117,6 +129,165 @@ TEST(Cli, TrainResumeAndSampleEndToEnd) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("diffusion.objective is \"eps\" after --config/--set"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir + "/bad"));
+}
+
+
+std::vector<std::string> csv_column(const std::string& path, size_t column) {
+  std::ifstream in(path);
+  std::vector<std::string> values;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::string cell;
+    for (size_t c = 0; c <= column && std::getline(row, cell, ','); ++c) {
+    }
+    values.push_back(cell);
+  }
+  return values;
+}
+
+std::vector<std::string> steps_1_to(int64_t n) {
+  std::vector<std::string> steps;
+  for (int64_t s = 1; s <= n; ++s) steps.push_back(std::to_string(s));
+  return steps;
+}
+
+int64_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+}
+
+// Starts a tool in the background with stdout and stderr in `log`; SIGTERM and SIGINT at their default
+// action in the child whatever this process inherited (a background job of a script ignores SIGINT).
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults, none;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Starts df_train on the tiny config with far more steps than it will run, waits until metrics.csv has
+// `rows` rows (polling; the process must still be running), sends `signal_number` and returns the exit
+// status (-1 if it did not exit normally). The step count is large so the run cannot finish before the
+// signal however slow or fast the machine is; the resumed and reference runs set their own.
+int train_and_signal(const std::string& dir, int signal_number, int64_t rows, std::string& log_text) {
+  const auto log = dir + ".log";
+  fs::create_directories(dir);
+  const pid_t pid = spawn({tool("df_train"), "--config", config("tiny_compositional.yaml"), "--run-dir", dir, "--set",
+                           "training.steps=1000000", "--set", "training.checkpoint_every=0", "--set",
+                           "training.log_every=1", "--set", "training.validate_every=0"},
+                          log);
+  EXPECT_GT(pid, 0) << "cannot start df_train";
+  if (pid <= 0) return -1;
+  int raw = 0;
+  bool exited = false;
+  // A generous safety net against a hung child, not a pass/fail timing.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count_lines(dir + "/metrics.csv") < rows + 1) {
+    if (waitpid(pid, &raw, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(exited) << "df_train ended before the signal:\n" << read_text(log);
+  if (!exited) {
+    kill(pid, signal_number);
+    waitpid(pid, &raw, 0);
+  }
+  log_text = read_text(log);
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+TEST(Cli, StopSignalCheckpointsAndResumeMatchesAnUninterruptedRun) {
+  const auto dir = temp_dir("sigterm"), reference = temp_dir("sigterm_reference");
+  std::string log;
+  const int status = train_and_signal(dir, SIGTERM, 5, log);
+  EXPECT_EQ(status, 128 + SIGTERM) << log;
+  EXPECT_NE(log.find("stopped by SIGTERM at step"), std::string::npos) << log;
+  EXPECT_NE(log.find("df_train --resume --run-dir " + dir), std::string::npos) << log;
+  const int64_t k = df::load_checkpoint(dir + "/checkpoint.pt").step;
+  ASSERT_GE(k, 5);
+  EXPECT_EQ(csv_column(dir + "/metrics.csv", 0), steps_1_to(k)) << "metrics.csv must end at the checkpoint's step";
+
+  // Resume to k + 8 steps, and train the same config uninterrupted for k + 8 steps.
+  const auto total = std::to_string(k + 8);
+  auto r = run(tool("df_train") + " --resume --run-dir " + dir + " --set training.steps=" + total);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(tool("df_train") + " --config " + config("tiny_compositional.yaml") + " --run-dir " + reference +
+          " --set training.steps=" + total +
+          " --set training.checkpoint_every=0 --set training.log_every=1 --set training.validate_every=0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(csv_column(dir + "/metrics.csv", 0), steps_1_to(k + 8));
+  const auto losses = csv_column(dir + "/metrics.csv", 1);
+  EXPECT_EQ(losses, csv_column(reference + "/metrics.csv", 1)) << "loss column after interrupt + resume";
+  EXPECT_EQ(losses.size(), static_cast<size_t>(k + 8));
+
+  // SIGINT (Ctrl-C) works the same way and exits with 130.
+  const auto dir_int = temp_dir("sigint");
+  EXPECT_EQ(train_and_signal(dir_int, SIGINT, 3, log), 128 + SIGINT) << log;
+  EXPECT_NE(log.find("stopped by SIGINT at step"), std::string::npos) << log;
+  const int64_t k_int = df::load_checkpoint(dir_int + "/checkpoint.pt").step;
+  EXPECT_GE(k_int, 3);
+  EXPECT_EQ(csv_column(dir_int + "/metrics.csv", 0), steps_1_to(k_int));
+}
+
+TEST(Cli, SampleUsesEmaWeightsUnlessNoEma) {
+  const auto dir = temp_dir("ema");
+  auto r = run(tool("df_train") + " --config " + config("tiny_compositional.yaml") + " --run-dir " + dir +
+               " --set training.steps=5 --set training.ema_decay=0.9");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto checkpoint = df::load_checkpoint(dir + "/checkpoint.pt");
+  ASSERT_FALSE(checkpoint.ema.empty());
+  // Two more checkpoints holding one set of weights each as their only (training) weights.
+  auto ema_only = checkpoint, training_only = checkpoint;
+  for (const auto& [k, v] : checkpoint.ema) ema_only.model[k] = v;
+  ema_only.ema.clear();
+  training_only.ema.clear();
+  df::save_checkpoint(dir + "/ema_only.pt", ema_only);
+  df::save_checkpoint(dir + "/training_only.pt", training_only);
+  const auto sample = [&](const std::string& checkpoint_file, const std::string& flags, const std::string& label) {
+    const auto out = run(tool("df_sample") + " --checkpoint " + dir + "/" + checkpoint_file + " --out " + dir +
+                         "/s --batch 4 --tokens 8 --seed 3 --label " + label + flags);
+    EXPECT_EQ(out.status, 0) << out.output;
+    return df::read_npy(dir + "/s/" + label + ".npy");
+  };
+  const auto by_default = sample("checkpoint.pt", "", "default");
+  const auto no_ema = sample("checkpoint.pt", " --no-ema", "no_ema");
+  EXPECT_FALSE(torch::equal(by_default, no_ema)) << "EMA and training weights gave the same samples";
+  EXPECT_TRUE(torch::equal(by_default, sample("ema_only.pt", "", "ema_only"))) << "default must sample the EMA weights";
+  EXPECT_TRUE(torch::equal(no_ema, sample("training_only.pt", "", "training_only")))
+      << "--no-ema must sample the training weights";
 }
 
 }  // namespace

@@ -99,7 +99,9 @@ void GoldenParity::run_case(torch::Device device) {
   // Schedule buffers stored by the reference (float32).
   for (const auto& [name, buffer] : model->schedule().buffers()) {
     const auto key = "buffer__" + name;
-    if (c.t.count(key)) EXPECT_TRUE(close(key, buffer, c[key], 1e-6, 1e-12));
+    if (c.t.count(key)) {
+      EXPECT_TRUE(close(key, buffer, c[key], 1e-6, 1e-12));
+    }
   }
 
   // Training recurrence, loss and gradients.

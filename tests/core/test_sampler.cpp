@@ -2,6 +2,7 @@
 // must lower a quadratic cost; Monte Carlo guidance must still lower it; context absorption feeds level 0.
 #include <gtest/gtest.h>
 
+#include "df/models/resmlp_gru.h"
 #include "df/sampling/sampler.h"
 #include "oracle_denoiser.h"
 
@@ -111,6 +112,178 @@ TEST(Sampler, ContextIsAbsorbedAtLevelZeroAndRolloutChains) {
   const auto x = sampler.rollout(oracle->initial_latent(B, {}), 7, 3, ScheduleMatrixKind::Pyramid);
   ASSERT_EQ(x.size(0), 7);
   for (int64_t t = 0; t < 7; ++t) EXPECT_TRUE(torch::equal(x[t], data[t % 3])) << "token " << t;
+}
+
+
+// A small random ResMLP+GRU (conditioned, to cover cond batching) wrapped to count model calls.
+class CountingDenoiser : public ResMlpGruDenoiser {
+ public:
+  using ResMlpGruDenoiser::ResMlpGruDenoiser;
+  DenoiserStep step(const torch::Tensor& z, const torch::Tensor& x, const torch::Tensor& levels,
+                    const torch::Tensor& cond) override {
+    ++calls;
+    return ResMlpGruDenoiser::step(z, x, levels, cond);
+  }
+  int64_t calls = 0;
+};
+
+std::shared_ptr<CountingDenoiser> small_network() {
+  torch::manual_seed(21);
+  ResMlpGruOptions o;
+  o.x_dim = 3;
+  o.z_dim = 8;
+  o.network_size = 4;
+  o.num_mlp_layers = 2;
+  o.cond_dim = 2;
+  return std::make_shared<CountingDenoiser>(o);
+}
+
+double max_relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+// The wavefront (one batched call per anti-diagonal) and Algorithm 2's skipping of idle tokens are
+// reorderings of the same computation: samples, latents and noise draws must equal the row walk's.
+TEST(Sampler, WavefrontAndIdleSkippingEqualTheRowWalk) {
+  const int64_t H = 5, B = 3, S = 6;
+  auto net = small_network();
+  DiffusionForcingModel model(net, small_options(Objective::V, S), torch::kCPU);
+  model.eval();
+  const auto z0 = torch::randn({B, 8});
+  const auto cond = torch::randn({H, B, 2});
+  for (auto kind : {ScheduleMatrixKind::Autoregressive, ScheduleMatrixKind::FullSequence,
+                    ScheduleMatrixKind::Pyramid, ScheduleMatrixKind::Trapezoid}) {
+    const auto matrix = SchedulingMatrix::make(kind, H, S, 1.0);
+    for (bool reference : {true, false}) {
+      for (double eta : {0.0, 1.0}) {
+        for (auto stabilization : {StabilizationInput::Clean, StabilizationInput::Noised}) {
+          auto run = [&](SamplerWalk walk, bool skip) {
+            SamplerOptions so;
+            so.reference_walk = reference;
+            so.eta = eta;
+            so.walk = walk;
+            so.skip_idle_tokens = skip;
+            so.stabilization_input = stabilization;
+            Sampler sampler(model, so);
+            auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+            net->calls = 0;
+            auto r = sampler.sample_chunk(z0, matrix, {}, cond, nullptr, gen);
+            return std::make_pair(r, net->calls);
+          };
+          const auto [rows, row_calls] = run(SamplerWalk::Rows, false);
+          const auto label = to_string(kind) + " reference=" + std::to_string(reference) + " eta=" +
+                             std::to_string(eta) + " stabilization=" + to_string(stabilization);
+          EXPECT_EQ(row_calls, matrix.rows() * H) << label;
+          for (bool skip : {false, true}) {
+            for (auto walk : {SamplerWalk::Rows, SamplerWalk::Wavefront}) {
+              const auto [other, calls] = run(walk, skip);
+              EXPECT_LE(max_relative_difference(other.x, rows.x), 1e-5) << label << " skip=" << skip;
+              EXPECT_LE(max_relative_difference(other.z, rows.z), 1e-5) << label << " skip=" << skip;
+              if (walk == SamplerWalk::Wavefront) {
+                EXPECT_LE(calls, matrix.rows() + H - 1) << label;
+              }
+              if (!skip) {
+                EXPECT_LE(max_relative_difference(other.x0, rows.x0), 1e-5) << label;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Algorithm 2 with the finished prefix cached: an autoregressive chunk costs one call per token and DDIM
+// step, plus one per token to extend the cached prefix (the row walk without skipping: rows x H).
+TEST(Sampler, IdleSkippingMakesAutoregressiveChunksCostOneCallPerTokenStep) {
+  const int64_t H = 6, B = 2, S = 5;
+  auto net = small_network();
+  DiffusionForcingModel model(net, small_options(Objective::X0, S), torch::kCPU);
+  model.eval();
+  SamplerOptions so;
+  so.reference_walk = false;
+  so.walk = SamplerWalk::Rows;
+  Sampler sampler(model, so);
+  net->calls = 0;
+  sampler.sample_chunk(torch::randn({B, 8}), SchedulingMatrix::autoregressive(H, S), {}, torch::randn({H, B, 2}));
+  EXPECT_EQ(net->calls, H * S + H);  // S steps per token + one prefix extension per token (the last: the commit)
+}
+
+// The guided walk batches the Monte Carlo guidance samples of all tokens into one call per sample index;
+// it must equal a plain per-token implementation of the same walk (reference walk, MCG with 3 samples).
+TEST(Sampler, BatchedMonteCarloGuidanceEqualsThePerTokenWalk) {
+  const int64_t H = 4, B = 2, S = 5, R = 3;
+  const double scale = 0.7;
+  auto net = small_network();
+  DiffusionForcingModel model(net, small_options(Objective::X0, S), torch::kCPU);
+  const auto z0 = torch::randn({B, 8});
+  const auto cond = torch::randn({H, B, 2});
+  const GuidanceCost cost = [](const torch::Tensor& x0) { return (x0 - 0.5).pow(2).sum(); };
+  const auto matrix = SchedulingMatrix::pyramid(H, S, 1.0);
+  SamplerOptions so;
+  so.guidance_scale = scale;
+  so.mcg_samples = R;
+  so.overwrite_finished = false;
+  Sampler sampler(model, so);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const auto ours = sampler.sample_chunk(z0, matrix, {}, cond, cost, gen);
+
+  // The same walk, token by token (the reference walk's token plan written out).
+  const auto& grid = model.grid();
+  const auto& schedule = model.schedule();
+  auto g = at::make_generator<at::CPUGeneratorImpl>(9);
+  auto noise = [&](const torch::Tensor& like) { return sample_clamped_noise(like.sizes(), like.options(), 20.0, g); };
+  auto x = noise(torch::zeros({H, B, 3}));
+  torch::Tensor z_last;
+  for (int64_t m = 0; m < matrix.rows(); ++m) {
+    const bool guided = m + 1 < matrix.rows();
+    torch::AutoGradMode grad_mode(guided);
+    auto z = z0;
+    std::vector<torch::Tensor> inputs, updated, x0s;
+    std::vector<std::vector<torch::Tensor>> repeats(R - 1);
+    std::vector<std::pair<int64_t, int64_t>> levels;  // (from, to) per token, to = -2: no guided step
+    for (int64_t t = 0; t < H; ++t) {
+      const int64_t from = matrix.at(m, t), to = guided ? matrix.at(m + 1, t) : 0;
+      int64_t label = grid.level(from), next = grid.level(to);
+      bool step = true, keep = false, clamp = from == S && from != to;
+      if (from == to && from == S) next = grid.level(S - 1), clamp = true;
+      if (from == to && from == 0) label = grid.level(1), next = -1, keep = true;
+      auto x_t = x[t].detach().requires_grad_(guided);
+      inputs.push_back(x_t);
+      const auto l = torch::full({B}, label, torch::kLong), n = torch::full({B}, next, torch::kLong);
+      const auto z_before = z;
+      auto pred = model.predict(z, clamp ? x_t.clamp(-20, 20) : x_t, l, cond[t]);
+      z = pred.z;
+      x0s.push_back(pred.prediction.x0);
+      updated.push_back(step && !keep ? ddim_update(schedule, pred.prediction, l, n, 0.0, {}) : x_t);
+      levels.push_back({label, step && !keep && next >= 0 ? next : -2});
+      auto latest = pred.prediction.x0;
+      for (int64_t r = 1; r < R; ++r) {
+        if (guided && step && next >= 0) {
+          const auto renoised = model.forward_process().noise(latest.unsqueeze(0), l.unsqueeze(0), noise(latest).unsqueeze(0))[0];
+          latest = model.predict(z_before, renoised, l, cond[t]).prediction.x0;
+        }
+        repeats[static_cast<size_t>(r - 1)].push_back(latest);
+      }
+    }
+    z_last = z.detach();
+    if (guided) {
+      std::vector<torch::Tensor> samples{torch::stack(x0s)};
+      for (auto& r : repeats) samples.push_back(torch::stack(r));
+      const auto grads = torch::autograd::grad({cost(torch::stack(samples))}, inputs, {}, false, false, true);
+      for (int64_t t = 0; t < H; ++t) {
+        const auto [label, next] = levels[static_cast<size_t>(t)];
+        if (next == -2) continue;
+        const auto gc = ddim_guidance_constant(schedule, torch::full({B}, label, torch::kLong),
+                                               torch::full({B}, next, torch::kLong), 0.0);
+        updated[static_cast<size_t>(t)] = updated[static_cast<size_t>(t)].detach() -
+                                          scale * gc.unsqueeze(-1) * grads[static_cast<size_t>(t)];
+      }
+    }
+    x = torch::stack(updated).detach();
+  }
+  EXPECT_LE(max_relative_difference(ours.x, x), 1e-5);
+  EXPECT_LE(max_relative_difference(ours.z, z_last), 1e-5);
 }
 
 }  // namespace

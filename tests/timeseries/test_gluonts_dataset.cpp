@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +13,7 @@
 
 #include "df/core/error.h"
 #include "df/timeseries/gluonts_dataset.h"
-#include "tar_gz_writer.h"
+#include "archive_writer.h"
 
 namespace dt = df::timeseries;
 namespace fs = std::filesystem;
@@ -85,6 +87,39 @@ void expect_small_dataset(const dt::GluonTSDataset& data) {
   EXPECT_EQ(data.feat_static_cat, (std::vector<int64_t>{0, 1, 2}));
 }
 
+// The df::Error message of `read`, or "" (and a test failure) when it does not throw one.
+template <typename Read>
+std::string error_of(Read read) {
+  try {
+    read();
+  } catch (const df::Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected df::Error";
+  return "";
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Three hourly series of 4000 pseudo-random values (~100 KB): large enough that a cut through the
+// compressed archive lands inside this member.
+std::string long_train_text() {
+  std::string text;
+  uint32_t state = 12345;
+  for (int series = 0; series < 3; ++series) {
+    text += "{\"start\": \"2021-03-01 00:00:00\", \"target\": [";
+    for (int t = 0; t < 4000; ++t) {
+      state = state * 1664525u + 1013904223u;
+      text += (t > 0 ? ", " : "") + std::to_string(state % 100000) + "." + std::to_string(state % 97);
+    }
+    text += "]}\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 TEST(GluonTSDatasetTest, ReadsExchangeRateArchive) {
@@ -125,13 +160,16 @@ TEST(GluonTSDatasetTest, MaxTargetDimKeepsFirstSeries) {
 TEST(GluonTSDatasetTest, ReadsGeneratedArchiveWithPaxHeadersNanAndCategories) {
   TempDir dir("archive");
   const std::string archive = (dir.path() / "tiny_set.tar.gz").string();
-  df_test::write_gzip_file(archive, df_test::make_tar({
-                                        {"tiny_set/", "", '5'},
-                                        {"tiny_set/metadata/metadata.json", kMetadata},
-                                        {"tiny_set/train/train.json", kTrain, '0', /*pax_path=*/true},
-                                        {"tiny_set/test/test.json", kTest},
-                                        {"tiny_set/README.txt", "ignored"},
-                                    }));
+  // The train member's name is too long for a ustar header and has an extended attribute: libarchive
+  // writes a pax 'x' header for it, as macOS tar does.
+  const std::string long_train_name = "tiny_set/train/" + std::string(120, 't') + ".json";
+  df_test::write_tar_gz(archive, {
+                                     {"tiny_set/", "", /*directory=*/true},
+                                     {"tiny_set/metadata/metadata.json", kMetadata},
+                                     {long_train_name, kTrain, /*directory=*/false, /*pax_header=*/true},
+                                     {"tiny_set/test/test.json", kTest},
+                                     {"tiny_set/README.txt", "ignored"},
+                                 });
   expect_small_dataset(dt::read_gluonts_dataset(archive));
 }
 
@@ -147,9 +185,9 @@ TEST(GluonTSDatasetTest, ExtractedDirectoryReadsIdentically) {
 
   // Same content as an archive gives identical tensors.
   const std::string archive = (dir.path() / "tiny_set.tar.gz").string();
-  df_test::write_gzip_file(archive, df_test::make_tar({{"tiny_set/metadata/metadata.json", kMetadata},
-                                                       {"tiny_set/train/train.json", kTrain},
-                                                       {"tiny_set/test/test.json", kTest}}));
+  df_test::write_tar_gz(archive, {{"tiny_set/metadata/metadata.json", kMetadata},
+                                  {"tiny_set/train/train.json", kTrain},
+                                  {"tiny_set/test/test.json", kTest}});
   const dt::GluonTSDataset from_folder = dt::read_gluonts_dataset(root.string());
   const dt::GluonTSDataset from_archive = dt::read_gluonts_dataset(archive);
   EXPECT_TRUE(same_with_nan(from_folder.train, from_archive.train));
@@ -175,7 +213,7 @@ TEST(GluonTSDatasetTest, MalformedJsonLineNamesFileAndLine) {
 
   // In an archive the message names archive, member and line.
   const std::string archive = (dir.path() / "bad_set.tar.gz").string();
-  df_test::write_gzip_file(archive, df_test::make_tar({{"bad_set/train/train.json", train}, {"bad_set/test/test.json", kTest}}));
+  df_test::write_tar_gz(archive, {{"bad_set/train/train.json", train}, {"bad_set/test/test.json", kTest}});
   try {
     dt::read_gluonts_dataset(archive);
     FAIL() << "expected df::Error";
@@ -219,4 +257,97 @@ TEST(GluonTSDatasetTest, LstnetReaderChecksColumns) {
   } catch (const df::Error& error) {
     EXPECT_NE(std::string(error.what()).find("bad.txt:2"), std::string::npos) << error.what();
   }
+}
+
+TEST(GluonTSDatasetTest, TruncatedArchiveNamesArchiveAndMember) {
+  TempDir dir("truncated");
+  const std::string archive = (dir.path() / "cut_set.tar.gz").string();
+  df_test::write_tar_gz(archive, {{"cut_set/test/test.json", kTest}, {"cut_set/train/train.json", long_train_text()}});
+  EXPECT_NO_THROW(dt::read_gluonts_dataset(archive));  // intact, it reads
+  fs::resize_file(archive, fs::file_size(archive) * 6 / 10);
+  const std::string message = error_of([&] { dt::read_gluonts_dataset(archive); });
+  EXPECT_NE(message.find(archive + ": member 'cut_set/train/train.json': "), std::string::npos) << message;
+  EXPECT_NE(lowercase(message).find("truncated"), std::string::npos) << message;
+}
+
+TEST(GluonTSDatasetTest, BadJsonLineNamesFileLineAndColumn) {
+  TempDir dir("badjson");
+  const fs::path root = dir.path() / "bad_set";
+  const std::string bad_line = "{\"start\": \"2020-01-01\", \"target\": [1, 2,}";
+  const size_t column = bad_line.find(",}") + 2;  // 1-based column of the '}' where a value must come
+  write_text(root / "train" / "train.json", "{\"start\": \"2020-01-01\", \"target\": [1, 2]}\n" + bad_line + "\n");
+  write_text(root / "test" / "test.json", kTest);
+  const std::string message = error_of([&] { dt::read_gluonts_dataset(root.string()); });
+  EXPECT_NE(message.find((root / "train" / "train.json").string() + ":2: column " + std::to_string(column) +
+                         ": invalid JSON"),
+            std::string::npos)
+      << message;
+
+  // Metadata errors count lines across the whole file.
+  write_text(root / "train" / "train.json", kTrain);
+  write_text(root / "metadata" / "metadata.json", "{\n  \"freq\": \"H\",\n  \"prediction_length\": 2x\n}");
+  const std::string metadata_message = error_of([&] { dt::read_gluonts_dataset(root.string()); });
+  EXPECT_NE(metadata_message.find((root / "metadata" / "metadata.json").string() + ":3: column 25: invalid JSON"),
+            std::string::npos)
+      << metadata_message;
+}
+
+TEST(GluonTSDatasetTest, MissingTargetKeyNamesMemberAndLine) {
+  TempDir dir("notarget");
+  const std::string archive = (dir.path() / "bad_set.tar.gz").string();
+  const std::string train = std::string(kTrain) + "{\"start\": \"2021-03-01 00:00:00\", \"values\": [1, 2, 3, 4, 5]}\n";
+  df_test::write_tar_gz(archive, {{"bad_set/train/train.json", train}, {"bad_set/test/test.json", kTest}});
+  const std::string message = error_of([&] { dt::read_gluonts_dataset(archive); });
+  EXPECT_NE(message.find(archive + ":bad_set/train/train.json:4: missing array key \"target\""), std::string::npos)
+      << message;
+}
+
+TEST(GluonTSDatasetTest, NonGzipJsonGzNamesFile) {
+  TempDir dir("notgzip");
+  const fs::path root = dir.path() / "bad_set";
+  write_text(root / "train" / "data.json.gz", kTrain);  // plain text under a .gz name
+  write_text(root / "test" / "test.json", kTest);
+  const std::string path = (root / "train" / "data.json.gz").string();
+  std::string message = error_of([&] { dt::read_gluonts_dataset(root.string()); });
+  EXPECT_NE(message.find(path + ": not gzip data"), std::string::npos) << message;
+
+  // The same inside an archive names archive and member.
+  const std::string archive = (dir.path() / "bad_set.tar.gz").string();
+  df_test::write_tar_gz(archive, {{"bad_set/train/data.json.gz", kTrain}, {"bad_set/test/test.json", kTest}});
+  message = error_of([&] { dt::read_gluonts_dataset(archive); });
+  EXPECT_NE(message.find(archive + ":bad_set/train/data.json.gz: not gzip data"), std::string::npos) << message;
+
+  // Gzip data cut short is reported as such.
+  df_test::write_gzip_file(path, long_train_text());
+  fs::resize_file(path, fs::file_size(path) / 2);
+  message = error_of([&] { dt::read_gluonts_dataset(root.string()); });
+  EXPECT_NE(message.find(path + ": cannot read: "), std::string::npos) << message;
+  EXPECT_NE(lowercase(message).find("truncated"), std::string::npos) << message;
+}
+
+TEST(GluonTSDatasetTest, ConcatenatedGzipMembersReadAsOneFile) {
+  // `cat a.gz b.gz > c.gz` is a valid gzip file holding a then b (gzip -d and Python read both parts).
+  TempDir dir("concat");
+  const fs::path root = dir.path() / "tiny_set";
+  const std::string train = kTrain;
+  const size_t split = train.find('\n') + 1;
+  df_test::write_gzip_file((dir.path() / "a.gz").string(), train.substr(0, split));
+  df_test::write_gzip_file((dir.path() / "b.gz").string(), train.substr(split));
+  std::ifstream a(dir.path() / "a.gz", std::ios::binary);
+  std::ifstream b(dir.path() / "b.gz", std::ios::binary);
+  fs::create_directories(root / "train");
+  std::ofstream(root / "train" / "train.json.gz", std::ios::binary) << a.rdbuf() << b.rdbuf();
+  write_text(root / "test" / "test.json", kTest);
+  write_text(root / "metadata" / "metadata.json", kMetadata);
+  expect_small_dataset(dt::read_gluonts_dataset(root.string()));
+}
+
+TEST(GluonTSDatasetTest, LstnetReaderReadsGzip) {
+  TempDir dir("lstnet_gz");
+  const std::string path = (dir.path() / "m.txt.gz").string();
+  df_test::write_gzip_file(path, "1,2\n3,4.5\n");
+  EXPECT_TRUE(torch::equal(dt::read_lstnet_matrix(path), torch::tensor({1.f, 2.f, 3.f, 4.5f}).view({2, 2})));
+  write_text(path, "1,2\n3,4.5\n");
+  const std::string message = error_of([&] { dt::read_lstnet_matrix(path); });
+  EXPECT_NE(message.find(path + ": not gzip data"), std::string::npos) << message;
 }

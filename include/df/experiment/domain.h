@@ -62,6 +62,12 @@ class Domain {
                                                          const std::string& dir, const std::string& label) const {
     return {};
   }
+  // Sampling benchmarks of this domain for df_bench (e.g. planning latency, forecast time): name ->
+  // seconds, each the median of `repeats` runs after a warm-up. Empty when the domain has none.
+  virtual std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& config,
+                                                           int repeats) const {
+    return {};
+  }
   // Where df_sample streams its tokens. The default collects them, writes `<label>.npy` and calls
   // evaluate_samples at the end; domains with long outputs (video) stream them to files instead.
   virtual std::unique_ptr<SampleWriter> make_sample_writer(const Config& config, const std::string& dir,

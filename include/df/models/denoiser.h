@@ -32,6 +32,11 @@ struct EnumNames<InitialLatent> {
                                                       {InitialLatent::ObservationEncoder, "observation_encoder"}};
 };
 
+struct SequenceSteps {
+  torch::Tensor z;    // [T, B, ...z_shape] latent after each token
+  torch::Tensor out;  // [T, B, ...x_shape] model output of each token
+};
+
 struct DenoiserStep {
   torch::Tensor z;    // [B, ...z_shape] next latent
   torch::Tensor out;  // [B, ...x_shape] model output (x0 / eps / v, see Parameterization)
@@ -43,6 +48,13 @@ class CausalDenoiser : public torch::nn::Module {
   // cond [B, cond_dim] or an undefined tensor when the model is unconditional.
   virtual DenoiserStep step(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
                             const torch::Tensor& cond) = 0;
+
+  // The recurrence over a whole sequence: x_noisy [T, B, ...x], levels [T, B], cond [T, B, C] or undefined;
+  // returns the latents z_t and outputs out_t for every token ([T, B, ...]). The default loops over step();
+  // models override it to do the latent-independent work (input projections, the level embedding, the
+  // output head) for all tokens at once, around a recurrence that only does the rest.
+  virtual SequenceSteps forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy,
+                                         const torch::Tensor& levels, const torch::Tensor& cond);
 
   // Initial latent z_0 [B, ...z_shape]. `first_observation` is used by models whose z_0 is encoded from
   // an observation (maze planning); others ignore it and return zeros or a learned z_0.

@@ -36,6 +36,9 @@ class ResMlpGruDenoiser : public CausalDenoiser {
 
   DenoiserStep step(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
                     const torch::Tensor& cond) override;
+  // The first layer's x / level / condition inputs and the output head run for all tokens at once.
+  SequenceSteps forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                                 const torch::Tensor& cond) override;
   torch::Tensor initial_latent(int64_t batch_size, const torch::Tensor& first_observation) override;
   std::vector<int64_t> x_shape() const override { return {options_.x_dim}; }
   std::vector<int64_t> z_shape() const override { return {options_.z_dim}; }

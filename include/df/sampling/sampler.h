@@ -20,6 +20,8 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
+#include <utility>
 
 #include "df/diffusion/scheduling_matrix.h"
 #include "df/models/diffusion_forcing_model.h"
@@ -37,6 +39,17 @@ struct EnumNames<StabilizationInput> {
                                                            {StabilizationInput::Noised, "noised"}};
 };
 
+// The order in which an unguided chunk's cells (row m, token t) are computed. Cell (m, t) needs only
+// (m-1, t) (the token's value) and (m, t-1) (the latent), so every anti-diagonal m + t = d is one batched
+// model call: M + H - 1 calls instead of M * H. Both orders give the same samples (same noise per cell).
+// Guided chunks need a whole row before the next one and always walk rows.
+enum class SamplerWalk { Wavefront, Rows };
+template <>
+struct EnumNames<SamplerWalk> {
+  static constexpr const char* what = "sampler walk";
+  static constexpr EnumName<SamplerWalk> table[] = {{SamplerWalk::Wavefront, "wavefront"}, {SamplerWalk::Rows, "rows"}};
+};
+
 struct SamplerOptions {
   double eta = 0.0;
   bool reference_walk = true;
@@ -46,6 +59,12 @@ struct SamplerOptions {
   double guidance_scale = 0.0;
   int64_t mcg_samples = 1;            // Monte Carlo guidance: x0 samples per token (1 = plain guidance)
   bool context_q_sample = false;      // context tokens q-sampled at level 0 (reference) instead of fed clean
+  SamplerWalk walk = SamplerWalk::Wavefront;
+  // Algorithm 2 walk (reference_walk = false) with deterministic stabilization (clean / scaled): a row runs
+  // only the tokens from the first one not yet in the finished prefix to the last one that moves; the
+  // latent after the finished prefix is computed once and reused (an autoregressive chunk then costs one
+  // model call per token and DDIM step). x0 of tokens not run keeps its last estimate.
+  bool skip_idle_tokens = true;
 };
 
 // Cost to minimise, from the predicted clean chunk x0 [R, H, B, ...] (R = mcg_samples); returns a scalar.
@@ -95,15 +114,27 @@ class Sampler {
 
  private:
   struct TokenUpdate;
+  struct WalkPlan;
+  struct CellNoise;
   TokenUpdate plan_token(int64_t from_entry, int64_t to_entry) const;
-  // One pass over the chunk for the row transition from_row -> to_row; returns the new tokens, latent, x0.
-  ChunkResult row_pass(const torch::Tensor& z, const torch::Tensor& x, const std::vector<int64_t>& from_row,
-                       const std::vector<int64_t>& to_row, const torch::Tensor& cond, const GuidanceCost& cost,
-                       c10::optional<torch::Generator> generator);
+  WalkPlan plan_walk(const SchedulingMatrix& matrix, bool guided) const;
+  // Draws a cell's noise (stabilization, DDIM, MCG re-noising) in the fixed order of the row walk.
+  CellNoise draw_cell_noise(const TokenUpdate& u, const torch::Tensor& like, bool guided,
+                            c10::optional<torch::Generator> generator) const;
+  // The value the network reads for a cell: clamped (first DDIM step) or stabilized (held clean token).
+  torch::Tensor cell_input(const TokenUpdate& u, const torch::Tensor& x, const torch::Tensor& label,
+                           const torch::Tensor& stabilization_noise) const;
+  ChunkResult walk_rows(const torch::Tensor& z, torch::Tensor x, const WalkPlan& plan, const torch::Tensor& cond,
+                        const GuidanceCost& cost, c10::optional<torch::Generator> generator);
+  ChunkResult walk_wavefront(const torch::Tensor& z, torch::Tensor x, const WalkPlan& plan, const torch::Tensor& cond,
+                             c10::optional<torch::Generator> generator);
+  // A [B] tensor filled with `level` on the model's device (cached: no allocation per cell).
+  const torch::Tensor& level_tensor(int64_t level, int64_t batch);
 
   DiffusionForcingModel* model_;
   SamplerOptions options_;
   RowCallback row_callback_;
+  std::map<std::pair<int64_t, int64_t>, torch::Tensor> level_tensors_;
 };
 
 }  // namespace df

@@ -39,6 +39,9 @@ struct TrainerOptions {
   int64_t log_every = 50;
   int64_t validate_every = 0;     // 0 = never
   int64_t checkpoint_every = 500;  // steps between checkpoint.pt writes; 0 = only at the end
+  // Also write checkpoint.pt once this much wall time has passed since the last write (0 = off), so that a
+  // job killed without warning (SIGKILL, node failure) loses at most this much work.
+  double checkpoint_minutes = 0.0;
   std::string run_dir;            // checkpoint.pt, best.pt, metrics.csv, validation.csv
   std::string config_yaml;        // stored in checkpoints
   std::string best_metric;        // validation metric to minimise for best.pt / early stopping ("" = none)
@@ -58,6 +61,11 @@ struct TrainerHooks {
   std::function<std::map<std::string, double>(DiffusionForcingModel&, int64_t step)> validate;
   // Called after every step; return false to stop (a checkpoint is written first).
   std::function<bool(const TrainingProgress&)> on_step;
+  // Polled before every step, so it must be cheap (e.g. StopSignalGuard::requested from
+  // df/core/stop_signal.h, one flag read). When it returns true, the trainer writes checkpoint.pt at the
+  // current step, skips the final validation and returns with TrainingSummary::interrupted set;
+  // run(resume = true) later continues exactly.
+  std::function<bool()> should_stop;
 };
 
 struct TrainingSummary {
@@ -65,6 +73,7 @@ struct TrainingSummary {
   double last_loss = 0;
   double best_metric = 0;
   bool stopped_early = false;
+  bool interrupted = false;    // stopped by hooks.should_stop before options.steps
   std::vector<double> losses;  // per step of this invocation
 };
 
