@@ -8,6 +8,7 @@
 
 #include "df/core/compat.h"
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/plot/plot.h"
 #include "df/robot/demo_dataset.h"
 
@@ -77,6 +78,48 @@ class RobotDomain : public Domain {
     ModelShape s;
     s.x_shape = robot_token_layout(c).token_shape();
     return s;
+  }
+
+  std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
+                                                   int repeats) const override {
+    // One acting token of df_robot_eval (absorb the current token, sample the next one with S DDIM steps)
+    // and rendering both cameras of every env, for one env and for robot.eval_batch envs.
+    const auto layout = robot_token_layout(c);
+    const auto options = read_policy_options(c);
+    RobotPolicy policy(model, layout, options);
+    Sampler sampler(model, options.sampler);
+    const auto matrix = SchedulingMatrix::autoregressive(1, model.grid().sampling_steps());
+    auto prototype = std::make_shared<const SwapModel>();
+    SceneRenderer renderer(*prototype);
+    const int R = static_cast<int>(layout.resolution());
+    std::map<std::string, double> result;
+    for (const int64_t batch : {int64_t{1}, c.get_int("robot.eval_batch")}) {
+      std::vector<uint64_t> seeds(static_cast<size_t>(batch));
+      for (size_t i = 0; i < seeds.size(); ++i) seeds[i] = i;
+      BatchedSwapEnv envs(seeds);
+      envs.reset();
+      std::vector<torch::Tensor> frames;
+      for (int i = 0; i < envs.size(); ++i) frames.push_back(renderer.observe(envs.env(i), R));
+      const auto token =
+          layout.pack(torch::stack(frames), layout.hold_actions(prototype->spec().home).expand({batch, -1, -1}))
+              .to(model.device());
+      const auto z0 = model.denoiser().initial_latent(batch, {});
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+      const auto g = model.device().is_cpu() ? c10::optional<torch::Generator>(generator) : c10::nullopt;
+      const auto b = "_b" + std::to_string(batch) + "_s";
+      result["act_token" + b] = median_seconds(
+          [&] {
+            torch::NoGradGuard no_grad;
+            sampler.sample_chunk(policy.absorb(z0, token, 0, generator), matrix, {}, {}, nullptr, g);
+          },
+          repeats, 1, model.device());
+      result["render_cameras" + b] = median_seconds(
+          [&] {
+            for (int i = 0; i < envs.size(); ++i) renderer.observe(envs.env(i), R);
+          },
+          repeats, 1, torch::kCPU);
+    }
+    return result;
   }
 
   std::unique_ptr<SequenceDataset> make_dataset(const Config& c) const override {
