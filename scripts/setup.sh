@@ -7,6 +7,7 @@ packages=(
   libarchive-dev rapidjson-dev                # GluonTS archives, .npz (zip) files of the video datasets, JSON lines
   libopencv-dev                               # PNG / MP4 output, video files
   libmujoco-dev libqhull-dev libhdf5-dev      # Maze2D on the real MuJoCo engine, D4RL HDF5 files
+  libegl-dev libegl-mesa0 libgl1-mesa-dri     # robot cameras: MuJoCo's renderer on headless EGL (software GL)
   cmake ninja-build g++ ccache
 )
 missing=()

@@ -27,8 +27,9 @@ std::string descr_of(torch::ScalarType type) {
     case torch::kFloat32: return "<f4";
     case torch::kFloat64: return "<f8";
     case torch::kInt64: return "<i8";
+    case torch::kUInt8: return "|u1";
     default: throw Error(std::string("write_npy: unsupported dtype ") + c10::toString(type) +
-                         " (supported: float32, float64, int64)");
+                         " (supported: float32, float64, int64, uint8)");
   }
 }
 

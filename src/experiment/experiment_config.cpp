@@ -32,8 +32,8 @@ const std::string& core_config_defaults() {
         .key("num_mlp_layers", mlp.num_mlp_layers)
         .key("num_gru_layers", mlp.num_gru_layers)
         .key("dim_mults", unet.dim_mults)
-        .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads")
-        .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru channels per attention head")
+        .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
+        .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
         .key("initial_latent", mlp.initial_latent);
     d.section("diffusion")
         .key("schedule", diffusion.schedule.kind)

@@ -19,10 +19,11 @@
 #ifdef DF_HAVE_VIDEO
 #include "df/video/video_domain.h"
 #endif
+#ifdef DF_HAVE_ROBOT
+#include "df/robot/robot_domain.h"
+#endif
 
 namespace df {
-
-std::unique_ptr<Domain> make_unavailable_robot_domain();
 
 const std::vector<std::unique_ptr<Domain>>& domains() {
   static const auto list = [] {
@@ -39,7 +40,9 @@ const std::vector<std::unique_ptr<Domain>>& domains() {
 #ifdef DF_HAVE_VIDEO
     d.push_back(video::make_video_domain());
 #endif
-    d.push_back(make_unavailable_robot_domain());
+#ifdef DF_HAVE_ROBOT
+    d.push_back(robot::make_robot_domain());
+#endif
     return d;
   }();
   return list;

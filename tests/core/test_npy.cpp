@@ -69,6 +69,15 @@ TEST(NpyTest, RoundTripsFloat32AndFloat64) {
   std::memcpy(&first, bytes.data() + header.size(), sizeof(float));
   EXPECT_EQ(first, f32[0][0][0].item<float>());
 
+  // uint8 (camera frames) is '|u1', one byte per element.
+  const torch::Tensor u8 = torch::arange(0, 250, 7, torch::kLong).to(torch::kUInt8).view({2, 18});
+  const std::string d = temp_file("d.npy");
+  EXPECT_NE(dt::npy_header(u8).find("'descr': '|u1'"), std::string::npos);
+  dt::write_npy(d, u8);
+  EXPECT_TRUE(torch::equal(dt::read_npy(d), u8));
+  EXPECT_EQ(file_bytes(d).size(), dt::npy_header(u8).size() + 36);
+  fs::remove(d);
+
   std::ofstream(temp_file("bad.npy"), std::ios::binary) << "not numpy";
   EXPECT_THROW(dt::read_npy(temp_file("bad.npy")), df::Error);
   for (const std::string& path : {a, b, c, temp_file("bad.npy")}) fs::remove(path);

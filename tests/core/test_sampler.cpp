@@ -285,6 +285,8 @@ TEST(Sampler, BatchedMonteCarloGuidanceEqualsThePerTokenWalk) {
   }
   EXPECT_LE(max_relative_difference(ours.x, x), 1e-5);
   EXPECT_LE(max_relative_difference(ours.z, z_last), 1e-5);
+}
+
 TEST(Sampler, LimitedMemoryResetsTheLatentAndReabsorbsOnlyTheWindow) {
   torch::manual_seed(6);
   const int64_t B = 2, D = 3, S = 4;

@@ -6,6 +6,7 @@
 
 #include "df/core/error.h"
 #include "df/plot/plot.h"
+#include "df/plot/video_writer.h"
 
 #ifdef DF_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -61,6 +62,7 @@ TEST(Plot, WithoutOpenCVEveryWriterThrowsNamingThePath) {
   }
   EXPECT_THROW(write_trajectory_panels("/tmp/x.png", {TrajectoryPanel{}}), df::Error);
   EXPECT_THROW(write_video("/tmp/x.mp4", torch::zeros({1, 8, 8, 3}, torch::kUInt8), 10), df::Error);
+  EXPECT_THROW(write_png("/tmp/x.png", torch::zeros({8, 8, 3}, torch::kUInt8)), df::Error);
   EXPECT_THROW(Canvas(100, 100, DataRange{}), df::Error);
 }
 
@@ -91,6 +93,23 @@ TEST(Plot, CanvasPngDecodesWithTheLineWhereItWasDrawn) {
   EXPECT_EQ(rgb.sizes(), (std::vector<int64_t>{160, 200, 3}));
   EXPECT_EQ(rgb[static_cast<int>(std::lround(m.py(0)))][static_cast<int>(std::lround(m.px(0)))][0].item<int>(),
             colors::kRed.r);
+}
+
+TEST(Plot, ImagePngDecodesToTheSamePixels) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  auto image = torch::zeros({6, 10, 3}, torch::kUInt8);
+  image[2][7][0] = 200;  // one red pixel, row 2, column 7
+  image[5][0][2] = 90;   // one blue pixel in the last row
+  const std::string path = output_path("image.png");
+  write_png(path, image);
+  const cv::Mat decoded = cv::imread(path, cv::IMREAD_COLOR);
+  ASSERT_FALSE(decoded.empty()) << path;
+  EXPECT_EQ(decoded.cols, 10);
+  EXPECT_EQ(decoded.rows, 6);
+  EXPECT_EQ(pixel(decoded, 2, 7).r, 200);
+  EXPECT_EQ(pixel(decoded, 5, 0).b, 90);
+  EXPECT_EQ(pixel(decoded, 0, 0).r, 0);
+  EXPECT_THROW(write_png(path, torch::zeros({6, 10}, torch::kUInt8)), df::Error);
 }
 
 TEST(Plot, TrajectoryPanelsSideBySide) {

@@ -9,8 +9,8 @@
 
 namespace df {
 
-// Writes `tensor` (float32 -> '<f4', float64 -> '<f8', int64 -> '<i8'; other dtypes are rejected) in
-// C order. The tensor may live on any device and be non-contiguous.
+// Writes `tensor` (float32 -> '<f4', float64 -> '<f8', int64 -> '<i8', uint8 -> '|u1'; other dtypes are
+// rejected) in C order. The tensor may live on any device and be non-contiguous.
 void write_npy(const std::string& path, const torch::Tensor& tensor);
 
 // The header bytes write_npy puts before the data (magic through '\n'); exposed for tests.
