@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <thread>
 
 #include "df/core/error.h"
@@ -49,6 +53,18 @@ int configure_cpu_threads(int64_t requested) {
   }
   at::set_num_threads(threads);
   return threads;
+}
+
+bool tune_host_allocator() {
+#ifdef __GLIBC__
+  const char* keep = std::getenv("DF_DEFAULT_MALLOC");
+  if (keep && std::string(keep) == "1") return false;
+  // Fixed thresholds (setting them turns glibc's dynamic threshold off): blocks below 64 MiB come from the
+  // heap and stay there for reuse; the heap top is given back only past 512 MiB free.
+  return mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1;
+#else
+  return false;
+#endif
 }
 
 }  // namespace df

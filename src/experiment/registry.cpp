@@ -98,7 +98,9 @@ void require_as_trained(const Config& config, const std::string& stored_yaml, co
 torch::Device setup_runtime(const Config& config) {
   const auto device = resolve_device(config.get_string("experiment.device"));
   const int threads = configure_cpu_threads(config.get_int("experiment.threads"));
-  spdlog::info("device {}, {} CPU thread{}", describe_device(device), threads, threads == 1 ? "" : "s");
+  const bool tuned = tune_host_allocator();
+  spdlog::info("device {}, {} CPU thread{}{}", describe_device(device), threads, threads == 1 ? "" : "s",
+               tuned ? ", heap kept for large tensors" : "");
   return device;
 }
 
