@@ -58,9 +58,10 @@ int main(int argc, char** argv) {
     }
     if (sampling) {
       model->eval();
-      for (const auto& [name, seconds] : domain.benchmark_sampling(*model, config, repeats)) {
-        results[name] = seconds;
-        std::printf("sampling: %s median %.4f s\n", name.c_str(), seconds);
+      for (const auto& [name, value] : domain.benchmark_sampling(*model, config, repeats)) {
+        results[name] = value;  // *_s: median seconds; *_fps: frames per second of that median
+        const bool rate = name.size() > 4 && name.compare(name.size() - 4, 4, "_fps") == 0;
+        std::printf("sampling: %s median %.4f %s\n", name.c_str(), value, rate ? "frames/s" : "s");
       }
     }
     spdlog::info("{}: {} on {}, {} threads, {:.2f} M params, precision {}", config_file,

@@ -8,6 +8,7 @@
 
 #include "df/core/compat.h"
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/data/npy.h"
 #include "df/experiment/experiment_config.h"
 #include "df/sampling/sampler.h"
@@ -208,6 +209,39 @@ class VideoDomain : public Domain {
             {"psnr", e.psnr.mean().item<double>()},
             {"ssim", e.ssim.mean().item<double>()},
             {"out_of_range", outside.to(torch::kFloat64).mean().item<double>()}};
+  }
+  std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
+                                                   int repeats) const override {
+    // df_sample's work on a video model: after the context, a rollout of four training lengths, chunk by
+    // chunk as configured (sampling.matrix, sampling.chunk_size, sampling.window), at batch 1 and 8. The
+    // content does not change the cost, so the context is blank frames and no data is read.
+    const auto o = read_video_options(c);
+    const int64_t fs = c.get_int("diffusion.frame_stack"), n_context = o.context_frames / fs;
+    const int64_t tokens = 4 * (o.n_frames / fs), frames = tokens * fs;
+    const auto shape = model_shape(c);
+    Sampler sampler(model, read_sampler_options(c));
+    const auto plan = read_chunk_plan(c);
+    std::map<std::string, double> result;
+    for (const int64_t batch : {int64_t{1}, int64_t{8}}) {
+      std::vector<int64_t> context_shape{n_context, batch};
+      context_shape.insert(context_shape.end(), shape.x_shape.begin(), shape.x_shape.end());
+      const auto context = n_context > 0 ? torch::zeros(context_shape, torch::TensorOptions().device(model.device()))
+                                         : torch::Tensor();
+      torch::Tensor cond;
+      if (shape.cond_dim > 0)
+        cond = torch::zeros({n_context + tokens, batch, shape.cond_dim}, torch::TensorOptions().device(model.device()));
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+      const double seconds = median_seconds(
+          [&] {
+            torch::NoGradGuard no_grad;
+            rollout_after_context(sampler, plan, context, batch, tokens, cond, gen, [](const torch::Tensor&) {});
+          },
+          repeats, 1, model.device());
+      const auto b = "_b" + std::to_string(batch);
+      result["rollout_" + std::to_string(frames) + "_frames" + b + "_s"] = seconds;
+      result["rollout_frames" + b + "_fps"] = static_cast<double>(frames * batch) / seconds;
+    }
+    return result;
   }
   std::unique_ptr<SampleWriter> make_sample_writer(const Config& c, const std::string& dir, const std::string& label,
                                                    int64_t batch, uint64_t seed) const override {
