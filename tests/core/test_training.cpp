@@ -13,7 +13,7 @@
 #include "circle_dataset.h"
 #include "df/core/error.h"
 #include "df/core/stop_signal.h"
-#include "df/training/experiment.h"
+#include "df/experiment/experiment_config.h"
 #include "df/models/resmlp_gru.h"
 #include "df/sampling/sampler.h"
 #include "df/training/checkpoint.h"
