@@ -1,63 +1,85 @@
 #!/usr/bin/env bash
-# Maze2D results (paper Table 1 layout): trains one model per maze and evaluates DF, DF without MCG,
-# Diffuser-style and Diffuser with diffused actions on the single-goal and "multi" variants.
-#   scripts/maze2d_table.sh cpu            # reduced runs on 2 CPU cores (configs/maze2d_{umaze,medium,large}_cpu.yaml)
-#   MAZES="umaze" scripts/maze2d_table.sh cpu   # only some mazes (U-Maze: 4 seeds, 2 at a time, ~30 min
-#                                               # + ~8 min eval; medium / large: one seed, ~31 min train
-#                                               # + 12 / 17 min eval, one core)
-#   scripts/maze2d_table.sh paper [GPU]    # paper-scale configs for umaze, medium, large (needs a GPU)
-# BUILD (default build-maze2) must contain df_train and df_maze_eval. Results go to runs/<name>/maze_eval.
+# docs/results/maze2d.md: the paper's Table 1 (section 4.2) with our cells beside the paper's.
+#   scripts/maze2d_table.sh cpu       # reduced CPU runs of all three mazes (hours on 2 cores), then the page
+#   scripts/maze2d_table.sh paper     # the paper-scale configs (needs a GPU for hours), then the page
+#   scripts/maze2d_table.sh report    # only rewrite the page from the finished runs
+#   MAZES="umaze" scripts/maze2d_table.sh cpu                       # only some mazes
+# For every maze it trains two models on the same data and budget:
+#   * Diffusion Forcing (configs/maze2d_<maze>_cpu.yaml): evaluated as DF (MCG), DF without MCG, DF with PD
+#     tracking, and sampled Diffuser's way (full-sequence, "same network" columns);
+#   * the trained Diffuser stand-in: the same config with diffusion.training_noise=full_sequence (one shared
+#     level per sequence, as Diffuser trains), planned Diffuser's way: one full-sequence plan of Diffuser's
+#     length (maze.diffuser_horizon), start = the current observation, goal = [goal, 0, 0] at the last frame,
+#     tracked by PD or executing its diffused actions.
+# U-Maze trains four seeds of each and keeps the best on validation episodes (scripts/maze2d_train_select.sh:
+# env seeds 1000.., never the reported ones); Medium and Large one seed each. Every model is evaluated on the
+# single-goal and the random-goal ("multi") env, EPISODES (default 32) episodes, env seeds 0..; Large for 600
+# steps as the reference does (maze.eval_steps=600; its env allows 800: LARGE_STEPS=800 evaluates that).
+# BUILD (default build) must hold df_train and df_maze_eval. Runs go to runs/maze2d_<maze>_<mode>{,_fs}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build-maze2}
 MODE=${1:-cpu}
+BUILD=${BUILD:-build}
 EPISODES=${EPISODES:-32}
+MAZES=${MAZES:-umaze medium large}
+LARGE_STEPS=${LARGE_STEPS:-600}
+REPORT=${REPORT:-docs/results/maze2d.md}
+case "$MODE" in
+  cpu) suffix=_cpu ;;
+  paper) suffix="" ;;
+  report) suffix=${SUFFIX:-_cpu} ;;
+  *) sed -n '2,6p' "$0" >&2; exit 1 ;;
+esac
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
-train_and_eval() {  # config, run dir, env ids...
-  local config=$1 run=$2; shift 2
-  local envs=()
-  mkdir -p "$(dirname "$run")"
-  for e in "$@"; do envs+=(--env "$e"); done
-  if [[ -n ${SELECT_SEEDS:-} ]]; then
-    # several seeds, the best on validation episodes (scripts/maze2d_train_select.sh)
-    /usr/bin/time -f "train + select wall %e s" scripts/maze2d_train_select.sh "$config" "$run" $SELECT_SEEDS \
-      2>&1 | tee "$run.select.log"
+train() {  # maze, run dir, select method, extra df_train args...
+  local maze=$1 run=$2 method=$3; shift 3
+  local config="configs/maze2d_${maze}${suffix}.yaml"
+  if [[ $maze == umaze ]]; then
+    [[ -f "$run/selected_seed.txt" ]] ||
+      SELECT_METHOD=$method BUILD=$BUILD /usr/bin/time -f "train + select wall %e s" \
+        scripts/maze2d_train_select.sh "$config" "$run" 0 1 2 3 ${1+-- "$@"} 2>&1 | tee "$run.select.log"
   elif [[ ! -f "$run/checkpoint.pt" ]] || ! grep -q "done:" "$run.train.log" 2>/dev/null; then
-    /usr/bin/time -f "train wall %e s" "$BUILD/apps/tools/df_train" --config "$config" --run-dir "$run" \
-      2>&1 | tee "$run.train.log"
-  fi
-  /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
-    --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method all "${envs[@]}" 2>&1 | tee "$run.eval.log"
-  # DF executed by PD tracking of its own plan (the Diffuser* protocol applied to the DF planner)
-  for m in df df_no_mcg; do
-    /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --config "$config" \
-      --checkpoint "$run/checkpoint.pt" --episodes "$EPISODES" --method $m --pd-tracking "${envs[@]}" \
-      --out "$run/eval_pd_$m" 2>&1 | tee "$run.eval_pd_$m.log"
-  done
-  if [[ ${LATENCY:-1} == 1 ]]; then
-    "$BUILD/apps/planning/df_maze_eval" --config "$config" --checkpoint "$run/checkpoint.pt" --episodes 1 \
-      --env "${1}" --latency-sweep 2>&1 | tee "$run.latency.log"
+    mkdir -p "$(dirname "$run")"
+    /usr/bin/time -f "train wall %e s" "$BUILD/apps/tools/df_train" --config "$config" --run-dir "$run" "$@" \
+      >"$run.train.log" 2>&1
   fi
 }
 
-case "$MODE" in
-  cpu)
-    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-    for m in ${MAZES:-umaze medium large}; do
-      # the latency sweep (horizon up to the whole episode, up to 8 futures) only for U-Maze
-      # U-Maze: the best of 4 training seeds on validation episodes (single runs vary too much to
-      # reliably clear the CPU target); Medium / Large: one seed (4 would not fit in an hour)
-      LATENCY=$([[ $m == umaze ]] && echo 1 || echo 0) SELECT_SEEDS=$([[ $m == umaze ]] && echo "0 1 2 3" || echo "") \
-        train_and_eval "configs/maze2d_${m}_cpu.yaml" "runs/maze2d_${m}_cpu" "maze2d-$m-v1" "maze2d-$m-multi-v1"
-    done
-    ;;
-  paper)
-    for m in umaze medium large; do
-      train_and_eval "configs/maze2d_$m.yaml" "runs/maze2d_$m" "maze2d-$m-v1" "maze2d-$m-multi-v1"
-    done
-    ;;
-  *)
-    echo "usage: $0 cpu|paper" >&2
-    exit 1
-    ;;
-esac
+evaluate() {  # maze, checkpoint dir, out name, df_maze_eval args...
+  local maze=$1 run=$2 name=$3; shift 3
+  [[ -f "$run/$name/summary.csv" ]] && return 0
+  local steps=0
+  [[ $maze == large ]] && steps=$LARGE_STEPS
+  /usr/bin/time -f "eval wall %e s" "$BUILD/apps/planning/df_maze_eval" --checkpoint "$run/checkpoint.pt" \
+    --episodes "$EPISODES" --env "maze2d-$maze-v1" --env "maze2d-$maze-multi-v1" --set maze.eval_steps=$steps \
+    --out "$run/$name" "$@" >"$run.$name.log" 2>&1
+}
+
+if [[ $MODE != report ]]; then
+  for maze in $MAZES; do
+    df="runs/maze2d_${maze}${suffix}" fs="runs/maze2d_${maze}${suffix}_fs"
+    # Two trainings side by side (one thread each) for Medium / Large; U-Maze's selection runs two seeds
+    # at a time itself.
+    if [[ $maze == umaze ]]; then
+      train "$maze" "$df" df
+      train "$maze" "$fs" diffuser --set diffusion.training_noise=full_sequence
+    else
+      train "$maze" "$df" df &
+      train "$maze" "$fs" diffuser --set diffusion.training_noise=full_sequence &
+      wait
+    fi
+    evaluate "$maze" "$df" eval --method df &
+    evaluate "$maze" "$df" eval_no_mcg --method df_no_mcg &
+    wait
+    evaluate "$maze" "$df" eval_pd --method df --pd-tracking &
+    evaluate "$maze" "$df" eval_same_network_diffuser --method diffuser &
+    wait
+    evaluate "$maze" "$df" eval_same_network_diffuser_actions --method diffuser_actions &
+    evaluate "$maze" "$fs" eval_diffuser --method diffuser &
+    wait
+    evaluate "$maze" "$fs" eval_diffuser_actions --method diffuser_actions
+  done
+fi
+/usr/bin/python3 scripts/maze2d_report.py --suffix "$suffix" --episodes "$EPISODES" --large-steps "$LARGE_STEPS" \
+  --out "$REPORT"

@@ -3,11 +3,12 @@
 #   scripts/maze2d_train_select.sh CONFIG RUN [SEED ...] [-- --set KEY=VALUE ...]   (default seeds: 0 1 2 3)
 # Single CPU runs of the reduced configs differ a lot from seed to seed (U-Maze: 32-51 on the same
 # held-out episodes), so the reduced recipe trains JOBS (default 2) seeds at a time, one thread each, scores
-# every model with DF on VALIDATION_EPISODES (default 64) episodes seeded from VALIDATION_SEED (default
-# 1000; the reported episodes use seeds 0..99, never these), and copies the best checkpoint to
-# RUN/checkpoint.pt. Seed s trains in RUN_seed<s>/ (skipped when it already finished); the scores go to
-# RUN/selection.csv. BUILD (default build-maze2) must contain df_train and df_maze_eval. Arguments after
-# `--` go to both df_train and df_maze_eval (config overrides of a variant).
+# every model with SELECT_METHOD (default df; the trained Diffuser stand-in is selected with diffuser) on
+# VALIDATION_EPISODES (default 64) episodes seeded from VALIDATION_SEED (default 1000; the reported
+# episodes use seeds 0..99, never these), and copies the best checkpoint to RUN/checkpoint.pt. Seed s
+# trains in RUN_seed<s>/ (skipped when it already finished); the scores go to RUN/selection.csv. BUILD
+# (default build) must contain df_train and df_maze_eval. Arguments after `--` go to both df_train and
+# df_maze_eval (config overrides of a variant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -lt 2 ]]; then
@@ -19,12 +20,13 @@ SEEDS=() EXTRA=()
 while [[ $# -gt 0 && $1 != -- ]]; do SEEDS+=("$1"); shift; done
 [[ $# -gt 0 ]] && { shift; EXTRA=("$@"); }
 [[ ${#SEEDS[@]} -gt 0 ]] || SEEDS=(0 1 2 3)
-BUILD=${BUILD:-build-maze2}
+BUILD=${BUILD:-build}
+SELECT_METHOD=${SELECT_METHOD:-df}
 JOBS=${JOBS:-2}
 VALIDATION_EPISODES=${VALIDATION_EPISODES:-64}
 VALIDATION_SEED=${VALIDATION_SEED:-1000}
 ENV_ID=${ENV_ID:-$(sed -n 's/^ *env: *\([^ #]*\).*/\1/p' "$CONFIG" | head -1)}
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1  # JOBS runs side by side, one thread each
 mkdir -p "$RUN"
 
 train_and_validate() {  # seed
@@ -33,7 +35,7 @@ train_and_validate() {  # seed
     "$BUILD/apps/tools/df_train" --config "$CONFIG" --run-dir "$dir" --set experiment.seed="$seed" \
       ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.train.log" 2>&1
   fi
-  "$BUILD/apps/planning/df_maze_eval" --config "$CONFIG" --checkpoint "$dir/checkpoint.pt" --method df \
+  "$BUILD/apps/planning/df_maze_eval" --config "$CONFIG" --checkpoint "$dir/checkpoint.pt" --method "$SELECT_METHOD" \
     --env "$ENV_ID" --episodes "$VALIDATION_EPISODES" --seed "$VALIDATION_SEED" --out "$dir/validation" \
     ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.validation.log" 2>&1
 }

@@ -1,7 +1,7 @@
 // df_sample: load a checkpoint and sample sequences with a chosen scheduling matrix.
-//   df_sample --checkpoint runs/x/checkpoint.pt --tokens 64 --matrix pyramid --chunk-size 8 [--memory 1 ...]
+//   df_sample --checkpoint runs/x/checkpoint.pt --tokens 64 --matrix pyramid --chunk-size 8 [--window 8 ...]
 // Writes the samples (context included) through the domain's writer (default: <label>.npy, metrics,
-// pictures), and the exact command and config.
+// pictures; video streams MP4 / PNG strip / per-frame CSV), and the exact command and config.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,6 @@
 #include "../common/tool_main.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
-#include "df/data/npy.h"
 #include "df/experiment/registry.h"
 #include "df/sampling/sampler.h"
 
@@ -19,7 +18,8 @@ int main(int argc, char** argv) {
   CLI::App cli{"Sample from a trained Diffusion Forcing model"};
   std::string checkpoint, out_dir, context_file, label = "samples", matrix, stab_input;
   std::vector<std::string> overrides;
-  int64_t tokens = 0, batch = 16, context_tokens = -1, memory = -1, replan = 0, chunk = 0, stab_level = -2, steps = 0;
+  int64_t tokens = 0, batch = 16, context_tokens = -1, memory = -1, replan = 0, chunk = 0, stab_level = -2, steps = 0,
+          window = -1;
   uint64_t seed = 0;
   double u = -1, eta = -1;
   int reference_walk = -1;
@@ -30,10 +30,13 @@ int main(int argc, char** argv) {
   cli.add_option("--tokens", tokens, "total tokens per sequence incl. context (default: the training length)");
   cli.add_option("--batch", batch, "number of sequences");
   cli.add_option("--seed", seed, "sampling seed");
-  cli.add_option("--context", context_file, ".npy of context tokens [Tc, B, ...] (default: the domain's context)");
+  cli.add_option("--context", context_file,
+                 ".npy of context tokens [Tc, B, ...] or a file the domain reads, e.g. a video (default: the "
+                 "domain's context)");
   cli.add_option("--context-tokens", context_tokens, "how many of the domain's context tokens to use");
   cli.add_option("--memory", memory, "tokens of memory kept when replanning (-1 = full memory, no resets)");
   cli.add_option("--replan-every", replan, "with --memory: tokens generated between latent resets");
+  cli.add_option("--window", window, "sliding window in tokens (sampling.window; 0 = none)");
   cli.add_option("--set", overrides, "override a sampling/diffusion key, e.g. --set sampling.matrix=pyramid");
   cli.add_option("--matrix", matrix, "autoregressive | full_sequence | pyramid | trapezoid");
   cli.add_option("--uncertainty-scale", u, "pyramid / trapezoid slope");
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     if (!matrix.empty()) set("sampling.matrix", matrix);
     if (u >= 0) set("sampling.uncertainty_scale", std::to_string(u));
     if (chunk > 0) set("sampling.chunk_size", std::to_string(chunk));
+    if (window >= 0) set("sampling.window", std::to_string(window));
     if (steps > 0) set("diffusion.sampling_steps", std::to_string(steps));
     if (eta >= 0) set("diffusion.eta", std::to_string(eta));
     if (reference_walk >= 0) set("sampling.reference_walk", reference_walk ? "true" : "false");
@@ -66,48 +70,42 @@ int main(int argc, char** argv) {
 
     torch::Tensor context;
     if (!context_file.empty()) {
-      context = df::read_npy(context_file).to(trained.device, torch::kFloat);
-      df::check(context.dim() >= 2 && context.size(1) == batch,
-                context_file + ": context must be [Tc, " + std::to_string(batch) + ", ...token]");
+      context = trained.domain->read_context(config, context_file, batch).to(trained.device);
     } else {
       context = trained.domain->default_context(config, batch, seed);
       if (context.defined() && context_tokens >= 0) context = context.slice(0, 0, context_tokens);
       context = context.defined() && context.size(0) > 0 ? context.to(trained.device) : torch::Tensor();
     }
     const int64_t n_context = context.defined() ? context.size(0) : 0;
-    torch::Tensor z_cond_context;
     df::check(tokens > n_context, "--tokens must exceed the number of context tokens (" + std::to_string(n_context) + ")");
     // Conditions of the whole sequence (context tokens first) for conditioned models, else undefined.
     auto cond = trained.domain->sampling_condition(config, tokens, batch, seed);
     if (cond.defined()) cond = cond.to(trained.device);
-    if (cond.defined() && n_context > 0) {
-      df::check(memory < 0, "--memory: limited-memory sampling of a conditioned model is not supported");
-      z_cond_context = cond.slice(0, 0, n_context);
-      cond = cond.slice(0, n_context);
-    }
     const auto plan = df::read_chunk_plan(config);
     df::Sampler sampler(model, df::read_sampler_options(config));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     torch::manual_seed(seed);
-    spdlog::info("sampling {} x {} tokens ({} context) with {} matrix, chunk {}, S = {}, memory {}", batch, tokens,
-                 n_context, df::to_string(plan.matrix), plan.chunk_size, model.grid().sampling_steps(),
-                 memory < 0 ? std::string("full") : std::to_string(memory));
+    spdlog::info("sampling {} x {} tokens ({} context) with {} matrix, chunk {}, S = {}, {}", batch, tokens, n_context,
+                 df::to_string(plan.matrix), plan.chunk_size, model.grid().sampling_steps(),
+                 memory >= 0       ? "memory " + std::to_string(memory)
+                 : plan.window > 0 ? "sliding window " + std::to_string(plan.window)
+                                   : std::string("no window"));
     auto writer = trained.domain->make_sample_writer(config, out_dir, label, batch, seed);
-    if (n_context > 0) writer->write(context);
-    if (memory < 0) {
-      auto z = model.denoiser().initial_latent(batch, {});
-      if (n_context > 0) z = sampler.absorb_context(z, context, z_cond_context, gen);
-      df::ProgressMeter progress("rollout", "tokens", tokens - n_context);
-      int64_t done = 0;
-      sampler.rollout(z, tokens - n_context, plan.chunk_size, plan.matrix, plan.uncertainty_scale, cond, gen,
-                      [&](const torch::Tensor& chunk) {
-                        writer->write(chunk);
-                        progress.update(done += chunk.size(0));
-                      });
-    } else {
+    if (n_context > 0) writer->write_context(context);
+    // Progress in frames (tokens x frame_stack): the unit a video user counts.
+    const int64_t fs = config.get_int("diffusion.frame_stack");
+    df::ProgressMeter progress("rollout", fs > 1 ? "frames" : "tokens", (tokens - n_context) * fs);
+    int64_t done = 0;
+    auto on_chunk = [&](const torch::Tensor& chunk) {
+      writer->write(chunk);
+      progress.update((done += chunk.size(0)) * fs);
+    };
+    if (memory >= 0) {
       df::check(replan > 0, "--memory needs --replan-every > 0");
-      writer->write(sampler.rollout_with_limited_memory(context, batch, tokens - n_context, memory, replan,
-                                                        plan.chunk_size, plan.matrix, plan.uncertainty_scale, gen));
+      sampler.rollout_with_limited_memory(context, batch, tokens - n_context, memory, replan, plan.chunk_size,
+                                          plan.matrix, plan.uncertainty_scale, gen, cond, on_chunk);
+    } else {
+      df::rollout_after_context(sampler, plan, context, batch, tokens - n_context, cond, gen, on_chunk);
     }
     const auto metrics = writer->finish();
     std::ofstream metrics_file(out_dir + "/" + label + "_metrics.csv");

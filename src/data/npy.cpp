@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "df/core/error.h"
@@ -26,16 +27,24 @@ std::string descr_of(torch::ScalarType type) {
     case torch::kFloat32: return "<f4";
     case torch::kFloat64: return "<f8";
     case torch::kInt64: return "<i8";
+    case torch::kUInt8: return "|u1";
     default: throw Error(std::string("write_npy: unsupported dtype ") + c10::toString(type) +
-                         " (supported: float32, float64, int64)");
+                         " (supported: float32, float64, int64, uint8)");
   }
 }
 
-torch::ScalarType type_of(const std::string& descr, const std::string& path) {
+torch::ScalarType type_of(std::string descr, const std::string& path) {
+  // '|' (no byte order) and '<' (little-endian) name the same layout on this host.
+  if (descr.size() == 3 && descr[0] == '|') descr[0] = '<';
   if (descr == "<f4") return torch::kFloat32;
   if (descr == "<f8") return torch::kFloat64;
   if (descr == "<i8") return torch::kInt64;
-  throw Error(path + ": unsupported npy descr '" + descr + "' (supported: <f4, <f8, <i8)");
+  if (descr == "<i4") return torch::kInt32;
+  if (descr == "<i2") return torch::kInt16;
+  if (descr == "<i1") return torch::kInt8;
+  if (descr == "<u1") return torch::kUInt8;
+  if (descr == "<b1") return torch::kBool;
+  throw Error(path + ": unsupported npy descr '" + descr + "' (supported: <f4, <f8, <i8, <i4, <i2, |i1, |u1, |b1)");
 }
 
 // Value of `'key': <value>` in the header dict, up to the next ',' outside parentheses or the '}'.
@@ -115,37 +124,41 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
   check(out.good(), "write_npy: write to " + path + " failed");
 }
 
-torch::Tensor read_npy(const std::string& path) {
+torch::Tensor parse_npy(const std::string& bytes, const std::string& path) {
   check(host_is_little_endian(), "read_npy: big-endian hosts are not supported");
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), path + ": cannot open npy file");
-  char prefix[kMagicLength + 2] = {};
-  in.read(prefix, sizeof(prefix));
-  check(in.good() && std::memcmp(prefix, kMagic, kMagicLength) == 0, path + ": not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(prefix[kMagicLength]);
+  check(bytes.size() >= kMagicLength + 2 && std::memcmp(bytes.data(), kMagic, kMagicLength) == 0,
+        path + ": not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(bytes[kMagicLength]);
   check(major == 1 || major == 2 || major == 3, path + ": unsupported npy format version " + std::to_string(major));
-  unsigned char length_bytes[4] = {};
-  const size_t length_size = major == 1 ? 2 : 4;
-  in.read(reinterpret_cast<char*>(length_bytes), static_cast<std::streamsize>(length_size));
+  const size_t length_size = major == 1 ? 2 : 4, length_at = kMagicLength + 2;
+  check(bytes.size() >= length_at + length_size, path + ": truncated npy header");
   size_t header_length = 0;
-  for (size_t i = 0; i < length_size; ++i) header_length |= static_cast<size_t>(length_bytes[i]) << (8 * i);
-  std::string header(header_length, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_length));
-  check(in.good(), path + ": truncated npy header");
+  for (size_t i = 0; i < length_size; ++i)
+    header_length |= static_cast<size_t>(static_cast<unsigned char>(bytes[length_at + i])) << (8 * i);
+  const size_t data_at = length_at + length_size + header_length;
+  check(bytes.size() >= data_at, path + ": truncated npy header");
+  const std::string header = bytes.substr(length_at + length_size, header_length);
 
   std::string descr = header_value(header, "descr", path);
   check(descr.size() >= 2 && descr.front() == '\'' && descr.back() == '\'', path + ": npy header: bad descr " + descr);
   descr = descr.substr(1, descr.size() - 2);
-  if (descr == "|f4") descr = "<f4";
   const torch::ScalarType type = type_of(descr, path);
   check(header_value(header, "fortran_order", path) == "False", path + ": Fortran-order npy files are not supported");
   const std::vector<int64_t> shape = parse_shape(header_value(header, "shape", path), path);
 
   torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-  const auto bytes = static_cast<std::streamsize>(tensor.numel() * tensor.element_size());
-  in.read(static_cast<char*>(tensor.data_ptr()), bytes);
-  check(in.gcount() == bytes, path + ": npy data truncated: expected " + std::to_string(bytes) + " bytes");
+  const size_t data_bytes = static_cast<size_t>(tensor.numel() * tensor.element_size());
+  check(bytes.size() - data_at >= data_bytes, path + ": npy data truncated: expected " + std::to_string(data_bytes) +
+                                                  " bytes, found " + std::to_string(bytes.size() - data_at));
+  if (data_bytes > 0) std::memcpy(tensor.data_ptr(), bytes.data() + data_at, data_bytes);
   return tensor;
+}
+
+torch::Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(in.good(), path + ": cannot open npy file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_npy(bytes, path);
 }
 
 }  // namespace df

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "df/core/compat.h"
+#include "df/core/error.h"
 #include "df/data/npy.h"
 
 namespace df {
@@ -30,6 +31,13 @@ class CollectingSampleWriter : public SampleWriter {
 };
 
 }  // namespace
+
+torch::Tensor Domain::read_context(const Config&, const std::string& path, int64_t batch) const {
+  const auto context = read_npy(path).to(torch::kFloat);
+  check(context.dim() >= 2 && context.size(1) == batch,
+        path + ": context must be [Tc, " + std::to_string(batch) + ", ...token], got " + shape_str(context));
+  return context;
+}
 
 std::unique_ptr<SampleWriter> Domain::make_sample_writer(const Config& config, const std::string& dir,
                                                          const std::string& label, int64_t, uint64_t) const {

@@ -34,6 +34,8 @@ const std::string& core_config_defaults() {
         .key("num_mlp_layers", mlp.num_mlp_layers)
         .key("num_gru_layers", mlp.num_gru_layers)
         .key("dim_mults", unet.dim_mults)
+        .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
+        .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
         .key("initial_latent", mlp.initial_latent);
     d.section("diffusion")
         .key("schedule", diffusion.schedule.kind)
@@ -74,6 +76,9 @@ const std::string& core_config_defaults() {
         .key("matrix", chunk.matrix)
         .key("uncertainty_scale", chunk.uncertainty_scale)
         .key("chunk_size", chunk.chunk_size)
+        .key("window", chunk.window,
+             "sliding window in tokens (0 = none); W > chunk_size: reset the latent before every chunk and "
+             "re-absorb the last W - chunk_size tokens")
         .key("reference_walk", sampler.reference_walk, "the authors' walk; false = Algorithm 2 with stabilization")
         .key("overwrite_finished", sampler.overwrite_finished)
         .key("stabilization_level", sampler.stabilization_level, "-1 = grid level 1")
@@ -97,17 +102,18 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   auto c = Config::from_defaults(core_config_defaults() + "\n" + domain_defaults_yaml);
   c.require_enum<DenoiserKind>("model.kind");
   c.require_enum<InitialLatent>("model.initial_latent");
-  for (const auto* key : {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers",
-                          "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack", "diffusion.clip_noise",
-                          "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size", "training.lr",
-                          "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
-                          "distributed.timeout_seconds", "distributed.bucket_mb"})
+  for (const auto* key :
+       {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers", "model.attn_heads",
+        "model.attn_dim_head", "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack",
+        "diffusion.clip_noise", "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size",
+        "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
+        "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
   for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
                           "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
                           "training.early_stopping_patience",
-                          "sampling.uncertainty_scale"})
+                          "sampling.uncertainty_scale", "sampling.window"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
@@ -144,15 +150,17 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape&
     return std::make_shared<ResMlpGruDenoiser>(o);
   }
   check(shape.x_shape.size() == 3, "model.kind: unet_conv_gru needs image tokens [C,H,W]");
-  check(shape.cond_dim == 0, "model.kind: unet_conv_gru takes no external condition");
   check(init != InitialLatent::ObservationEncoder, "model.initial_latent: observation_encoder is only for resmlp_gru");
   UnetConvGruOptions o;
   o.x_shape = shape.x_shape;
   o.z_shape = {c.get_int("model.z_channels"), shape.x_shape[1], shape.x_shape[2]};
   o.network_size = c.get_int("model.network_size");
   o.dim_mults = c.get_int_list("model.dim_mults");
+  o.attn_heads = c.get_int("model.attn_heads");
+  o.attn_dim_head = c.get_int("model.attn_dim_head");
   o.num_gru_layers = c.get_int("model.num_gru_layers");
   o.learnable_init_z = init == InitialLatent::Learned;
+  o.cond_dim = shape.cond_dim;
   return std::make_shared<UnetConvGruDenoiser>(o);
 }
 
@@ -241,7 +249,28 @@ ChunkPlan read_chunk_plan(const Config& c) {
   p.matrix = c.get_enum<ScheduleMatrixKind>("sampling.matrix");
   p.uncertainty_scale = c.get_double("sampling.uncertainty_scale");
   p.chunk_size = c.get_int("sampling.chunk_size");
+  p.window = c.get_int("sampling.window");
+  check(p.window == 0 || p.window > p.chunk_size,
+        "sampling.window: must be 0 (no window) or larger than sampling.chunk_size (" + std::to_string(p.chunk_size) +
+            "), got " + std::to_string(p.window));
   return p;
+}
+
+torch::Tensor rollout_after_context(Sampler& sampler, const ChunkPlan& plan, const torch::Tensor& context,
+                                    int64_t batch, int64_t num_tokens, const torch::Tensor& cond,
+                                    torch::Generator& generator,
+                                    const std::function<void(const torch::Tensor&)>& on_chunk) {
+  const int64_t n_context = context.defined() ? context.size(0) : 0;
+  if (plan.window > 0)
+    return sampler.rollout_with_limited_memory(context, batch, num_tokens, plan.window - plan.chunk_size,
+                                               plan.chunk_size, plan.chunk_size, plan.matrix, plan.uncertainty_scale,
+                                               generator, cond, on_chunk);
+  auto& model = sampler.model();
+  auto z = model.denoiser().initial_latent(batch, {});
+  if (n_context > 0)
+    z = sampler.absorb_context(z, context, cond.defined() ? cond.slice(0, 0, n_context) : torch::Tensor(), generator);
+  return sampler.rollout(z, num_tokens, plan.chunk_size, plan.matrix, plan.uncertainty_scale,
+                         cond.defined() ? cond.slice(0, n_context) : torch::Tensor(), generator, on_chunk);
 }
 
 }  // namespace df

@@ -16,11 +16,14 @@
 #ifdef DF_HAVE_PLANNING
 #include "df/planning/maze_domain.h"
 #endif
+#ifdef DF_HAVE_VIDEO
+#include "df/video/video_domain.h"
+#endif
+#ifdef DF_HAVE_ROBOT
+#include "df/robot/robot_domain.h"
+#endif
 
 namespace df {
-
-std::unique_ptr<Domain> make_unavailable_video_domain();
-std::unique_ptr<Domain> make_unavailable_robot_domain();
 
 const std::vector<std::unique_ptr<Domain>>& domains() {
   static const auto list = [] {
@@ -34,8 +37,12 @@ const std::vector<std::unique_ptr<Domain>>& domains() {
 #ifdef DF_HAVE_PLANNING
     d.push_back(planning::make_maze_domain());
 #endif
-    d.push_back(make_unavailable_video_domain());
-    d.push_back(make_unavailable_robot_domain());
+#ifdef DF_HAVE_VIDEO
+    d.push_back(video::make_video_domain());
+#endif
+#ifdef DF_HAVE_ROBOT
+    d.push_back(robot::make_robot_domain());
+#endif
     return d;
   }();
   return list;
@@ -66,10 +73,11 @@ Config load_config(const std::string& file, const std::vector<std::string>& over
 
 void require_as_trained(const Config& config, const std::string& stored_yaml, const std::string& checkpoint) {
   const auto stored = load_config("", {}, stored_yaml, checkpoint + " (stored config)");
-  std::vector<std::string> keys = {"model.kind",          "model.network_size",   "model.z_dim",
-                                   "model.z_channels",    "model.num_mlp_layers", "model.num_gru_layers",
-                                   "model.initial_latent", "diffusion.schedule",  "diffusion.objective",
-                                   "diffusion.timesteps", "diffusion.frame_stack"};
+  std::vector<std::string> keys = {"model.kind",           "model.network_size",   "model.z_dim",
+                                   "model.z_channels",     "model.num_mlp_layers", "model.num_gru_layers",
+                                   "model.initial_latent", "model.attn_heads",     "model.attn_dim_head",
+                                   "diffusion.schedule",   "diffusion.objective",  "diffusion.timesteps",
+                                   "diffusion.frame_stack"};
   const auto extra = find_domain(stored.get_string("experiment.domain")).trained_keys();
   keys.insert(keys.end(), extra.begin(), extra.end());
   // Scalars compare as text, or as numbers when both parse as numbers ("2" == "2.0").

@@ -80,15 +80,22 @@ struct UnetLevel {
 class TransitionUnetImpl : public torch::nn::Module {
  public:
   explicit TransitionUnetImpl(const UnetConvGruOptions& o) {
-    const int64_t dim = o.network_size, time_dim = 4 * dim, z_ch = o.z_shape[0], x_ch = o.x_shape[0];
+    const int64_t dim = o.network_size, z_ch = o.z_shape[0], x_ch = o.x_shape[0];
+    // The ResBlocks' FiLM input: the level embedding (4 dim), with the condition embedding (2 dim) appended
+    // when the model is conditioned (the reference's external_cond_mlp); no extra parameters otherwise.
+    const int64_t level_dim = 4 * dim, cond_emb_dim = o.cond_dim > 0 ? 2 * dim : 0, time_dim = level_dim + cond_emb_dim;
     const auto n = static_cast<int64_t>(o.dim_mults.size());
     std::vector<int64_t> dims{dim};
     for (auto m : o.dim_mults) dims.push_back(dim * m);
 
     init_conv_ = register_module("init_conv", unet::conv2d(z_ch + x_ch, dim, 7));
     time_mlp_ =
-        register_module("time_mlp", torch::nn::Sequential(SinusoidalEmbedding(dim), torch::nn::Linear(dim, time_dim),
-                                                          torch::nn::GELU(), torch::nn::Linear(time_dim, time_dim)));
+        register_module("time_mlp", torch::nn::Sequential(SinusoidalEmbedding(dim), torch::nn::Linear(dim, level_dim),
+                                                          torch::nn::GELU(), torch::nn::Linear(level_dim, level_dim)));
+    if (o.cond_dim > 0)
+      external_cond_mlp_ = register_module(
+          "external_cond_mlp", torch::nn::Sequential(torch::nn::Linear(o.cond_dim, cond_emb_dim), torch::nn::GELU(),
+                                                     torch::nn::Linear(cond_emb_dim, cond_emb_dim)));
     // Full attention only at the deepest level (and the middle); linear attention elsewhere.
     auto attention = [&](int64_t channels, bool full) -> std::shared_ptr<unet::AttentionBase> {
       if (full) return std::make_shared<unet::FullAttention>(channels, o.attn_heads, o.attn_dim_head, o.num_mem_kv);
@@ -139,11 +146,14 @@ class TransitionUnetImpl : public torch::nn::Module {
     if (o.num_gru_layers == 1) gru_ = register_module("gru", ConvGruCell(z_ch, z_ch));
   }
 
-  // z_prev [B, z_ch, H, W], x_noisy [B, x_ch, H, W], levels [B] -> z [B, z_ch, H, W]
-  torch::Tensor forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels) {
+  // z_prev [B, z_ch, H, W], x_noisy [B, x_ch, H, W], levels [B], cond [B, cond_dim] (conditioned models)
+  // -> z [B, z_ch, H, W]
+  torch::Tensor forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy, const torch::Tensor& levels,
+                        const torch::Tensor& cond) {
     auto x = init_conv_(torch::cat({z_prev, x_noisy}, 1));  // [B, dim, H, W]
     const auto r = x;                                       // long skip into the final ResBlock
-    const auto t = time_mlp_->forward(levels);              // [B, 4*dim]
+    auto t = time_mlp_->forward(levels);                    // [B, 4*dim]
+    if (external_cond_mlp_) t = torch::cat({t, external_cond_mlp_->forward(cond)}, 1);  // [B, 6*dim]
 
     std::vector<torch::Tensor> skips;
     for (auto& level : down_levels_) {
@@ -175,7 +185,7 @@ class TransitionUnetImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d init_conv_{nullptr}, final_conv_{nullptr};
-  torch::nn::Sequential time_mlp_{nullptr};
+  torch::nn::Sequential time_mlp_{nullptr}, external_cond_mlp_{nullptr};
   torch::nn::ModuleList downs_{nullptr}, ups_{nullptr};
   std::vector<UnetLevel> down_levels_, up_levels_;
   unet::ResnetBlock mid_block1_{nullptr}, mid_block2_{nullptr}, final_res_block_{nullptr};
@@ -211,8 +221,14 @@ UnetConvGruDenoiser::UnetConvGruDenoiser(UnetConvGruOptions options) : options_(
 
 DenoiserStep UnetConvGruDenoiser::step(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
                                        const torch::Tensor& levels, const torch::Tensor& cond) {
-  check(!cond.defined() || cond.numel() == 0,
-        "UnetConvGruDenoiser: the video model is unconditional, got a cond tensor");
+  if (options_.cond_dim == 0) {
+    check(!cond.defined() || cond.numel() == 0,
+          "UnetConvGruDenoiser: the model is unconditional (cond_dim 0), got a cond tensor " + shape_str(cond));
+  } else {
+    check(cond.defined() && cond.dim() == 2 && cond.size(0) == x_noisy.size(0) && cond.size(1) == options_.cond_dim,
+          "UnetConvGruDenoiser: cond must be [B, " + std::to_string(options_.cond_dim) + "], got " +
+              (cond.defined() ? shape_str(cond) : std::string("none")));
+  }
   check(x_noisy.dim() == 4 && x_noisy.sizes().slice(1) == torch::IntArrayRef(options_.x_shape),
         "UnetConvGruDenoiser: x_noisy must be [B, " + shape_str(options_.x_shape) + "], got " +
             shape_str(x_noisy.sizes().vec()));
@@ -222,7 +238,7 @@ DenoiserStep UnetConvGruDenoiser::step(const torch::Tensor& z_prev, const torch:
             shape_str(z_prev.sizes().vec()));
   check(levels.dim() == 1 && levels.size(0) == x_noisy.size(0),
         "UnetConvGruDenoiser: levels must be [B], got " + shape_str(levels.sizes().vec()));
-  auto z = model_->forward(z_prev, x_noisy, levels);
+  auto z = model_->forward(z_prev, x_noisy, levels, options_.cond_dim > 0 ? cond.to(x_noisy.dtype()) : cond);
   auto out = x_from_z_->forward(z);
   return {std::move(z), std::move(out)};
 }

@@ -89,12 +89,14 @@ Plan MazePlanner::plan_full_sequence(const torch::Tensor& observations, const to
   const double clip = model_->options().clip_noise, eta = options_.sampler.eta;
   const auto z0 = model_->denoiser().initial_latent(
       B, layout_.normalize_observation(observations.to(torch::kFloat)).to(device));
-  const auto goal = layout_.normalize_position(goals.to(torch::kFloat)).to(device);  // [B, 2]
+  // Diffuser's conditioning by replacement: the last planned observation is [goal, 0, 0] (the goal at rest)
+  // at every level; the start is fixed by z_0 = encoder(o_0).
+  const auto goal_state = torch::cat({goals.to(torch::kFloat), torch::zeros({B, 2})}, 1);  // [B, 4] raw
+  const auto goal = layout_.normalize_observation(goal_state).to(device);
   const auto float_opts = torch::TensorOptions(torch::kFloat);
   auto x = sample_clamped_noise({horizon, B, layout_.token_dim()}, float_opts, clip, generator).to(device);
-  // Diffuser's conditioning by replacement: the last frame's position is the goal at every level.
   const auto inpaint = [&](torch::Tensor tokens) {
-    tokens.select(0, horizon - 1).narrow(-1, (fs - 1) * MazeTokenLayout::kFrameDim, 2).copy_(goal);
+    tokens.select(0, horizon - 1).narrow(-1, (fs - 1) * MazeTokenLayout::kFrameDim, 4).copy_(goal);
     return tokens;
   };
   x = inpaint(x);

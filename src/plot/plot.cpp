@@ -12,7 +12,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
+
+#include "opencv_image.h"
 #endif
 
 namespace df::plot {
@@ -80,21 +81,6 @@ cv::Point to_pixel(const WorldToPixel& m, double x, double y) {
   constexpr double kLimit = 1e6;
   return cv::Point(static_cast<int>(std::lround(std::clamp(m.px(x), -kLimit, kLimit))),
                    static_cast<int>(std::lround(std::clamp(m.py(y), -kLimit, kLimit))));
-}
-
-void ensure_parent_folder(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ignored;  // a failure shows up as a failed write, which names the path
-  if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-}
-
-// [H, W, 3] uint8 RGB tensor -> BGR Mat (a copy).
-cv::Mat rgb_tensor_to_bgr(const torch::Tensor& rgb) {
-  const torch::Tensor t = rgb.detach().to(torch::kCPU).contiguous();
-  const cv::Mat view(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_8UC3, t.data_ptr<uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
 }
 
 void write_bgr_png(const std::string& path, const cv::Mat& bgr) {
@@ -170,6 +156,22 @@ void Canvas::draw_axis_box(Color color) {
   const cv::Point top_left(mapping_.left, mapping_.top);
   const cv::Point bottom_right(mapping_.left + mapping_.width - 1, mapping_.top + mapping_.height - 1);
   cv::rectangle(image_->bgr, top_left, bottom_right, to_bgr(color), 1);
+}
+
+void Canvas::draw_pixel_rect(int x0, int y0, int x1, int y1, Color color, int thickness) {
+  cv::rectangle(image_->bgr, cv::Point(x0, y0), cv::Point(x1, y1), to_bgr(color), thickness);
+}
+
+void Canvas::draw_image(const torch::Tensor& image, int x, int y, int scale) {
+  check(image.defined() && image.dim() == 3 && image.size(2) == 3 && image.scalar_type() == torch::kUInt8 && scale >= 1,
+        "Canvas::draw_image: expected a [h, w, 3] uint8 RGB image and scale >= 1, got " +
+            (image.defined() ? shape_str(image) : std::string("an undefined tensor")));
+  cv::Mat bgr = rgb_tensor_to_bgr(image);
+  if (scale > 1) cv::resize(bgr, bgr, cv::Size(), scale, scale, cv::INTER_NEAREST);
+  // The part of the image that falls on the canvas.
+  const cv::Rect target = cv::Rect(x, y, bgr.cols, bgr.rows) & cv::Rect(0, 0, width_, height_);
+  if (target.empty()) return;
+  bgr(cv::Rect(target.x - x, target.y - y, target.width, target.height)).copyTo(image_->bgr(target));
 }
 
 void Canvas::draw_text(const std::string& text, int x, int y, Color color, double scale) {
@@ -262,6 +264,12 @@ void write_line_plot(const std::string& path, const std::vector<double>& x, cons
     }
     canvas.draw_polyline(torch::tensor(flat, torch::kDouble).reshape({-1, 2}), s.color, 1);
   }
+  for (double marker : options.x_markers) {
+    if (!std::isfinite(marker) || marker < range.x_min || marker > range.x_max) continue;
+    const int px = static_cast<int>(std::lround(m.px(marker)));
+    for (int py = m.top; py < m.top + m.height; py += 8)  // dashed
+      canvas.draw_pixel_line(px, py, px, std::min(py + 4, m.top + m.height - 1), colors::kGray, 1);
+  }
   canvas.draw_axis_box();
   canvas.draw_title(options.title);
 
@@ -286,27 +294,13 @@ void write_line_plot(const std::string& path, const std::vector<double>& x, cons
   canvas.write_png(path);
 }
 
-void write_video(const std::string& path, const torch::Tensor& frames, double fps) {
-  check(frames.defined() && frames.dim() == 4 && frames.size(0) >= 1 && frames.size(3) == 3 &&
-            frames.scalar_type() == torch::kUInt8,
-        "write_video: frames must be a [T, H, W, 3] uint8 RGB tensor with T >= 1, got " +
-            (frames.defined() ? shape_str(frames) + " " + std::string(c10::toString(frames.scalar_type()))
-                              : std::string("an undefined tensor")) +
+void write_png(const std::string& path, const torch::Tensor& image) {
+  check(image.defined() && image.dim() == 3 && image.size(2) == 3 && image.scalar_type() == torch::kUInt8,
+        "write_png: image must be a [H, W, 3] uint8 RGB tensor, got " +
+            (image.defined() ? shape_str(image) + " " + std::string(c10::toString(image.scalar_type()))
+                             : std::string("an undefined tensor")) +
             " for " + path);
-  check(fps > 0.0 && std::isfinite(fps), "write_video: fps must be > 0, got " + std::to_string(fps) + " for " + path);
-  ensure_parent_folder(path);
-  const torch::Tensor cpu = frames.detach().to(torch::kCPU).contiguous();
-  const cv::Size size(static_cast<int>(cpu.size(2)), static_cast<int>(cpu.size(1)));
-  cv::VideoWriter writer;
-  try {
-    writer.open(path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size, /*isColor=*/true);
-  } catch (const cv::Exception& e) {
-    throw Error("write_video: cannot open " + path + ": " + e.what());
-  }
-  check(writer.isOpened(), "write_video: OpenCV cannot open " + path +
-                               " for writing with the mp4v codec (folder writable? OpenCV built with a video backend?)");
-  for (int64_t t = 0; t < cpu.size(0); ++t) writer.write(rgb_tensor_to_bgr(cpu[t]));
-  writer.release();
+  write_bgr_png(path, rgb_tensor_to_bgr(image));
 }
 
 #else
@@ -336,8 +330,10 @@ void write_line_plot(const std::string& path, const std::vector<double>&, const 
                      const LinePlotOptions&) {
   throw Error("write_line_plot: built without OpenCV: cannot write " + path);
 }
-void write_video(const std::string& path, const torch::Tensor&, double) {
-  throw Error("write_video: built without OpenCV: cannot write " + path);
+void Canvas::draw_pixel_rect(int, int, int, int, Color, int) { throw_without_opencv("Canvas::draw_pixel_rect"); }
+void Canvas::draw_image(const torch::Tensor&, int, int, int) { throw_without_opencv("Canvas::draw_image"); }
+void write_png(const std::string& path, const torch::Tensor&) {
+  throw Error("write_png: built without OpenCV: cannot write " + path);
 }
 
 #endif

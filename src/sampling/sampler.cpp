@@ -358,28 +358,52 @@ torch::Tensor Sampler::rollout(torch::Tensor z, int64_t num_tokens, int64_t chun
 }
 
 torch::Tensor Sampler::rollout_with_limited_memory(const torch::Tensor& context, int64_t batch, int64_t num_tokens,
-                                                  int64_t memory, int64_t replan_every, int64_t chunk_size,
-                                                  ScheduleMatrixKind kind, double uncertainty_scale,
-                                                  c10::optional<torch::Generator> generator) {
+                                                   int64_t memory, int64_t replan_every, int64_t chunk_size,
+                                                   ScheduleMatrixKind kind, double uncertainty_scale,
+                                                   c10::optional<torch::Generator> generator, const torch::Tensor& cond,
+                                                   const std::function<void(const torch::Tensor&)>& on_chunk) {
   check(memory >= 0 && replan_every >= 1 && chunk_size >= 1,
         "rollout_with_limited_memory: memory >= 0, replan_every >= 1 and chunk_size >= 1 required");
-  std::vector<torch::Tensor> all;  // context and generated tokens, [B, ...] each
-  if (context.defined())
-    for (int64_t t = 0; t < context.size(0); ++t) all.push_back(context[t]);
-  const int64_t n_context = static_cast<int64_t>(all.size()), S = model_->grid().sampling_steps();
-  while (static_cast<int64_t>(all.size()) - n_context < num_tokens) {
+  const int64_t n_context = context.defined() ? context.size(0) : 0, S = model_->grid().sampling_steps();
+  check(!cond.defined() || cond.size(0) == n_context + num_tokens,
+        "rollout_with_limited_memory: cond must cover the context and the new tokens (" +
+            std::to_string(n_context + num_tokens) + " tokens), got " + shape_str(cond));
+  // The last `memory` tokens [B, ...] with their positions in the sequence (context first).
+  std::deque<std::pair<int64_t, torch::Tensor>> recent;
+  int64_t position = 0;
+  auto remember = [&](const torch::Tensor& token) {
+    recent.emplace_back(position++, token);
+    while (static_cast<int64_t>(recent.size()) > memory) recent.pop_front();
+  };
+  for (int64_t t = 0; t < n_context; ++t) remember(context[t]);
+  std::vector<torch::Tensor> chunks;
+  for (int64_t done = 0; done < num_tokens;) {
     auto z = model_->denoiser().initial_latent(batch, {});
-    const int64_t keep = std::min<int64_t>(memory, static_cast<int64_t>(all.size()));
-    if (keep > 0) z = absorb_context(z, torch::stack(std::vector<torch::Tensor>(all.end() - keep, all.end())));
-    const int64_t h = std::min(replan_every, num_tokens - (static_cast<int64_t>(all.size()) - n_context));
+    if (!recent.empty()) {
+      std::vector<torch::Tensor> tokens, conds;
+      for (const auto& [at, token] : recent) {
+        tokens.push_back(token);
+        if (cond.defined()) conds.push_back(cond[at]);
+      }
+      z = absorb_context(z, torch::stack(tokens), cond.defined() ? torch::stack(conds) : torch::Tensor(), generator);
+    }
+    const int64_t h = std::min(replan_every, num_tokens - done);
     for (int64_t start = 0; start < h; start += chunk_size) {
-      const int64_t c = std::min(chunk_size, h - start);
-      auto r = sample_chunk(z, SchedulingMatrix::make(kind, c, S, uncertainty_scale), {}, {}, nullptr, generator);
-      for (int64_t t = 0; t < c; ++t) all.push_back(r.x[t]);
+      const int64_t c = std::min(chunk_size, h - start), first = n_context + done + start;
+      const auto cond_chunk = cond.defined() ? cond.slice(0, first, first + c) : torch::Tensor();
+      auto r =
+          sample_chunk(z, SchedulingMatrix::make(kind, c, S, uncertainty_scale), {}, cond_chunk, nullptr, generator);
+      for (int64_t t = 0; t < c; ++t) remember(r.x[t]);
+      if (on_chunk) {
+        on_chunk(r.x);
+      } else {
+        chunks.push_back(r.x);
+      }
       z = r.z;
     }
+    done += h;
   }
-  return torch::stack(std::vector<torch::Tensor>(all.begin() + n_context, all.end()));
+  return on_chunk ? torch::Tensor() : torch::cat(chunks, 0);
 }
 
 }  // namespace df

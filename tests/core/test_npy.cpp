@@ -69,7 +69,48 @@ TEST(NpyTest, RoundTripsFloat32AndFloat64) {
   std::memcpy(&first, bytes.data() + header.size(), sizeof(float));
   EXPECT_EQ(first, f32[0][0][0].item<float>());
 
+  // uint8 (camera frames) is '|u1', one byte per element.
+  const torch::Tensor u8 = torch::arange(0, 250, 7, torch::kLong).to(torch::kUInt8).view({2, 18});
+  const std::string d = temp_file("d.npy");
+  EXPECT_NE(dt::npy_header(u8).find("'descr': '|u1'"), std::string::npos);
+  dt::write_npy(d, u8);
+  EXPECT_TRUE(torch::equal(dt::read_npy(d), u8));
+  EXPECT_EQ(file_bytes(d).size(), dt::npy_header(u8).size() + 36);
+  fs::remove(d);
+
   std::ofstream(temp_file("bad.npy"), std::ios::binary) << "not numpy";
   EXPECT_THROW(dt::read_npy(temp_file("bad.npy")), df::Error);
   for (const std::string& path : {a, b, c, temp_file("bad.npy")}) fs::remove(path);
+}
+
+TEST(NpyTest, ParsesByteAndIntegerArraysFromMemory) {
+  // TECO's files: `video` uint8 ('|u1'), `actions` int32/int64; '|' and '<' mean the same on one byte.
+  const std::string dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }";
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  const size_t padded = 64 * ((10 + dict.size() + 1 + 63) / 64);
+  const std::string header = dict + std::string(padded - 10 - dict.size() - 1, ' ') + "\n";
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  for (int i = 0; i < 6; ++i) bytes += static_cast<char>(250 + i % 6 - 5 * (i % 2));
+  const torch::Tensor t = dt::parse_npy(bytes, "mem.npy");
+  EXPECT_EQ(t.scalar_type(), torch::kUInt8);
+  ASSERT_EQ(t.sizes(), torch::IntArrayRef({2, 3}));
+  EXPECT_EQ(t[0][0].item<int>(), 250);
+  EXPECT_EQ(t[0][1].item<int>(), 246);
+  // A truncated payload and an unknown type name the source.
+  try {
+    dt::parse_npy(bytes.substr(0, bytes.size() - 1), "short.npy");
+    FAIL();
+  } catch (const df::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("short.npy: npy data truncated"), std::string::npos) << e.what();
+  }
+  std::string complex = bytes;
+  complex.replace(complex.find("|u1"), 3, "<c8");
+  try {
+    dt::parse_npy(complex, "complex.npy");
+    FAIL();
+  } catch (const df::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("complex.npy: unsupported npy descr '<c8'"), std::string::npos) << e.what();
+  }
 }

@@ -2,6 +2,7 @@
 // must lower a quadratic cost; Monte Carlo guidance must still lower it; context absorption feeds level 0.
 #include <gtest/gtest.h>
 
+#include "df/core/error.h"
 #include "df/models/resmlp_gru.h"
 #include "df/sampling/sampler.h"
 #include "oracle_denoiser.h"
@@ -284,6 +285,34 @@ TEST(Sampler, BatchedMonteCarloGuidanceEqualsThePerTokenWalk) {
   }
   EXPECT_LE(max_relative_difference(ours.x, x), 1e-5);
   EXPECT_LE(max_relative_difference(ours.z, z_last), 1e-5);
+}
+
+TEST(Sampler, LimitedMemoryResetsTheLatentAndReabsorbsOnlyTheWindow) {
+  torch::manual_seed(6);
+  const int64_t B = 2, D = 3, S = 4;
+  const auto data = torch::randn({3, B, D});
+  auto oracle = std::make_shared<test::OracleDenoiser>(data, nullptr);
+  DiffusionForcingModel model(oracle, small_options(Objective::X0, S), torch::kCPU);
+  oracle->set_parameterization(&model.parameterization());
+  Sampler sampler(model, SamplerOptions{});
+  // The oracle's latent counts the tokens since the last reset, so token i of a window is data[(memory + i) % 3].
+  const auto context = data.slice(0, 0, 2);
+  auto x = sampler.rollout_with_limited_memory(context, B, 6, /*memory*/ 1, /*replan*/ 2, /*chunk*/ 2,
+                                               ScheduleMatrixKind::FullSequence);
+  ASSERT_EQ(x.size(0), 6);
+  for (int64_t t = 0; t < 6; ++t) EXPECT_TRUE(torch::equal(x[t], data[1 + t % 2])) << "token " << t;
+  // Streamed chunk by chunk: the same tokens, nothing returned.
+  std::vector<torch::Tensor> chunks;
+  const auto none =
+      sampler.rollout_with_limited_memory(context, B, 5, 2, 1, 1, ScheduleMatrixKind::Autoregressive, 1.0, c10::nullopt,
+                                          {}, [&](const torch::Tensor& c) { chunks.push_back(c); });
+  EXPECT_FALSE(none.defined());
+  ASSERT_EQ(chunks.size(), 5u);
+  for (const auto& c : chunks) EXPECT_TRUE(torch::equal(c[0], data[2]));  // memory 2: every token is data[2]
+  // A condition must cover the context and the new tokens.
+  EXPECT_THROW(sampler.rollout_with_limited_memory(context, B, 4, 1, 2, 2, ScheduleMatrixKind::FullSequence, 1.0,
+                                                   c10::nullopt, torch::zeros({4, B, 1})),
+               Error);
 }
 
 }  // namespace

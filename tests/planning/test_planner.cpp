@@ -81,7 +81,7 @@ TEST(Planner, GuidanceMovesThePlanTowardTheGoal) {
   EXPECT_LT(distance[1], 0.75 * distance[0]) << "unguided " << distance[0] << " guided " << distance[1];
 }
 
-TEST(Planner, FullSequencePlanEndsAtTheGoalByReplacement) {
+TEST(Planner, FullSequencePlanEndsAtTheGoalAtRestByReplacement) {
   Fixture f;
   const auto obs = torch::tensor({1.0, 1.0, 0.0, 0.0}, torch::kDouble).view({1, 4});
   const auto goals = torch::tensor({3.0, 2.0}, torch::kDouble).view({1, 2});
@@ -89,8 +89,11 @@ TEST(Planner, FullSequencePlanEndsAtTheGoalByReplacement) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   const auto plan = p.plan_full_sequence(obs, goals, 3, gen);
   ASSERT_EQ(plan.frames.sizes(), (std::vector<int64_t>{30, 1, 6}));
+  // Diffuser's condition: the last planned observation is the goal at rest.
   EXPECT_NEAR(plan.frames[29][0][0].item<double>(), 3.0, 1e-5);
   EXPECT_NEAR(plan.frames[29][0][1].item<double>(), 2.0, 1e-5);
+  EXPECT_NEAR(plan.frames[29][0][2].item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(plan.frames[29][0][3].item<double>(), 0.0, 1e-5);
 }
 
 TEST(Planner, EpisodesReplanEveryTokenAndPlanOnceForDiffuser) {

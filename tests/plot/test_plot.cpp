@@ -6,6 +6,7 @@
 
 #include "df/core/error.h"
 #include "df/plot/plot.h"
+#include "df/plot/video_writer.h"
 
 #ifdef DF_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -61,6 +62,7 @@ TEST(Plot, WithoutOpenCVEveryWriterThrowsNamingThePath) {
   }
   EXPECT_THROW(write_trajectory_panels("/tmp/x.png", {TrajectoryPanel{}}), df::Error);
   EXPECT_THROW(write_video("/tmp/x.mp4", torch::zeros({1, 8, 8, 3}, torch::kUInt8), 10), df::Error);
+  EXPECT_THROW(write_png("/tmp/x.png", torch::zeros({8, 8, 3}, torch::kUInt8)), df::Error);
   EXPECT_THROW(Canvas(100, 100, DataRange{}), df::Error);
 }
 
@@ -91,6 +93,23 @@ TEST(Plot, CanvasPngDecodesWithTheLineWhereItWasDrawn) {
   EXPECT_EQ(rgb.sizes(), (std::vector<int64_t>{160, 200, 3}));
   EXPECT_EQ(rgb[static_cast<int>(std::lround(m.py(0)))][static_cast<int>(std::lround(m.px(0)))][0].item<int>(),
             colors::kRed.r);
+}
+
+TEST(Plot, ImagePngDecodesToTheSamePixels) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  auto image = torch::zeros({6, 10, 3}, torch::kUInt8);
+  image[2][7][0] = 200;  // one red pixel, row 2, column 7
+  image[5][0][2] = 90;   // one blue pixel in the last row
+  const std::string path = output_path("image.png");
+  write_png(path, image);
+  const cv::Mat decoded = cv::imread(path, cv::IMREAD_COLOR);
+  ASSERT_FALSE(decoded.empty()) << path;
+  EXPECT_EQ(decoded.cols, 10);
+  EXPECT_EQ(decoded.rows, 6);
+  EXPECT_EQ(pixel(decoded, 2, 7).r, 200);
+  EXPECT_EQ(pixel(decoded, 5, 0).b, 90);
+  EXPECT_EQ(pixel(decoded, 0, 0).r, 0);
+  EXPECT_THROW(write_png(path, torch::zeros({6, 10}, torch::kUInt8)), df::Error);
 }
 
 TEST(Plot, TrajectoryPanelsSideBySide) {
@@ -157,6 +176,58 @@ TEST(Plot, VideoRoundTripsFrameCountAndSize) {
   EXPECT_EQ(count, 6);
   EXPECT_THROW(write_video(path, torch::zeros({6, 48, 64}, torch::kUInt8), 10.0), df::Error);
   EXPECT_THROW(write_video(path, frames.to(torch::kFloat), 10.0), df::Error);
+}
+
+TEST(Plot, StreamingVideoWriterKeepsFramesAndRejectsASizeChange) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  const std::string path = output_path("stream.mp4");
+  {
+    VideoWriter writer(path, 8.0);
+    for (int t = 0; t < 12; ++t) {
+      auto frame = torch::zeros({32, 48, 3}, torch::kUInt8);  // [H, W, 3]: a white bar at x = 3t
+      frame.slice(1, 3 * t, 3 * t + 6).fill_(255);
+      writer.write(frame);
+    }
+    EXPECT_EQ(writer.frames_written(), 12);
+    EXPECT_THROW(writer.write(torch::zeros({16, 48, 3}, torch::kUInt8)), df::Error);
+  }  // the destructor closes the file
+  cv::VideoCapture capture(path);
+  ASSERT_TRUE(capture.isOpened()) << path;
+  cv::Mat frame;
+  int count = 0;
+  while (capture.read(frame)) {
+    ASSERT_EQ(frame.cols, 48);
+    ASSERT_EQ(frame.rows, 32);
+    // The bar is where it was drawn (lossy codec: bright inside, dark far from it).
+    EXPECT_GT(pixel(frame, 16, 3 * count + 3).r, 160) << count;
+    EXPECT_LT(pixel(frame, 16, (3 * count + 24) % 48).r, 80) << count;
+    ++count;
+  }
+  EXPECT_EQ(count, 12);
+  VideoWriter empty(output_path("empty.mp4"), 8.0);
+  EXPECT_THROW(empty.close(), df::Error);  // an MP4 needs a frame
+}
+
+TEST(Plot, DrawImagePastesEnlargedPixelsAndWritePngKeepsThem) {
+  if (!plotting_available()) GTEST_SKIP() << "built without OpenCV";
+  Canvas canvas(40, 30, DataRange{}, Canvas::Margins{0, 0, 0, 0});
+  auto image = torch::zeros({2, 3, 3}, torch::kUInt8);
+  image[0][0][0] = 255;  // top-left pixel red
+  image[1][2][2] = 200;  // bottom-right pixel blue
+  canvas.draw_image(image, 5, 4, /*scale*/ 3);
+  canvas.draw_image(image, 38, 28, 3);  // clipped at the border, no error
+  const auto t = canvas.to_tensor();
+  EXPECT_EQ(t[4][5][0].item<int>(), 255);
+  EXPECT_EQ(t[6][7][0].item<int>(), 255);  // inside the 3x3 block
+  EXPECT_EQ(t[7][12][2].item<int>(), 200);
+  EXPECT_EQ(t[3][5][0].item<int>(), 255);  // white background above
+  EXPECT_EQ(t[3][5][1].item<int>(), 255);
+  const std::string path = output_path("pasted.png");
+  write_png(path, t);
+  const cv::Mat back = cv::imread(path);
+  ASSERT_FALSE(back.empty());
+  EXPECT_NEAR(pixel(back, 7, 12).b, 200, 1);
+  EXPECT_THROW(write_png(path, torch::zeros({4, 4}, torch::kUInt8)), df::Error);
 }
 
 TEST(Plot, WriteFailureNamesThePath) {

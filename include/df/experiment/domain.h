@@ -21,7 +21,9 @@ namespace df {
 class SampleWriter {
  public:
   virtual ~SampleWriter() = default;
-  // tokens [n, B, ...token]: the next n tokens of every sequence (context tokens come first).
+  // The context tokens [Tc, B, ...token] the samples continue (given before any sampled token, at most once).
+  virtual void write_context(const torch::Tensor& tokens) { write(tokens); }
+  // tokens [n, B, ...token]: the next n sampled tokens of every sequence.
   virtual void write(const torch::Tensor& tokens) = 0;
   // Called once after the last token; returns the metrics of the samples.
   virtual std::map<std::string, double> finish() = 0;
@@ -51,6 +53,9 @@ class Domain {
   }
   // Context tokens [Tc, B, ...] that df_sample conditions on when the user gives none (may be undefined).
   virtual torch::Tensor default_context(const Config& config, int64_t batch, uint64_t seed) const { return {}; }
+  // Context tokens [Tc, B, ...] from a file the user gives (df_sample --context). The default reads a .npy of
+  // tokens; domains may accept their own files (video: a video file or an .npy of frames).
+  virtual torch::Tensor read_context(const Config& config, const std::string& path, int64_t batch) const;
   // Per-token conditions [N, B, C] for sampling N tokens (context included) when the model is conditioned;
   // undefined otherwise.
   virtual torch::Tensor sampling_condition(const Config& config, int64_t tokens, int64_t batch,

@@ -2,6 +2,7 @@
 // their defaults (which are also the schema), range rules, and typed readers that build the model,
 // the trainer options and the sampler options. Domains add their own sections on top.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,7 +38,19 @@ struct ChunkPlan {
   ScheduleMatrixKind matrix = ScheduleMatrixKind::Pyramid;
   double uncertainty_scale = 1.0;
   int64_t chunk_size = 1;
+  // Sliding window W in tokens; 0 = none (one latent carries the whole history). With W > 0 the latent is
+  // reset before every chunk and the last W - chunk_size tokens are absorbed again: a model that only knows
+  // sequences of W tokens (the full-sequence baseline) rolls out past its training length.
+  int64_t window = 0;
 };
 ChunkPlan read_chunk_plan(const Config& config);
+
+// Samples num_tokens tokens after `context` [Tc, B, ...] (may be undefined) as the plan says, chunk by chunk.
+// cond [Tc + N, B, C] (optional) covers the context and the new tokens. Each chunk [h, B, ...] goes to
+// `on_chunk` when given (nothing is kept; the result is undefined), else the tokens [N, B, ...] are returned.
+torch::Tensor rollout_after_context(Sampler& sampler, const ChunkPlan& plan, const torch::Tensor& context,
+                                    int64_t batch, int64_t num_tokens, const torch::Tensor& cond,
+                                    torch::Generator& generator,
+                                    const std::function<void(const torch::Tensor&)>& on_chunk = nullptr);
 
 }  // namespace df

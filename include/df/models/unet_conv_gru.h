@@ -1,9 +1,11 @@
 // Video denoiser of Diffusion Forcing (the authors' `TransitionUnet` + conv GRU + `x_from_z` head):
-//   u_t  = UNet(concat(z_{t-1}, x_t^noisy), k_t)          [B, z_ch, H, W]
+//   u_t  = UNet(concat(z_{t-1}, x_t^noisy), k_t[, c_t])   [B, z_ch, H, W]
 //   z_t  = ConvGRU(u_t, z_{t-1})   (or z_t = u_t when num_gru_layers = 0)
 //   out_t = x_from_z(z_t)                                 [B, x_ch, H, W]
 // Submodule and parameter names reproduce the authors' state dict ("model.downs.0.2.to_out.1.g",
-// "x_from_z.0.shortcut.0.weight", ...), so their weights load by name.
+// "x_from_z.0.shortcut.0.weight", ...), so their weights load by name. A per-token condition c_t (e.g.
+// one-hot actions) is embedded by an MLP and appended to the level embedding that modulates every ResBlock,
+// as the reference does for external_cond_dim > 0; with cond_dim 0 the network has no such parameters.
 #pragma once
 #include <torch/torch.h>
 
@@ -23,6 +25,7 @@ struct UnetConvGruOptions {
   std::vector<int64_t> dim_mults = {1, 2, 4, 8};
   int64_t num_gru_layers = 1;  // 0: the U-Net output is z_t; 1: one ConvGRU cell
   bool learnable_init_z = false;
+  int64_t cond_dim = 0;  // per-token condition size (0 = unconditional)
   int64_t attn_heads = 4, attn_dim_head = 32, num_mem_kv = 4, groups = 8;
 };
 
@@ -38,6 +41,7 @@ class UnetConvGruDenoiser : public CausalDenoiser {
 
   std::vector<int64_t> x_shape() const override { return options_.x_shape; }
   std::vector<int64_t> z_shape() const override { return options_.z_shape; }
+  int64_t cond_dim() const override { return options_.cond_dim; }
   std::string kind() const override { return to_string(DenoiserKind::UnetConvGru); }
   const UnetConvGruOptions& options() const { return options_; }
 

@@ -5,9 +5,11 @@
 //    mean ||pos(x0) - goal||, the D.5 reward) and Monte Carlo guidance over `mcg_samples` futures;
 //    execute the plan's own actions (clamped to [-1, 1]) or track its observations with Diffuser's PD
 //    rule.
-//  * Diffuser-style: one full-sequence plan (all tokens at one shared noise level) over the whole
-//    episode, start fixed by z_0 = encoder(o_0) and goal fixed by replacing the last frame's position at
-//    every step (inpainting); plan once, then PD tracking or its diffused actions.
+//  * Diffuser-style: one full-sequence plan (all tokens at one shared noise level) over Diffuser's plan
+//    length, start fixed by z_0 = encoder(o_0) and the last planned observation replaced by the goal at
+//    rest ([goal, 0, 0], Diffuser's condition) at every step (inpainting); plan once, then PD tracking or
+//    its diffused actions. On a model trained with full-sequence noise this is the trained Diffuser
+//    stand-in; on a Diffusion Forcing model, the same network sampled Diffuser's way.
 // Everything is batched over the envs of a BatchedMazeEnv; tensors live on the model's device.
 #pragma once
 #include <torch/torch.h>

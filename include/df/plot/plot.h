@@ -1,7 +1,7 @@
 // A tiny plotting library on OpenCV for the experiments' figures: 2-D trajectories in side-by-side panels,
-// line plots (loss curves) and MP4 videos. OpenCV stays out of this header; when the project is built
-// without OpenCV (no DF_HAVE_OPENCV) plotting_available() is false and every drawing/writing function throws
-// df::Error("... built without OpenCV: cannot write <path>").
+// line plots (loss curves), image strips and MP4 videos (video_writer.h). OpenCV stays out of this header; when the
+// project is built without OpenCV (no DF_HAVE_OPENCV) plotting_available() is false and every drawing/writing function
+// throws df::Error("... built without OpenCV: cannot write <path>").
 //
 // Conventions: colours are RGB; data coordinates have y pointing up; images are [H, W, 3] uint8 RGB.
 // Writers create missing parent folders of `path` and throw df::Error naming the path when writing fails.
@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "df/plot/video_writer.h"  // VideoWriter, write_video
 
 namespace df::plot {
 
@@ -76,6 +78,11 @@ class Canvas {
   void draw_pixel_line(int x0, int y0, int x1, int y1, Color color, int thickness = 1);
   // Rectangle around the plot area.
   void draw_axis_box(Color color = colors::kBlack);
+  // Rectangle outline between two pixel corners (inclusive), e.g. to mark frames in a strip.
+  void draw_pixel_rect(int x0, int y0, int x1, int y1, Color color, int thickness = 1);
+  // Pastes image [h, w, 3] uint8 RGB with its top-left corner at pixel (x, y), clipped to the canvas;
+  // `scale` > 1 enlarges it with nearest-neighbour pixels (small video frames).
+  void draw_image(const torch::Tensor& image, int x, int y, int scale = 1);
   // Text at pixel (x, y) = baseline-left; scale 0.4-0.6 reads well.
   void draw_text(const std::string& text, int x, int y, Color color = colors::kBlack, double scale = 0.45);
   // Text centred in the top margin.
@@ -120,12 +127,13 @@ struct LinePlotOptions {
   std::string x_label;
   int width = 640, height = 400;
   bool log_y = false;  // e.g. loss curves
+  std::vector<double> x_markers;  // dashed vertical lines at these x (e.g. the training length)
 };
 // x against each series, with a legend and the axis ranges printed at the box corners.
 void write_line_plot(const std::string& path, const std::vector<double>& x, const std::vector<LineSeries>& series,
                      const LinePlotOptions& options = {});
 
-// frames [T, H, W, 3] uint8 RGB (any device) -> MP4 (mp4v fourcc) at `fps` frames per second.
-void write_video(const std::string& path, const torch::Tensor& frames, double fps);
+// image [H, W, 3] uint8 RGB (any device) -> PNG.
+void write_png(const std::string& path, const torch::Tensor& image);
 
 }  // namespace df::plot

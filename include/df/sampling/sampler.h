@@ -19,6 +19,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <utility>
@@ -101,16 +102,23 @@ class Sampler {
                         c10::optional<torch::Generator> generator = c10::nullopt,
                         const std::function<void(const torch::Tensor&)>& on_chunk = nullptr);
 
-  // Model-predictive sampling without memory beyond `memory` tokens: every `replan_every` tokens the latent
-  // is reset to z_0 and only the last `memory` tokens (context [Tc, B, ...] included, may be undefined) are
-  // absorbed again. Returns the num_tokens new tokens [N, B, ...].
+  // Sampling with a memory of at most `memory` tokens: before every `replan_every` new tokens the latent is
+  // reset to z_0 and only the last `memory` tokens (context [Tc, B, ...] included, may be undefined) are
+  // absorbed again. With memory = W - h and replan_every = chunk_size = h this is a sliding window of W tokens
+  // (the full-sequence baseline past its training length) and planning's model-predictive sampling.
+  // cond [Tc + N, B, C] (optional) covers the context and the new tokens. Returns the num_tokens new tokens
+  // [N, B, ...]; with `on_chunk` every chunk is handed to it instead, the result is undefined, and only the
+  // last `memory` tokens are kept (memory does not grow with N).
   torch::Tensor rollout_with_limited_memory(const torch::Tensor& context, int64_t batch, int64_t num_tokens,
                                             int64_t memory, int64_t replan_every, int64_t chunk_size,
                                             ScheduleMatrixKind kind, double uncertainty_scale = 1.0,
-                                            c10::optional<torch::Generator> generator = c10::nullopt);
+                                            c10::optional<torch::Generator> generator = c10::nullopt,
+                                            const torch::Tensor& cond = {},
+                                            const std::function<void(const torch::Tensor&)>& on_chunk = nullptr);
 
   void set_row_callback(RowCallback callback) { row_callback_ = std::move(callback); }
   const SamplerOptions& options() const { return options_; }
+  DiffusionForcingModel& model() { return *model_; }
 
  private:
   struct TokenUpdate;

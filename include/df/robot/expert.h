@@ -1,0 +1,69 @@
+// The scripted expert of the fruit swap (appendix F.3): the apple goes to C first, then the orange into
+// the apple's start slot, then the apple from C into the orange's start slot. Each move: over the fruit
+// at travel height, down, close, up, over the target slot (a jittered point inside it), down, open, up,
+// back home, and a pause at home. The pause lasts longer than two tokens (30 steps at 15 steps a token),
+// so some token's frame and executed actions show nothing but the hand resting at home: when the apple
+// sits in C, the next fruit to move depends on the initial placement, which that token does not show
+// (the paper's non-Markov ambiguity).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <random>
+
+#include "df/robot/env.h"
+
+namespace df::robot {
+
+struct ExpertOptions {
+  double speed = 0.15;                 // m/s of the moving set-point
+  double speed_jitter = 0.1;           // per episode: speed * U(1 - j, 1 + j)
+  double travel_height = 0.12;         // grasp point height while travelling
+  int grasp_steps = 4;                 // steps standing still while the gripper closes / opens
+  int dwell_min = 31, dwell_max = 40;  // pause at home after each move (steps)
+  int start_dwell_min = 4, start_dwell_max = 12;
+  double place_jitter = 0.01;  // the release point: uniform in a disc of this radius around the slot centre
+};
+
+struct Move {
+  Fruit fruit;
+  Slot to;
+};
+// The expert's three moves for a start.
+std::array<Move, 3> swap_plan(const StartState& start);
+
+class SwapExpert {
+ public:
+  SwapExpert(const ExpertOptions& options, uint64_t seed);
+  // Starts an episode from the env's current (reset) state; draws the episode's speed and pauses.
+  void reset(const SwapEnv& env);
+  // The action of the next control step (reads the fruit positions when a move starts, as a
+  // tele-operator sees them).
+  Action act(const SwapEnv& env);
+  // All moves done and the last pause over (the expert then rests at home).
+  bool finished() const { return move_ >= 3 && phases_.empty(); }
+  int moves_started() const { return move_; }
+
+ private:
+  struct Phase {
+    enum Kind { OverFruit, AtFruit, Grip, Up, OverSlot, AtSlot, Release, Home, Dwell } kind;
+    double grasp = 0;
+    int hold = 0;  // steps at the target before the next phase
+    bool started = false;
+    Vec3 target{};
+  };
+  void plan_move(const SwapEnv& env);
+  Vec3 phase_target(const Phase& phase, const SwapEnv& env);
+
+  ExpertOptions options_;
+  std::mt19937_64 rng_;
+  std::array<Move, 3> plan_{};
+  std::deque<Phase> phases_;
+  int move_ = 0;
+  double step_length_ = 0;
+  Vec3 setpoint_{};
+  Vec2 place_offset_{};
+  int held_steps_ = 0;
+};
+
+}  // namespace df::robot

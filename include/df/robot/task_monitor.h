@@ -1,0 +1,38 @@
+// Progress of one episode against the expert's plan (swap_plan), for per-stage failure counts and for the
+// paper's failure reason of policies without memory. Stages, from the resting places of both fruits:
+//   0  the start (apple and orange in their start slots)
+//   1  apple in C, orange still in its start slot      -> next: the orange
+//   2  apple in C, orange in the apple's start slot    -> next: the apple
+//   3  swapped (success)
+// Stages 1 and 2 of the two starts look alike (apple in C, orange in A or in B): a policy that does not
+// remember the start picks the wrong fruit there. A grasp at stage 1 that takes the apple (back out of
+// C), or at stage 2 that takes the orange, is counted as a wrong pick.
+#pragma once
+#include <array>
+
+#include "df/robot/env.h"
+
+namespace df::robot {
+
+class TaskMonitor {
+ public:
+  explicit TaskMonitor(const SwapEnv& env) { reset(env); }
+  void reset(const SwapEnv& env);
+  // Call after every control step.
+  void update(const SwapEnv& env);
+
+  int stage() const { return stage_; }  // last resting configuration on the plan
+  int max_stage() const { return max_stage_; }
+  bool off_plan() const { return off_plan_; }  // some resting configuration was not on the plan
+  int picks(int stage) const { return picks_.at(static_cast<size_t>(stage)); }
+  int wrong_picks(int stage) const { return wrong_picks_.at(static_cast<size_t>(stage)); }
+  int wrong_picks() const { return wrong_picks_[1] + wrong_picks_[2]; }
+
+ private:
+  int stage_ = 0, max_stage_ = 0;
+  bool off_plan_ = false;
+  bool held_before_ = false;
+  std::array<int, 4> picks_{}, wrong_picks_{};
+};
+
+}  // namespace df::robot

@@ -1,0 +1,99 @@
+#include "df/robot/expert.h"
+
+#include <cmath>
+
+#include "df/core/error.h"
+
+namespace df::robot {
+
+std::array<Move, 3> swap_plan(const StartState& start) {
+  const Slot apple = start.apple_slot, orange = apple == Slot::A ? Slot::B : Slot::A;
+  return {Move{Fruit::Apple, Slot::C}, Move{Fruit::Orange, apple}, Move{Fruit::Apple, orange}};
+}
+
+SwapExpert::SwapExpert(const ExpertOptions& options, uint64_t seed) : options_(options), rng_(seed) {
+  check(options.speed > 0 && options.dwell_min <= options.dwell_max &&
+            options.start_dwell_min <= options.start_dwell_max && options.grasp_steps >= 1,
+        "ExpertOptions: speed > 0, dwell_min <= dwell_max, start_dwell_min <= start_dwell_max, grasp_steps >= 1");
+}
+
+void SwapExpert::reset(const SwapEnv& env) {
+  plan_ = swap_plan(env.start());
+  move_ = 0;
+  held_steps_ = 0;
+  setpoint_ = env.hand();
+  std::uniform_real_distribution<double> jitter(1.0 - options_.speed_jitter, 1.0 + options_.speed_jitter);
+  step_length_ = options_.speed * jitter(rng_) * env.spec().control_dt;
+  phases_.clear();
+  Phase pause{Phase::Dwell};
+  pause.hold = std::uniform_int_distribution<int>(options_.start_dwell_min, options_.start_dwell_max)(rng_);
+  phases_.push_back(pause);
+}
+
+void SwapExpert::plan_move(const SwapEnv& env) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const double r = options_.place_jitter * std::sqrt(u(rng_)), angle = 2.0 * M_PI * u(rng_);
+  place_offset_ = {r * std::cos(angle), r * std::sin(angle)};
+  const int g = options_.grasp_steps;
+  const int dwell = std::uniform_int_distribution<int>(options_.dwell_min, options_.dwell_max)(rng_);
+  // kind, grasp, hold
+  phases_ = {{Phase::OverFruit, 0, 0}, {Phase::AtFruit, 0, 0},  {Phase::Grip, 1, g},    {Phase::Up, 1, 0},
+             {Phase::OverSlot, 1, 0},  {Phase::AtSlot, 1, 0},   {Phase::Release, 0, g}, {Phase::Up, 0, 0},
+             {Phase::Home, 0, 0},      {Phase::Dwell, 0, dwell}};
+  (void)env;
+}
+
+Vec3 SwapExpert::phase_target(const Phase& phase, const SwapEnv& env) {
+  const Move& move = plan_[static_cast<size_t>(move_ - 1)];
+  const double travel = options_.travel_height;
+  switch (phase.kind) {
+    case Phase::OverFruit: {
+      const Vec3 p = env.fruit(move.fruit);
+      return {p[0], p[1], travel};
+    }
+    case Phase::AtFruit:
+      return env.fruit(move.fruit);
+    case Phase::Up:
+      return {setpoint_[0], setpoint_[1], travel};
+    case Phase::OverSlot: {
+      const Vec2& c = env.spec().slot(move.to);
+      return {c[0] + place_offset_[0], c[1] + place_offset_[1], travel};
+    }
+    case Phase::AtSlot:
+      return {setpoint_[0], setpoint_[1], env.spec().fruit_radius(move.fruit) + 0.004};
+    case Phase::Home:
+      return env.spec().home;
+    case Phase::Grip:
+    case Phase::Release:
+    case Phase::Dwell:
+      return setpoint_;
+  }
+  return setpoint_;
+}
+
+Action SwapExpert::act(const SwapEnv& env) {
+  if (phases_.empty() && move_ < 3) {
+    ++move_;
+    plan_move(env);
+  }
+  if (phases_.empty()) return {setpoint_[0], setpoint_[1], setpoint_[2], 0.0};  // done: rest at home
+  Phase& phase = phases_.front();
+  if (!phase.started) {
+    phase.target = phase_target(phase, env);
+    phase.started = true;
+    held_steps_ = 0;
+  }
+  Vec3 d{phase.target[0] - setpoint_[0], phase.target[1] - setpoint_[1], phase.target[2] - setpoint_[2]};
+  const double distance = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  bool reached = distance <= step_length_;
+  if (reached) {
+    setpoint_ = phase.target;
+  } else {
+    for (size_t k = 0; k < 3; ++k) setpoint_[k] += d[k] * step_length_ / distance;
+  }
+  const Action action{setpoint_[0], setpoint_[1], setpoint_[2], phase.grasp};
+  if (reached && held_steps_++ >= phase.hold) phases_.pop_front();
+  return action;
+}
+
+}  // namespace df::robot

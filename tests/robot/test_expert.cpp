@@ -1,0 +1,99 @@
+// The scripted expert: it swaps the fruits on every seed of both starts within a demonstration's 585
+// control steps, in the paper's order, and its ambiguous states really look alike.
+#include <gtest/gtest.h>
+
+#include "df/robot/expert.h"
+#include "df/robot/task_monitor.h"
+
+namespace df::robot {
+namespace {
+
+TEST(RobotExpert, PlanMovesTheAppleToCFirst) {
+  const auto a = swap_plan(StartState{Slot::A, {}});
+  EXPECT_EQ(a[0].fruit, Fruit::Apple);
+  EXPECT_EQ(a[0].to, Slot::C);
+  EXPECT_EQ(a[1].fruit, Fruit::Orange);
+  EXPECT_EQ(a[1].to, Slot::A);
+  EXPECT_EQ(a[2].fruit, Fruit::Apple);
+  EXPECT_EQ(a[2].to, Slot::B);
+  const auto b = swap_plan(StartState{Slot::B, {}});
+  EXPECT_EQ(b[1].to, Slot::B);
+  EXPECT_EQ(b[2].to, Slot::A);
+}
+
+TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
+  auto model = std::make_shared<const SwapModel>();
+  const int64_t limit = 39 * 15;  // the actions of a 40-token demonstration
+  int starts[2] = {0, 0};
+  for (uint64_t seed = 0; seed < 24; ++seed) {
+    SwapEnv env(model, seed);
+    env.reset();
+    ++starts[env.start().apple_slot == Slot::A ? 0 : 1];
+    SwapExpert expert(ExpertOptions{}, seed + 1000);
+    expert.reset(env);
+    TaskMonitor monitor(env);
+    int64_t success_at = -1;
+    for (int64_t t = 0; t < limit && !expert.finished(); ++t) {
+      env.step(expert.act(env));
+      monitor.update(env);
+      if (success_at < 0 && env.success()) success_at = t;
+    }
+    EXPECT_TRUE(env.success()) << "seed " << seed;
+    EXPECT_TRUE(expert.finished()) << "seed " << seed << ": not back at rest within " << limit << " steps";
+    EXPECT_GT(success_at, 300) << "seed " << seed;  // three moves take time: no shortcut
+    EXPECT_EQ(monitor.max_stage(), 3);
+    EXPECT_EQ(monitor.wrong_picks(), 0);
+    EXPECT_EQ(monitor.picks(1) + monitor.picks(2), 2) << "one pick at each ambiguous stage";
+    EXPECT_FALSE(monitor.off_plan());
+  }
+  EXPECT_GT(starts[0], 0);
+  EXPECT_GT(starts[1], 0);
+}
+
+// At stage 1 of start A (apple in C, orange in B) and stage 2 of start B (apple in C, orange in B) the
+// fruits rest in the same slots, the hand rests at home and the last 15 actions were all "stay": the
+// expert's next move differs (orange vs apple). That is the memory the task asks for.
+TEST(RobotExpert, AmbiguousStatesLookTheSameButNeedDifferentMoves) {
+  auto model = std::make_shared<const SwapModel>();
+  struct Seen {
+    bool found = false;
+    Fruit next{};
+  };
+  auto watch = [&](Slot apple_start, int stage_wanted) {
+    SwapEnv env(model, 5);
+    env.reset();
+    StartState start = env.start();
+    start.apple_slot = apple_start;
+    env.reset_to(start);
+    SwapExpert expert(ExpertOptions{}, 9);
+    expert.reset(env);
+    TaskMonitor monitor(env);
+    Seen seen;
+    int still = 0;  // consecutive steps resting at home
+    for (int t = 0; t < 585 && !expert.finished(); ++t) {
+      const Action a = expert.act(env);
+      const Vec3 h = env.hand();
+      env.step(a);
+      monitor.update(env);
+      const bool at_home = std::abs(h[0] - env.spec().home[0]) + std::abs(h[1] - env.spec().home[1]) +
+                                   std::abs(h[2] - env.spec().home[2]) <
+                               1e-9 &&
+                           a[0] == h[0] && a[1] == h[1] && a[2] == h[2];
+      still = at_home ? still + 1 : 0;
+      if (monitor.stage() == stage_wanted && still >= 15) seen.found = true;
+      if (seen.found && env.held()) {
+        seen.next = *env.held();
+        break;
+      }
+    }
+    return seen;
+  };
+  const auto a1 = watch(Slot::A, 1), b2 = watch(Slot::B, 2);
+  ASSERT_TRUE(a1.found);
+  ASSERT_TRUE(b2.found);
+  EXPECT_EQ(a1.next, Fruit::Orange);
+  EXPECT_EQ(b2.next, Fruit::Apple);
+}
+
+}  // namespace
+}  // namespace df::robot
