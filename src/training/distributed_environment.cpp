@@ -17,7 +17,8 @@ const char* env_or_null(const char* name) {
   return value && *value ? value : nullptr;
 }
 
-int env_int(const char* name, int fallback, int min_value, int max_value) {
+// `bound` explains max_value when it comes from another variable (e.g. "RANK must be < WORLD_SIZE=4").
+int env_int(const char* name, int fallback, int min_value, int max_value, const std::string& bound = "") {
   const char* text = env_or_null(name);
   if (!text) return fallback;
   int value = 0;
@@ -25,7 +26,7 @@ int env_int(const char* name, int fallback, int min_value, int max_value) {
   const auto parsed = std::from_chars(text, end, value);
   check(parsed.ec == std::errc() && parsed.ptr == end && value >= min_value && value <= max_value,
         std::string("environment variable ") + name + ": expected an integer in [" + std::to_string(min_value) + ", " +
-            std::to_string(max_value) + "], got \"" + text + "\"");
+            std::to_string(max_value) + "]" + (bound.empty() ? "" : " (" + bound + ")") + ", got \"" + text + "\"");
   return value;
 }
 
@@ -34,10 +35,11 @@ int env_int(const char* name, int fallback, int min_value, int max_value) {
 DistributedEnvironment DistributedEnvironment::from_environment() {
   DistributedEnvironment env;
   env.world_size = env_int("WORLD_SIZE", 1, 1, 1 << 20);
-  env.rank = env_int("RANK", 0, 0, env.world_size - 1);
+  const std::string world = "WORLD_SIZE=" + std::to_string(env.world_size);
+  env.rank = env_int("RANK", 0, 0, env.world_size - 1, "RANK must be < " + world);
   // Without LOCAL_RANK / LOCAL_WORLD_SIZE (a launcher other than torchrun), all ranks are on this machine.
-  env.local_world_size = env_int("LOCAL_WORLD_SIZE", env.world_size, 1, env.world_size);
-  env.local_rank = env_int("LOCAL_RANK", env.rank, 0, env.world_size - 1);
+  env.local_world_size = env_int("LOCAL_WORLD_SIZE", env.world_size, 1, env.world_size, "at most " + world);
+  env.local_rank = env_int("LOCAL_RANK", env.rank, 0, env.world_size - 1, "LOCAL_RANK must be < " + world);
   if (env.multi_process()) {
     check(env_or_null("MASTER_ADDR") && env_or_null("MASTER_PORT"),
           "environment: WORLD_SIZE=" + std::to_string(env.world_size) +

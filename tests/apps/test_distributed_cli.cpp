@@ -4,6 +4,7 @@
 // stopped by SIGTERM resumes with one process, and back with two.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <regex>
 
 #include "df/training/checkpoint.h"
@@ -76,7 +77,11 @@ TEST(DistributedCli, TwoGlooProcessesGiveTheWeightsOfOneProcessWithTheSameShards
   ASSERT_EQ(r.status, 0) << r.output;
 
   // Same data (shards 0 and 1 of every step), sums split differently: equal to float rounding.
-  EXPECT_LT(max_weight_difference(two + "/checkpoint.pt", one + "/checkpoint.pt"), 1e-5);
+  // Not bit for bit: one process takes the mean loss over its 8 sequences, two processes each over 4 and then
+  // average the gradients, so the float sums are grouped differently.
+  const double difference = max_weight_difference(two + "/checkpoint.pt", one + "/checkpoint.pt");
+  std::cout << "max |weights (2 processes) - weights (1 process)| after 6 steps: " << difference << "\n";
+  EXPECT_LT(difference, 1e-5);
   EXPECT_EQ(csv_column(two + "/metrics.csv", 0), steps_1_to(6));
   expect_same_losses(two + "/metrics.csv", one + "/metrics.csv");
   // Rank 0 validated (steps 3 and 6) and kept best.pt, as one process does.
@@ -106,7 +111,7 @@ TwoRanks start_torchrun_style(const std::string& dir, double timeout_seconds) {
 
 TEST(DistributedCli, ARankThatDiesMakesTheOtherFailWithAClearError) {
   const auto dir = temp_dir("dp_dead");
-  const double timeout = 20;
+  const double timeout = 5;  // a closed connection is noticed at once; the timeout is the bound if it were not
   auto ranks = start_torchrun_style(dir, timeout);
   ASSERT_GT(ranks.rank0, 0);
   ASSERT_GT(ranks.rank1, 0);
@@ -114,12 +119,10 @@ TEST(DistributedCli, ARankThatDiesMakesTheOtherFailWithAClearError) {
   kill(ranks.rank1, SIGKILL);
   waitpid(ranks.rank1, nullptr, 0);
   ASSERT_TRUE(training) << read_text(ranks.log0) << read_text(ranks.log1);
-  const auto killed_at = clock_type::now();
-  const int status = wait_for(ranks.rank0, std::chrono::seconds(120));
-  const double seconds = std::chrono::duration<double>(clock_type::now() - killed_at).count();
+  // A hang guard, not a speed check: wait_for kills rank 0 and returns -2 if it is still running after a minute.
+  const int status = wait_for(ranks.rank0, std::chrono::seconds(60));
   const auto log = read_text(ranks.log0);
   EXPECT_EQ(status, 2) << log;  // df::Error, not a crash (-1) and not a hang (-2)
-  EXPECT_LT(seconds, timeout + 10) << log;
   EXPECT_NE(log.find("distributed: "), std::string::npos) << log;
   EXPECT_NE(log.find("failed on rank 0 of 2 (gloo"), std::string::npos) << log;
   EXPECT_NE(log.find("another rank has probably exited or stopped responding"), std::string::npos) << log;
@@ -134,15 +137,14 @@ TEST(DistributedCli, AHungRankMakesTheOtherFailAfterTheTimeout) {
   const bool training = wait_for_rows(dir, 3, ranks.rank0);
   kill(ranks.rank1, SIGSTOP);  // alive, connections open, never answers
   const auto stopped_at = clock_type::now();
-  const int status = training ? wait_for(ranks.rank0, std::chrono::seconds(120)) : -3;
+  const int status = training ? wait_for(ranks.rank0, std::chrono::seconds(60)) : -3;  // -2: it hung
   const double seconds = std::chrono::duration<double>(clock_type::now() - stopped_at).count();
   kill(ranks.rank1, SIGKILL);
   waitpid(ranks.rank1, nullptr, 0);
   const auto log = read_text(ranks.log0);
   ASSERT_TRUE(training) << log << read_text(ranks.log1);
   EXPECT_EQ(status, 2) << log;
-  EXPECT_GE(seconds, timeout - 1) << log;  // it waited for the timeout...
-  EXPECT_LT(seconds, timeout + 30) << log;  // ...and no longer
+  EXPECT_GE(seconds, timeout - 1) << log;  // it failed because of the timeout, not earlier for another reason
   EXPECT_NE(log.find("failed on rank 0 of 2 (gloo, timeout 4 s)"), std::string::npos) << log;
 }
 
@@ -150,7 +152,7 @@ TEST(DistributedCli, TheLauncherNamesTheRankThatDiedAndStopsTheOthers) {
   const auto dir = temp_dir("dp_launcher_dead");
   fs::create_directories(dir);
   const auto log = dir + ".log";
-  auto args = endless_run(dir, {"--set", "distributed.timeout_seconds=20"});
+  auto args = endless_run(dir, {"--set", "distributed.timeout_seconds=5"});
   args.insert(args.begin() + 1, {"--nproc", "2"});
   const pid_t launcher = spawn(args, log);
   ASSERT_GT(launcher, 0);

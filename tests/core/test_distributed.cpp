@@ -14,6 +14,7 @@
 
 #include "circle_dataset.h"
 #include "df/core/error.h"
+#include "df/diffusion/forward_process.h"
 #include "df/models/resmlp_gru.h"
 #include "df/models/state_dict.h"
 #include "df/training/checkpoint.h"
@@ -112,10 +113,30 @@ TEST(DistributedEnvironment, ReadsTorchrunVariablesAndNamesBadValues) {
   EXPECT_FALSE(e.agent_store);
   EXPECT_EQ(device_for_rank(torch::kCPU, e), torch::Device(torch::kCPU));
 
-  env.set("RANK", "16");
+  env.set("RANK", "16");  // RANK >= WORLD_SIZE
   EXPECT_NE(error_of([] { DistributedEnvironment::from_environment(); })
-                .find("environment variable RANK: expected an integer in [0, 15], got \"16\""),
+                .find("environment variable RANK: expected an integer in [0, 15] (RANK must be < WORLD_SIZE=16), "
+                      "got \"16\""),
             std::string::npos);
+  env.set("RANK", "-1");
+  EXPECT_NE(error_of([] { DistributedEnvironment::from_environment(); }).find("environment variable RANK:"),
+            std::string::npos);
+  env.set("RANK", "1");
+  // Malformed WORLD_SIZE: not a number, trailing junk, zero, empty after a sign.
+  for (const auto* bad : {"two", "2x", "0", "-2", "+", " 2"}) {
+    env.set("WORLD_SIZE", bad);
+    const auto message = error_of([] { DistributedEnvironment::from_environment(); });
+    EXPECT_NE(message.find(std::string("environment variable WORLD_SIZE: expected an integer in [1, 1048576], got \"") +
+                           bad + "\""),
+              std::string::npos)
+        << message;
+  }
+  env.set("WORLD_SIZE", "16");
+  env.set("LOCAL_RANK", "16");
+  EXPECT_NE(error_of([] { DistributedEnvironment::from_environment(); })
+                .find("environment variable LOCAL_RANK: expected an integer in [0, 15]"),
+            std::string::npos);
+  env.set("LOCAL_RANK", "1");
   env.set("RANK", "1");
   env.set("MASTER_PORT", "http");
   EXPECT_NE(error_of([] { DistributedEnvironment::from_environment(); }).find("MASTER_PORT: expected an integer"),
@@ -178,6 +199,17 @@ TEST(ProcessGroup, RequireEqualNamesTheRanksThatDiffer) {
         << m;
 }
 
+TEST(ProcessGroup, AMissingBackendIsAClearError) {
+  if (distributed_backend_available(DistributedBackend::Nccl)) GTEST_SKIP() << "this build has NCCL";
+  DistributedEnvironment env;
+  env.world_size = 2;
+  env.master_port = find_free_port();
+  DistributedOptions options;
+  options.backend = DistributedBackend::Nccl;
+  const auto message = error_of([&] { ProcessGroup::connect(env, torch::kCPU, options); });
+  EXPECT_NE(message.find("distributed.backend: nccl is not available in this build"), std::string::npos) << message;
+}
+
 std::shared_ptr<DiffusionForcingModel> circle_model(uint64_t init_seed) {
   torch::manual_seed(init_seed);
   ResMlpGruOptions o;
@@ -237,6 +269,105 @@ TEST(DataParallel, TwoRanksWithHalfTheBatchTrainTheWeightsOfOneProcess) {
   test::CircleDataset data(4, 0.5);
   auto unsharded = circle_model(11);
   EXPECT_NE(Trainer(*unsharded, data, sharded_options(steps, 1)).run().losses, reference.losses);
+}
+
+// The inputs of step `step` drawn by hand: the whole batch from one stream (shards = 0), or shard `shard` of
+// `shards` from its own stream, in the trainer's order (data, levels, noise).
+struct Draw {
+  torch::Tensor x, levels, eps;
+};
+Draw draw_by_hand(DiffusionForcingModel& model, const TrainerOptions& options, int64_t step, int64_t shard,
+                  int64_t shards) {
+  test::CircleDataset data(4, 0.5);
+  auto gen = shards == 0 ? Trainer::step_generator(options.seed, step)
+                         : Trainer::shard_generator(options.seed, step, shard);
+  Draw d;
+  d.x = data.sample(shards == 0 ? options.batch_size : options.batch_size / shards, gen).x;
+  d.levels = sample_training_levels(options.levels, d.x.size(0), d.x.size(1), model.schedule().timesteps(),
+                                    torch::kCPU, gen);
+  d.eps = torch::randn(d.x.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat));
+  return d;
+}
+
+// Loss of `model` on x / levels / eps; its gradients are left in the parameters.
+double loss_and_gradients(DiffusionForcingModel& model, const Draw& d) {
+  model.train();
+  for (auto& p : model.parameters())
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  const auto z0 = model.denoiser().initial_latent(d.x.size(1), torch::Tensor());
+  const auto loss = model.training_loss(d.x, z0, d.levels, d.eps).loss;
+  loss.backward();
+  return loss.item<double>();
+}
+
+std::vector<torch::Tensor> gradients(DiffusionForcingModel& model) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : model.parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+  return grads;
+}
+
+// One process, data_shards = 4: Trainer::train_step uses exactly the concatenation of the four shard draws
+// (same loss and gradients bit for bit as a hand-made batch of them), and those gradients are the mean of the
+// per-shard gradients (equal shards; the loss is a mean over tokens) up to float rounding -- which is why W
+// processes averaging their shards' gradients train the weights of one process with the same shards.
+TEST(DataShards, AStepIsTheConcatenationOfShardDrawsAndItsGradientTheMeanOfShardGradients) {
+  const int64_t step = 3, shards = 4;
+  auto options = sharded_options(10, shards);
+  options.grad_clip = 0;  // the gradients stay as backward left them
+  options.ema_decay = 0;
+  auto trained = circle_model(21), by_hand = circle_model(21);
+  test::CircleDataset data(4, 0.5);
+  Trainer trainer(*trained, data, options);
+  const double trainer_loss = trainer.train_step(step);
+  const auto trainer_grads = gradients(*trained);  // the optimizer step changed the weights, not the gradients
+
+  std::vector<Draw> parts;
+  for (int64_t i = 0; i < shards; ++i) parts.push_back(draw_by_hand(*by_hand, options, step, i, shards));
+  ASSERT_EQ(parts[0].x.size(1), 4);
+  EXPECT_FALSE(torch::equal(parts[0].x, parts[1].x)) << "two shards drew the same data";
+  EXPECT_FALSE(torch::equal(parts[0].eps, parts[1].eps)) << "two shards drew the same noise";
+  Draw whole;
+  for (auto member : {&Draw::x, &Draw::levels, &Draw::eps}) {
+    std::vector<torch::Tensor> pieces;
+    for (const auto& p : parts) pieces.push_back(p.*member);
+    whole.*member = torch::cat(pieces, 1);
+  }
+  const double whole_loss = loss_and_gradients(*by_hand, whole);
+  EXPECT_EQ(trainer_loss, whole_loss) << "train_step did not train on the concatenated shard draws";
+  const auto whole_grads = gradients(*by_hand);
+  ASSERT_EQ(whole_grads.size(), trainer_grads.size());
+  for (size_t k = 0; k < whole_grads.size(); ++k) {
+    ASSERT_TRUE(whole_grads[k].defined()) << "parameter " << k;
+    EXPECT_TRUE(torch::equal(whole_grads[k], trainer_grads[k])) << "parameter " << k;
+  }
+
+  // Mean of the per-shard losses and gradients, accumulated in double.
+  double mean_loss = 0;
+  std::vector<torch::Tensor> mean_grads(whole_grads.size());
+  for (const auto& part : parts) {
+    mean_loss += loss_and_gradients(*by_hand, part) / shards;
+    const auto g = gradients(*by_hand);
+    for (size_t k = 0; k < g.size(); ++k) {
+      const auto scaled = g[k].to(torch::kDouble) / static_cast<double>(shards);
+      mean_grads[k] = mean_grads[k].defined() ? mean_grads[k] + scaled : scaled;
+    }
+  }
+  EXPECT_NEAR(mean_loss, whole_loss, 1e-6 * std::abs(whole_loss));
+  double worst = 0, largest = 0;
+  for (size_t k = 0; k < whole_grads.size(); ++k) {
+    worst = std::max(worst, (mean_grads[k] - whole_grads[k].to(torch::kDouble)).abs().max().item<double>());
+    largest = std::max(largest, whole_grads[k].abs().max().item<double>());
+  }
+  EXPECT_GT(largest, 1e-3);
+  EXPECT_LE(worst, 1e-5 * largest) << "largest gradient entry " << largest;
+
+  // data_shards = 1 keeps the single stream per step of earlier versions.
+  options.data_shards = 1;
+  auto unsharded = circle_model(21), unsharded_by_hand = circle_model(21);
+  Trainer one_stream(*unsharded, data, options);
+  const double one_stream_loss = one_stream.train_step(step);
+  EXPECT_EQ(one_stream_loss, loss_and_gradients(*unsharded_by_hand, draw_by_hand(*unsharded_by_hand, options, step, 0, 0)));
+  EXPECT_NE(one_stream_loss, whole_loss);
 }
 
 TEST(DataParallel, ShardCountsAreCheckedAgainstBatchAndRanks) {
