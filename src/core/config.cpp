@@ -1,8 +1,10 @@
 #include "df/core/config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -313,9 +315,18 @@ std::string Config::to_yaml() const {
 }
 
 void Config::write(const std::string& path) const {
-  std::ofstream out(path);
-  check(out.good(), path + ": cannot write the resolved config");
-  out << to_yaml();
+  // Through a temp file and a rename: a reader (another rank of the run resuming from it) sees the old file or
+  // the new one, never a half-written one.
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp);
+    check(out.good(), path + ": cannot write the resolved config");
+    out << to_yaml();
+    check(out.good(), tmp + ": cannot write the resolved config");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  check(!ec, path + ": cannot replace it with " + tmp + ": " + ec.message());
 }
 
 const std::string& Config::source() const { return state_->source; }

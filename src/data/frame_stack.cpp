@@ -34,9 +34,5 @@ torch::Tensor unstack_frames(const torch::Tensor& tokens, int64_t fs) {
   return x.reshape(out);
 }
 
-SequenceBatch SequenceBatch::to(const torch::Device& device) const {
-  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  return {move(x), move(first_observation), move(cond), move(mask)};
-}
 
 }  // namespace df

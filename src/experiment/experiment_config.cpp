@@ -3,6 +3,7 @@
 #include "df/core/error.h"
 #include "df/models/resmlp_gru.h"
 #include "df/models/unet_conv_gru.h"
+#include "df/training/distributed.h"
 
 namespace df {
 
@@ -16,6 +17,7 @@ const std::string& core_config_defaults() {
     const OptimizerOptions& opt = trainer.optimizer;
     const SamplerOptions sampler;
     const ChunkPlan chunk;
+    const DistributedOptions distributed;
     ConfigDefaults d;
     d.section("experiment")
         .key("name", "experiment")
@@ -67,7 +69,9 @@ const std::string& core_config_defaults() {
         .key("checkpoint_every", trainer.checkpoint_every)
         .key("checkpoint_minutes", trainer.checkpoint_minutes, "also write checkpoint.pt after this much wall time (0 = off)")
         .key("best_metric", trainer.best_metric)
-        .key("early_stopping_patience", trainer.early_stopping_patience);
+        .key("early_stopping_patience", trainer.early_stopping_patience)
+        .key("data_shards", trainer.data_shards,
+             "independent random streams per batch; the number of processes must divide it (1 = one stream)");
     d.section("sampling")
         .key("matrix", chunk.matrix)
         .key("uncertainty_scale", chunk.uncertainty_scale)
@@ -84,6 +88,11 @@ const std::string& core_config_defaults() {
         .key("context_q_sample", sampler.context_q_sample)
         .key("walk", sampler.walk, "order of the model calls of unguided chunks (same samples)")
         .key("skip_idle_tokens", sampler.skip_idle_tokens, "Algorithm 2 walk: run only tokens that move or feed one");
+    d.section("distributed")  // several processes (df_train --nproc N, or torchrun-style RANK / WORLD_SIZE / ...)
+        .key("backend", distributed.backend, "auto = nccl on CUDA, gloo on CPU")
+        .key("timeout_seconds", distributed.timeout_seconds,
+             "rendezvous and collectives fail after this; must exceed a validation on rank 0")
+        .key("bucket_mb", distributed.bucket_mb, "gradient all-reduce bucket size");
     return "# Core sections of every experiment (defaults; also the schema).\n" + d.yaml();
   }();
   return text;
@@ -97,7 +106,8 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
        {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers", "model.attn_heads",
         "model.attn_dim_head", "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack",
         "diffusion.clip_noise", "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size",
-        "training.lr", "sampling.chunk_size", "sampling.mcg_samples"})
+        "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
+        "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
   for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
@@ -118,6 +128,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_enum<ScheduleMatrixKind>("sampling.matrix");
   c.require_enum<StabilizationInput>("sampling.stabilization_input");
   c.require_enum<SamplerWalk>("sampling.walk");
+  c.require_enum<DistributedBackend>("distributed.backend");
   return c;
 }
 
@@ -203,7 +214,19 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.config_yaml = c.to_yaml();
   t.best_metric = c.get_string("training.best_metric");
   t.early_stopping_patience = c.get_int("training.early_stopping_patience");
+  t.data_shards = c.get_int("training.data_shards");
+  check(t.batch_size % t.data_shards == 0, "training.data_shards: " + std::to_string(t.data_shards) +
+                                               " does not divide training.batch_size (" +
+                                               std::to_string(t.batch_size) + ")");
   return t;
+}
+
+DistributedOptions read_distributed_options(const Config& c) {
+  DistributedOptions d;
+  d.backend = c.get_enum<DistributedBackend>("distributed.backend");
+  d.timeout_seconds = c.get_double("distributed.timeout_seconds");
+  d.bucket_mb = c.get_double("distributed.bucket_mb");
+  return d;
 }
 
 SamplerOptions read_sampler_options(const Config& c) {

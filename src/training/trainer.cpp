@@ -14,6 +14,7 @@
 #include "df/core/error.h"
 #include "df/core/progress.h"
 #include "df/training/checkpoint.h"
+#include "df/training/distributed.h"
 
 namespace df {
 
@@ -58,12 +59,36 @@ void truncate_csv(const std::string& path, int64_t max_step) {
 }
 
 
+uint64_t splitmix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
 
-Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, TrainerOptions options, TrainerHooks hooks)
-    : model_(&model), dataset_(&dataset), options_(std::move(options)), hooks_(std::move(hooks)) {
+// The inputs of one step on this rank, on the model's device.
+struct Trainer::StepDraw {
+  SequenceBatch batch;  // [T, B_rank, ...]
+  torch::Tensor levels;  // [T, B_rank]
+  torch::Tensor eps;     // like batch.x
+};
+
+Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, TrainerOptions options, TrainerHooks hooks,
+                 ProcessGroup* group)
+    : model_(&model), dataset_(&dataset), options_(std::move(options)), hooks_(std::move(hooks)), group_(group) {
   check(options_.batch_size >= 1, "training.batch_size must be >= 1");
   check(options_.steps >= 0, "training.steps must be >= 0");
+  check(options_.data_shards >= 1 && options_.batch_size % options_.data_shards == 0,
+        "training.data_shards (" + std::to_string(options_.data_shards) + ") must divide training.batch_size (" +
+            std::to_string(options_.batch_size) + ")");
+  if (group_) {
+    const int world = group_->world_size();
+    check(options_.data_shards % world == 0,
+          "training.data_shards (" + std::to_string(options_.data_shards) + ") must be a multiple of the number of "
+          "processes (" + std::to_string(world) + "): each process trains on data_shards / processes shards; set "
+          "training.data_shards to " + std::to_string(world) + " or a multiple");
+  }
   const bool cuda = model.device().is_cuda();
   check(options_.precision == Precision::Fp32 || cuda,
         "training.precision: fp16 and bf16 autocast need a CUDA device; use fp32 on " + model.device().str());
@@ -81,16 +106,58 @@ torch::Generator Trainer::step_generator(uint64_t seed, int64_t step) {
   return at::make_generator<at::CPUGeneratorImpl>(x);
 }
 
-double Trainer::train_step(int64_t step) {
-  model_->train();
-  auto gen = step_generator(options_.seed, step);
+torch::Generator Trainer::shard_generator(uint64_t seed, int64_t step, int64_t shard) {
+  // A second splitmix64 round over (step stream, shard): independent of every step_generator stream.
+  const uint64_t step_stream =
+      splitmix64(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ULL);
+  return at::make_generator<at::CPUGeneratorImpl>(
+      splitmix64(step_stream ^ ((static_cast<uint64_t>(shard) + 1) * 0xD1B54A32D192ED03ULL)));
+}
+
+bool Trainer::is_root() const { return !group_ || group_->is_root(); }
+
+Trainer::StepDraw Trainer::draw_step(int64_t step) {
   const auto device = model_->device();
-  const auto batch = dataset_->sample(options_.batch_size, gen).to(device);
-  const int64_t T = batch.x.size(0), B = batch.x.size(1);
-  // Levels and noise are drawn on the CPU from the step's generator, then moved: identical on any device.
-  const auto levels =
-      sample_training_levels(options_.levels, T, B, model_->schedule().timesteps(), torch::kCPU, gen).to(device);
-  const auto eps = torch::randn(batch.x.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(device);
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat);
+  StepDraw draw;
+  if (options_.data_shards == 1) {  // the whole batch from the step's stream
+    auto gen = step_generator(options_.seed, step);
+    draw.batch = dataset_->sample(options_.batch_size, gen).to(device);
+    const int64_t T = draw.batch.x.size(0), B = draw.batch.x.size(1);
+    // Levels and noise are drawn on the CPU from the step's generator, then moved: identical on any device.
+    draw.levels =
+        sample_training_levels(options_.levels, T, B, model_->schedule().timesteps(), torch::kCPU, gen).to(device);
+    draw.eps = torch::randn(draw.batch.x.sizes(), gen, float_options).to(device);
+    return draw;
+  }
+  const int64_t shard_batch = options_.batch_size / options_.data_shards;
+  const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world_size() : 1;
+  std::vector<SequenceBatch> batches;
+  std::vector<torch::Tensor> levels, eps;
+  for (int64_t shard = rank; shard < options_.data_shards; shard += world) {
+    auto gen = shard_generator(options_.seed, step, shard);
+    batches.push_back(dataset_->sample(shard_batch, gen));
+    const auto& x = batches.back().x;
+    levels.push_back(
+        sample_training_levels(options_.levels, x.size(0), x.size(1), model_->schedule().timesteps(), torch::kCPU, gen));
+    eps.push_back(torch::randn(x.sizes(), gen, float_options));
+  }
+  draw.batch = SequenceBatch::concat(batches).to(device);
+  draw.levels = torch::cat(levels, 1).to(device);
+  draw.eps = torch::cat(eps, 1).to(device);
+  return draw;
+}
+
+double Trainer::train_step(int64_t step) { return step_impl(step, /*poll_stop=*/false).loss; }
+
+Trainer::StepResult Trainer::step_impl(int64_t step, bool poll_stop) {
+  model_->train();
+  const auto device = model_->device();
+  const auto draw = draw_step(step);
+  const auto& batch = draw.batch;
+  const auto& levels = draw.levels;
+  const auto& eps = draw.eps;
+  const int64_t B = batch.x.size(1);
   const auto z0 = model_->denoiser().initial_latent(B, batch.first_observation);
 
   set_lr(*optimizer_, scheduled_lr(options_.optimizer, step));
@@ -102,18 +169,40 @@ double Trainer::train_step(int64_t step) {
     const bool teacher_forcing = options_.levels.mode == TrainingNoise::TeacherForcing;
     loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing).loss;
   }
-  const double value = loss.item<double>();
+  StepResult result;
+  double value = loss.item<double>();
+  if (group_) {
+    // One small all-reduce per step: the mean loss (so that a non-finite loss stops every rank) and the stop
+    // requests, before any rank changes its weights.
+    const auto totals = group_->sum({value, poll_stop && hooks_.should_stop && hooks_.should_stop() ? 1.0 : 0.0,
+                                     hook_stop_pending_ ? 1.0 : 0.0},
+                                    "loss and stop requests of step " + std::to_string(step + 1));
+    value = totals[0] / group_->world_size();
+    result.stop_requested = totals[1] > 0;
+    result.stop_by_hook = totals[2] > 0;
+    if (result.stop_requested || result.stop_by_hook) return result;
+  }
   if (!std::isfinite(value))
     throw Error("training: non-finite loss (" + std::to_string(value) + ") at step " + std::to_string(step + 1) +
                 "; stopping. The last good checkpoint is kept in " + options_.run_dir);
   (loss * scaler_.scale()).backward();
   const auto params = model_->parameters();
+  // The loss scaler and the clipping see the averaged gradients, so every rank takes the same step.
+  if (group_) group_->average_gradients(params, "gradients of step " + std::to_string(step + 1));
   if (scaler_.unscale_and_check(params)) {
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
     optimizer_->step();
     ema_.update(*model_);
   }
-  return value;
+  result.loss = value;
+  return result;
+}
+
+uint64_t Trainer::weights_fingerprint() {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, t] : state_dict(*model_)) tensors.push_back(t);
+  for (const auto& [name, t] : ema_.shadow()) tensors.push_back(t);
+  return tensor_fingerprint(tensors);
 }
 
 void Trainer::save(const std::string& path, int64_t steps_done) {
@@ -193,23 +282,40 @@ std::map<std::string, double> Trainer::run_validation(int64_t steps_done) {
   return metrics;
 }
 
+void Trainer::validate_and_share(int64_t steps_done) {
+  if (is_root()) run_validation(steps_done);
+  if (!group_) return;
+  // Rank 0 validated; every rank takes its outcome, so early stopping ends them all at the same step.
+  const auto outcome = group_->broadcast({best_metric_, static_cast<double>(validations_without_improvement_)}, 0,
+                                         "validation outcome at step " + std::to_string(steps_done) +
+                                             " (rank 0 validates while the others wait; raise "
+                                             "distributed.timeout_seconds if validation takes longer)");
+  best_metric_ = outcome[0];
+  validations_without_improvement_ = static_cast<int64_t>(outcome[1]);
+}
+
 TrainingSummary Trainer::run(bool resume) {
   TrainingSummary summary;
+  const bool root = is_root();  // with several processes, only rank 0 writes run_dir and logs progress
   std::string metrics_path;
-  if (!options_.run_dir.empty()) {
+  if (!options_.run_dir.empty() && root) {
     std::filesystem::create_directories(options_.run_dir);
     metrics_path = options_.run_dir + "/metrics.csv";
   }
   if (resume) {
     check(!options_.run_dir.empty(), "resume: no run directory");
     restore(options_.run_dir + "/checkpoint.pt");
-    truncate_csv(metrics_path, steps_done_);
-    truncate_csv(options_.run_dir + "/validation.csv", steps_done_);
-    spdlog::info("resumed from {}/checkpoint.pt at step {}", options_.run_dir, steps_done_);
+    if (root) {
+      truncate_csv(metrics_path, steps_done_);
+      truncate_csv(options_.run_dir + "/validation.csv", steps_done_);
+      spdlog::info("resumed from {}/checkpoint.pt at step {}", options_.run_dir, steps_done_);
+    }
   } else if (!metrics_path.empty()) {
     std::ofstream(metrics_path) << "step,loss,lr,steps_per_s\n";
     std::filesystem::remove(options_.run_dir + "/validation.csv");
   }
+  if (group_) group_->require_equal(weights_fingerprint(), "weights at step " + std::to_string(steps_done_) +
+                                                              " (initialise every rank with the same seed)");
   std::ofstream metrics;
   if (!metrics_path.empty()) metrics.open(metrics_path, std::ios::app);
 
@@ -220,7 +326,7 @@ TrainingSummary Trainer::run(bool resume) {
   // metrics.csv is flushed before every checkpoint write: a resume drops the rows past the checkpoint's step,
   // so every row up to it must already be on disk.
   const auto write_checkpoint = [&] {
-    if (options_.run_dir.empty()) return;
+    if (options_.run_dir.empty() || !root) return;
     if (metrics.is_open()) metrics.flush();
     save(options_.run_dir + "/checkpoint.pt", steps_done_);
     checkpointed_step = steps_done_;
@@ -229,13 +335,20 @@ TrainingSummary Trainer::run(bool resume) {
   auto window_start = clock::now();
   int64_t window_steps = 0;
   double rate = 0;
+  hook_stop_pending_ = false;
   while (steps_done_ < options_.steps) {
-    if (hooks_.should_stop && hooks_.should_stop()) {
+    if (!group_ && hooks_.should_stop && hooks_.should_stop()) {
       summary.interrupted = true;
       break;
     }
     const int64_t step = steps_done_;
-    const double loss = train_step(step);
+    const auto result = step_impl(step, /*poll_stop=*/true);
+    if (result.stop_requested) {  // several processes: the ranks agreed before taking the step
+      summary.interrupted = true;
+      break;
+    }
+    if (result.stop_by_hook) break;
+    const double loss = result.loss;
     ++steps_done_;
     ++window_steps;
     summary.losses.push_back(loss);
@@ -246,34 +359,43 @@ TrainingSummary Trainer::run(bool resume) {
       metrics << steps_done_ << "," << fmt::format("{:.9g}", loss) << "," << scheduled_lr(options_.optimizer, step) << ","
               << rate << "\n";
     const double eta = rate > 0 ? (options_.steps - steps_done_) / rate : INFINITY;
-    if (options_.log_every > 0 && (steps_done_ % options_.log_every == 0 || steps_done_ == options_.steps)) {
+    if (root && options_.log_every > 0 &&
+        (steps_done_ % options_.log_every == 0 || steps_done_ == options_.steps)) {
       spdlog::info("step {}/{}  loss {:.5f}  {:.2f} steps/s  ETA {}", steps_done_, options_.steps, loss, rate,
                    format_duration(eta));
       metrics.flush();
     }
     bool stop = false;
     if (options_.validate_every > 0 && steps_done_ % options_.validate_every == 0 && steps_done_ < options_.steps) {
-      run_validation(steps_done_);
+      validate_and_share(steps_done_);
       if (options_.early_stopping_patience > 0 &&
           validations_without_improvement_ >= options_.early_stopping_patience) {
-        spdlog::info("early stopping: {} validations without improvement of {}", validations_without_improvement_,
-                     options_.best_metric);
+        if (root)
+          spdlog::info("early stopping: {} validations without improvement of {}", validations_without_improvement_,
+                       options_.best_metric);
         summary.stopped_early = stop = true;
       }
     }
-    if (hooks_.on_step && !hooks_.on_step({steps_done_, options_.steps, loss, rate, eta})) stop = true;
+    if (hooks_.on_step && !hooks_.on_step({steps_done_, options_.steps, loss, rate, eta})) {
+      // Several processes: the others learn it at the start of the next step, and all stop there.
+      if (group_) hook_stop_pending_ = true;
+      else stop = true;
+    }
     if (stop) break;  // the checkpoint is written below
     const bool periodic = options_.checkpoint_every > 0 && steps_done_ % options_.checkpoint_every == 0;
     const bool timed = options_.checkpoint_minutes > 0 && clock::now() - last_checkpoint_time >= checkpoint_interval;
     if (periodic || timed) write_checkpoint();
   }
   if (summary.interrupted) {
-    spdlog::info("stop requested at step {}/{}", steps_done_, options_.steps);
+    if (root) spdlog::info("stop requested at step {}/{}", steps_done_, options_.steps);
   } else if (!summary.stopped_early && steps_done_ >= options_.steps) {
-    run_validation(steps_done_);
+    validate_and_share(steps_done_);
     checkpointed_step = -1;  // validation may have changed the best metric and the patience count
   }
   if (checkpointed_step != steps_done_) write_checkpoint();
+  // Every rank took the same optimizer steps on the same averaged gradients: their weights must be identical.
+  // This is also the barrier that keeps the other ranks until rank 0 has written its checkpoint.
+  if (group_) group_->require_equal(weights_fingerprint(), "weights after step " + std::to_string(steps_done_));
   summary.steps_done = steps_done_;
   summary.best_metric = best_metric_;
   return summary;

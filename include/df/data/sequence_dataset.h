@@ -14,6 +14,9 @@ struct SequenceBatch {
   torch::Tensor mask;               // [T, B] 1 = real token, 0 = padding (optional)
 
   SequenceBatch to(const torch::Device& device) const;
+  // The batches side by side (x, cond, mask along dim 1, first_observation along dim 0); a field must be set in
+  // all of them or in none. Used to join the data shards of one rank.
+  static SequenceBatch concat(const std::vector<SequenceBatch>& parts);
 };
 
 class SequenceDataset {

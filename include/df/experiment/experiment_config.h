@@ -11,6 +11,7 @@
 #include "df/diffusion/scheduling_matrix.h"
 #include "df/models/diffusion_forcing_model.h"
 #include "df/sampling/sampler.h"
+#include "df/training/distributed.h"
 #include "df/training/trainer.h"
 
 namespace df {
@@ -30,6 +31,7 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& config, const ModelS
 DiffusionOptions read_diffusion_options(const Config& config);
 std::shared_ptr<DiffusionForcingModel> make_model(const Config& config, const ModelShape& shape, torch::Device device);
 TrainerOptions read_trainer_options(const Config& config, const std::string& run_dir);
+DistributedOptions read_distributed_options(const Config& config);
 SamplerOptions read_sampler_options(const Config& config);
 
 struct ChunkPlan {

@@ -3,6 +3,12 @@
 //
 // Reproducibility: every random draw of step s comes from a generator seeded with f(seed, s), so a run
 // resumed from a checkpoint at step s continues exactly as if it had never stopped (bit for bit on CPU).
+//
+// Data parallelism (df/training/distributed.h): with data_shards = S the global batch of each step is S
+// shards of batch_size / S sequences, shard i drawn (data, noise levels, noise) from its own generator
+// f(seed, s, i). Rank r of W processes trains on the shards i = r, r + W, ...; gradients are averaged over the
+// ranks before the optimizer step, so every rank holds the same weights. One process with S shards and W
+// processes with S shards see the same data; a run resumes with any W that divides S.
 #pragma once
 #include <torch/torch.h>
 
@@ -46,6 +52,9 @@ struct TrainerOptions {
   std::string config_yaml;        // stored in checkpoints
   std::string best_metric;        // validation metric to minimise for best.pt / early stopping ("" = none)
   int64_t early_stopping_patience = 0;  // validations without improvement before stopping; 0 = off
+  // Independent random streams the global batch is split into (see above). 1 = the whole batch from one
+  // stream (f(seed, s)); must divide batch_size, and the number of processes must divide it.
+  int64_t data_shards = 1;
 };
 
 struct TrainingProgress {
@@ -59,12 +68,14 @@ struct TrainingProgress {
 struct TrainerHooks {
   // Returns metrics (lower is better for best_metric); called every validate_every steps and at the end.
   std::function<std::map<std::string, double>(DiffusionForcingModel&, int64_t step)> validate;
-  // Called after every step; return false to stop (a checkpoint is written first).
+  // Called after every step; return false to stop (a checkpoint is written first). With several processes
+  // the ranks agree on the stop at the start of the next step (a false on any rank stops all of them).
   std::function<bool(const TrainingProgress&)> on_step;
   // Polled before every step, so it must be cheap (e.g. StopSignalGuard::requested from
   // df/core/stop_signal.h, one flag read). When it returns true, the trainer writes checkpoint.pt at the
   // current step, skips the final validation and returns with TrainingSummary::interrupted set;
-  // run(resume = true) later continues exactly.
+  // run(resume = true) later continues exactly. With several processes a request on any rank stops all ranks
+  // at the same step.
   std::function<bool()> should_stop;
 };
 
@@ -77,22 +88,42 @@ struct TrainingSummary {
   std::vector<double> losses;  // per step of this invocation
 };
 
+class ProcessGroup;  // df/training/distributed.h
+
 class Trainer {
  public:
-  Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, TrainerOptions options, TrainerHooks hooks = {});
+  // With a process group (several processes), this process is one rank of a data-parallel job: it trains on
+  // its shards, averages gradients with the others, and only rank 0 writes run_dir (checkpoints, CSVs) and
+  // runs hooks.validate; the outcome is shared with the other ranks. `group` must outlive the trainer.
+  Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, TrainerOptions options, TrainerHooks hooks = {},
+          ProcessGroup* group = nullptr);
 
-  // Trains to options.steps. With resume = true, continues from run_dir/checkpoint.pt.
+  // Trains to options.steps. With resume = true, continues from run_dir/checkpoint.pt (every rank reads it).
   TrainingSummary run(bool resume = false);
 
-  // One optimisation step s (0-based); returns the loss. Throws df::Error on a non-finite loss.
+  // One optimisation step s (0-based); returns the loss (the mean over the ranks). Throws df::Error on a
+  // non-finite loss.
   double train_step(int64_t step);
   void save(const std::string& path, int64_t steps_done);
 
   static torch::Generator step_generator(uint64_t seed, int64_t step);
+  // The stream of shard `shard` of step `step` when data_shards > 1.
+  static torch::Generator shard_generator(uint64_t seed, int64_t step, int64_t shard);
 
  private:
+  struct StepDraw;
+  struct StepResult {
+    double loss = 0;
+    bool stop_requested = false;  // several processes: hooks.should_stop on some rank; the step was not taken
+    bool stop_by_hook = false;    // several processes: hooks.on_step returned false on some rank last step
+  };
+  StepDraw draw_step(int64_t step);
+  StepResult step_impl(int64_t step, bool poll_stop);
+  bool is_root() const;
   void restore(const std::string& path);
   std::map<std::string, double> run_validation(int64_t steps_done);
+  void validate_and_share(int64_t steps_done);
+  uint64_t weights_fingerprint();
 
   DiffusionForcingModel* model_;
   SequenceDataset* dataset_;
@@ -104,6 +135,8 @@ class Trainer {
   int64_t steps_done_ = 0;
   double best_metric_ = std::numeric_limits<double>::infinity();
   int64_t validations_without_improvement_ = 0;
+  ProcessGroup* group_ = nullptr;
+  bool hook_stop_pending_ = false;  // on_step returned false (several processes: shared at the next step)
 };
 
 }  // namespace df
