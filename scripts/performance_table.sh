@@ -45,15 +45,18 @@ side_by_side() {  # build dir -> markdown table on stdout
     echo "(../shared/bench is not present on this machine: the authors' code is not part of this repository)"
   fi
 }
-sbs_before=$(side_by_side build-before)
-sbs_after=$(side_by_side build)
+# Cached per commit in $work, so that a rerun after a failure later in the script does not redo them.
+[[ -s "$work/sbs_$before_commit.md" ]] || side_by_side build-before >"$work/sbs_$before_commit.md"
+[[ -s "$work/sbs_$after_commit.md" ]] || side_by_side build >"$work/sbs_$after_commit.md"
+sbs_before=$(cat "$work/sbs_$before_commit.md")
+sbs_after=$(cat "$work/sbs_$after_commit.md")
 
 # ---- 2. guided replanning latency, before and after ----
 ckpt_dir="$work/maze_medium_untrained"
 if [[ ! -f "$ckpt_dir/checkpoint.pt" ]]; then
   build-before/apps/tools/df_train --config configs/maze2d_medium.yaml --run-dir "$ckpt_dir" \
     --set training.steps=1 --set training.batch_size=4 --set maze.generate_steps=20000 \
-    --set maze.dataset_cache= >"$work/maze_train.log" 2>&1
+    --set maze.dataset_cache= --set training.precision=fp32 >"$work/maze_train.log" 2>&1
 fi
 latency() {  # df_maze_eval binary, out dir
   "$1" --checkpoint "$ckpt_dir/checkpoint.pt" --episodes 1 --latency-sweep --out "$2" >"$2.log" 2>&1
