@@ -2,13 +2,14 @@
 // It stays out of include/ (and of df/core/compat.h) on purpose: c10d and Gloo headers must not reach the
 // library's public headers, and they need Gloo's own headers (Debian: libgloo-dev) to compile.
 //
-//   DF_HAVE_C10D   LibTorch was built with torch.distributed (its CMake targets define USE_DISTRIBUTED).
+//   DF_HAVE_C10D   LibTorch was built with torch.distributed (its CMake targets define USE_DISTRIBUTED) and
+//                  the build did not turn it off (-DDF_WITH_DISTRIBUTED=OFF defines DF_NO_C10D).
 //   DF_HAVE_GLOO   ... with the Gloo backend (USE_C10D_GLOO) and our CMake found gloo/*.h (DF_GLOO_HEADERS).
 //   DF_HAVE_NCCL   ... with the NCCL backend (USE_C10D_NCCL, set by torch_cuda on CUDA builds).
 #pragma once
 #include <torch/version.h>
 
-#if defined(USE_DISTRIBUTED)
+#if defined(USE_DISTRIBUTED) && !defined(DF_NO_C10D)
 #define DF_HAVE_C10D 1
 #if TORCH_VERSION_MAJOR >= 2
 #include <torch/csrc/distributed/c10d/Backend.hpp>
