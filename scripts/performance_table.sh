@@ -9,8 +9,8 @@
 #     for the before and the after build; skipped with a note when ../shared/bench is absent (the authors'
 #     code is not part of this repository);
 #  2. the guided replanning latency of df_maze_eval --latency-sweep (batch 1, MCG 1-8) before and after,
-#     on one checkpoint of the paper's maze-medium network (1 training step on 20 000 generated steps:
-#     latency does not depend on the weights);
+#     on an untrained checkpoint of the paper's maze-medium network made by each build (1 training step on
+#     20 000 generated steps: latency does not depend on the weights);
 #  3. df_bench --sampling of the current build: plan latency at batch 1 and 32 (guided, MCG), the time-series
 #     forecast of every test window with 100 samples, Moving MNIST rollouts (frames/s; fetches the digits);
 #  4. what the training-step fix was: the maze-large step with glibc's default allocator and with ours
@@ -57,27 +57,27 @@ sbs_before=$(cat "$work/sbs_$before_commit.md")
 sbs_after=$(cat "$work/sbs_$after_commit.md")
 
 # ---- 2. guided replanning latency, before and after ----
-ckpt_dir="$work/maze_medium_untrained"
-if [[ ! -f "$ckpt_dir/checkpoint.pt" ]]; then
-  build-before/apps/tools/df_train --config configs/maze2d_medium.yaml --run-dir "$ckpt_dir" \
-    --set training.steps=1 --set training.batch_size=4 --set maze.generate_steps=20000 \
-    --set maze.dataset_cache= --set training.precision=fp32 >"$work/maze_train.log" 2>&1
-fi
-latency() {  # df_maze_eval binary, out dir
-  "$1" --checkpoint "$ckpt_dir/checkpoint.pt" --episodes 1 --latency-sweep --out "$2" >"$2.log" 2>&1
-  cat "$2/latency.csv"
+# One untrained checkpoint per build: each build's configs are strict and reject the other's keys.
+maze_args=(--config configs/maze2d_medium.yaml --set training.steps=1 --set training.batch_size=4
+  --set maze.generate_steps=20000 --set maze.dataset_cache= --set training.precision=fp32)
+untrained() {  # df_train binary, run dir
+  [[ -f "$2/checkpoint.pt" ]] || "$1" "${maze_args[@]}" --run-dir "$2" >"$2.train.log" 2>&1
+}
+latency() {  # df_train binary, df_maze_eval binary, out dir
+  untrained "$1" "$3.checkpoint"
+  "$2" --checkpoint "$3.checkpoint/checkpoint.pt" --episodes 1 --latency-sweep --out "$3" >"$3.log" 2>&1
+  cat "$3/latency.csv"
 }
 lat_before="" lat_after=""
 if [[ $LATENCY == 1 ]]; then
-  lat_before=$(latency "$maze_eval_before" "$work/latency_before")
-  lat_after=$(latency build/apps/planning/df_maze_eval "$work/latency_after")
+  lat_before=$(latency build-before/apps/tools/df_train "$maze_eval_before" "$work/latency_before")
+  lat_after=$(latency build/apps/tools/df_train build/apps/planning/df_maze_eval "$work/latency_after")
 fi
 
 # ---- 3. sampling benchmarks of the current build ----
 rm -f "$work/bench_maze.json"
 [[ $MAZE_SAMPLING == 1 ]] &&
-  build/apps/tools/df_bench --config "$ckpt_dir/config.yaml" --set maze.generate_steps=20000 --no-train --sampling \
-    --repeats 3 --json "$work/bench_maze.json" >"$work/bench_maze.log" 2>&1
+  build/apps/tools/df_bench "${maze_args[@]}" --no-train --sampling --repeats 3 --json "$work/bench_maze.json" >"$work/bench_maze.log" 2>&1
 build/apps/tools/df_bench --config configs/timeseries_exchange_cpu.yaml --no-train --sampling --repeats 3 \
   --json "$work/bench_timeseries.json" >"$work/bench_timeseries.log" 2>&1
 bash scripts/fetch_mnist.sh >/dev/null
@@ -134,7 +134,7 @@ authors_tuned=$(authors_large_step MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_T
   echo
   echo "## 2. Guided replanning latency of df_maze_eval (maze-medium network, batch 1)"
   echo
-  echo "\`df_maze_eval --checkpoint $ckpt_dir/checkpoint.pt --episodes 1 --latency-sweep\`: one replanning step"
+  echo "\`df_maze_eval --checkpoint <untrained maze-medium run of that build>/checkpoint.pt --episodes 1 --latency-sweep\`: one replanning step"
   echo "= a pyramid plan from the current observation to the episode end with goal guidance and Monte Carlo"
   echo "guidance over \`mcg\` futures (the planner of Table 1). Milliseconds per plan (median of 3)."
   echo
@@ -165,7 +165,7 @@ for k, v in d.items():
   echo
   [[ $MAZE_SAMPLING == 1 ]] || echo "(The maze plans at batch 1 and 32 were not run this time: MAZE_SAMPLING=1.)"
   echo
-  echo "Commands: \`df_bench --config $ckpt_dir/config.yaml --no-train --sampling --repeats 3\`,"
+  echo "Commands: \`df_bench ${maze_args[*]} --no-train --sampling --repeats 3\`,"
   echo "\`df_bench --config configs/timeseries_exchange_cpu.yaml --no-train --sampling --repeats 3\` and"
   echo "\`df_bench --config configs/video_mnist_cpu.yaml --no-train --sampling --repeats 1\` (an untrained"
   echo "network: the cost does not depend on the weights)."
