@@ -173,7 +173,7 @@ for k, v in d.items():
   echo "## 4. Where the training time went"
   echo
   echo "LibTorch's profiler (per-op times with input shapes) on the maze-large step showed the time in the"
-  echo "weight-gradient products \`mm [1024,64] x [64,1024]\` and the gradient sums \`add [1024,1024]\`, at 5-10x"
+  echo "weight-gradient products \`mm [1024,64] x [64,1024]\` and the gradient sums \`add [1024,1024]\`, far above"
   echo "their arithmetic cost: every per-step 4 MiB gradient buffer was a fresh mmap that page-faults on its"
   echo "first write, because glibc serves blocks above its (dynamic) threshold by mmap and unmaps them on free."
   echo "The tools now keep such blocks on the heap (\`df::tune_host_allocator\`: M_MMAP_THRESHOLD 64 MiB,"

@@ -2,54 +2,28 @@
 // message; df_train trains a tiny config, resumes, and df_sample writes samples that match its metrics;
 // SIGTERM / SIGINT stop df_train with a checkpoint and a resume continues exactly; df_sample uses the EMA
 // weights unless --no-ema.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "df/compositional/cross_metrics.h"
 #include "df/data/npy.h"
 #include "df/training/checkpoint.h"
-
-extern char** environ;
+#include "tool_process.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
+using namespace df::test_tools;
 
-Result run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, ""};
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-  const int raw = pclose(pipe);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, output};
-}
 
-std::string tool(const std::string& name) { return std::string(DF_BINARY_DIR) + "/apps/tools/" + name; }
-std::string config(const std::string& name) { return std::string(DF_SOURCE_DIR) + "/configs/" + name; }
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("df_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
+
 
 TEST(Cli, EveryShippedConfigResolves) {
   int count = 0;
@@ -132,20 +106,6 @@ TEST(Cli, TrainResumeAndSampleEndToEnd) {
 }
 
 
-std::vector<std::string> csv_column(const std::string& path, size_t column) {
-  std::ifstream in(path);
-  std::vector<std::string> values;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    std::string cell;
-    for (size_t c = 0; c <= column && std::getline(row, cell, ','); ++c) {
-    }
-    values.push_back(cell);
-  }
-  return values;
-}
 
 std::vector<std::string> steps_1_to(int64_t n) {
   std::vector<std::string> steps;
@@ -153,44 +113,8 @@ std::vector<std::string> steps_1_to(int64_t n) {
   return steps;
 }
 
-int64_t count_lines(const std::string& path) {
-  std::ifstream in(path);
-  return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
-}
 
-// Starts a tool in the background with stdout and stderr in `log`; SIGTERM and SIGINT at their default
-// action in the child whatever this process inherited (a background job of a script ignores SIGINT).
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults, none;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  return rc == 0 ? pid : -1;
-}
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // Starts df_train on the tiny config with far more steps than it will run, waits until metrics.csv has
 // `rows` rows (polling; the process must still be running), sends `signal_number` and returns the exit

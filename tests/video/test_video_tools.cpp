@@ -12,6 +12,7 @@
 
 #include "df/plot/plot.h"
 #include "df/video/rollout_report.h"
+#include "../apps/tool_process.h"
 #include "video_test_data.h"
 
 using namespace df::video;
@@ -19,20 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
+using df::test_tools::run;
 
-Result run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, ""};
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-  const int raw = pclose(pipe);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, output};
-}
+
 
 std::string tool(const std::string& dir, const std::string& name) {
   return std::string(DF_BINARY_DIR) + "/apps/" + dir + "/" + name;
