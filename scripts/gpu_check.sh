@@ -2,16 +2,17 @@
 # GPU check: builds the project against the LibTorch bundled with PyTorch (CUDA), runs the parity tests on
 # CUDA and the CPU suite, a short mixed-precision training, and prints training throughput.
 # Expects .gpu-deps/*.deb (scripts/fetch_gpu_deps.sh) and writes logs under $OUT (default ./gpu-check-out).
+# Then scripts/gpu_performance.sh (the side-by-side speed figures) uses the build it leaves in build-gpu.
 #   device tool: run(command="bash scripts/gpu_check.sh", carry=[".gpu-deps"])
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT="${OUT:-$PWD/gpu-check-out}"
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
 step() { echo; echo "=== $* ($(date +%T))"; }
 
-PY=python3
-[ -x /opt/torch/.venv/bin/python ] && PY=/opt/torch/.venv/bin/python
+source scripts/lib/gpu_env.sh
+
 step "machine"
 nvidia-smi || true
 $PY - <<'PYEOF'
@@ -22,30 +23,6 @@ print("bundled fmt headers:", os.path.isdir(os.path.join(os.path.dirname(torch._
 PYEOF
 cmake --version | head -1; nvcc --version | tail -1; g++ --version | head -1; ldd --version | head -1
 
-step "dependencies from .gpu-deps"
-prefix="$(mktemp -d)/deps"
-mkdir -p "$prefix"
-for deb in .gpu-deps/*.deb; do
-  if ! dpkg -x "$deb" "$prefix" 2>/dev/null; then  # no dpkg: unpack the ar archive by hand
-    tmp=$(mktemp -d); (cd "$tmp" && ar x "$OLDPWD/$deb" && tar -xf data.tar.* -C "$prefix"); rm -rf "$tmp"
-  fi
-done
-ls "$prefix/usr/lib/x86_64-linux-gnu/cmake" || { echo "no CMake configs extracted: run scripts/fetch_gpu_deps.sh first"; exit 1; }
-
-torch_prefix=$($PY -c 'import torch;print(torch.utils.cmake_prefix_path)')
-nv_libs=$($PY - <<'PYEOF'
-import glob, os, site
-dirs = set()
-for s in site.getsitepackages():
-    for d in glob.glob(os.path.join(s, "nvidia", "*", "lib")):
-        dirs.add(d)
-print(":".join(sorted(dirs)))
-PYEOF
-)
-export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${nv_libs}:${LD_LIBRARY_PATH:-}"
-link_flags=""
-[ -n "$nv_libs" ] && link_flags="-Wl,-rpath-link,${nv_libs//:/ -Wl,-rpath-link,}"
-
 step "configure + build"
 built=0
 # C++17 then C++20; c10d (multi-process training) on, then off if LibTorch's c10d headers do not compile here.
@@ -53,9 +30,9 @@ for attempt in "17 ON" "20 ON" "17 OFF"; do
   read -r std dist <<<"$attempt"
   rm -rf build-gpu
   if cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=$std \
-      -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DDF_WITH_OPENCV=OFF -DDF_WITH_MUJOCO=OFF -DDF_WITH_HDF5=OFF \
+      -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$DEPS_PREFIX/usr" -DDF_WITH_OPENCV=OFF -DDF_WITH_MUJOCO=OFF -DDF_WITH_HDF5=OFF \
       -DDF_DOMAINS="compositional;timeseries" -DDF_WITH_DISTRIBUTED=$dist -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
-      -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 -DCMAKE_EXE_LINKER_FLAGS="$link_flags" \
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 -DCMAKE_EXE_LINKER_FLAGS="$GPU_LINK_FLAGS" \
       > "$OUT/configure-c++$std.log" 2>&1 &&
      cmake --build build-gpu -j"$(nproc)" > "$OUT/build.log" 2>&1; then
     echo "built as C++$std, distributed $dist"; built=1; break

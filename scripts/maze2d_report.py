@@ -6,6 +6,7 @@ figures, which are quoted from its Table 1 with their units.
 """
 import argparse
 import csv
+import glob
 import math
 import os
 import re
@@ -57,11 +58,12 @@ def cell(r, key):
     return f"{r[key + '_mean']:.1f} ± {r[key + '_se']:.1f}"
 
 
-def wall_seconds(log):
-    if not os.path.exists(log):
-        return None
-    found = re.findall(r"wall ([0-9.]+) s", open(log).read())
-    return sum(float(x) for x in found) if found else None
+def train_seconds(run_dir):
+    """Training wall time (train_resumable sums the parts of an interrupted run); a seed-selected run: the sum
+    over its seeds."""
+    own = f"{run_dir}/train_seconds.txt"
+    paths = [own] if os.path.exists(own) else sorted(glob.glob(f"{run_dir}_seed*/train_seconds.txt"))
+    return sum(float(open(p).read()) for p in paths) if paths else None
 
 
 def config_value(path, section, key):
@@ -104,8 +106,8 @@ def main():
     for maze in MAZES:
         cfg = f"configs/maze2d_{maze}{a.suffix}.yaml"
         stored = f"{run(maze)}/config.yaml"
-        t_df = wall_seconds(f"{run(maze)}.select.log") or wall_seconds(f"{run(maze)}.train.log")
-        t_fs = wall_seconds(f"{run(maze, '_fs')}.select.log") or wall_seconds(f"{run(maze, '_fs')}.train.log")
+        t_df = train_seconds(run(maze))
+        t_fs = train_seconds(run(maze, '_fs'))
         fmt = lambda s: f"{s / 60:.0f} min" if s else "?"
         seeds = "best of seeds 0-3 on validation episodes" if maze == "umaze" else "one seed"
         w(f"* {NAMES[maze]}: `{cfg}` ({config_value(stored, 'training', 'steps')} steps × batch "
@@ -113,7 +115,8 @@ def main():
           f"z {config_value(stored, 'model', 'z_dim')}, {config_value(stored, 'diffusion', 'sampling_steps')} DDIM steps, "
           f"plans of up to {config_value(stored, 'maze', 'max_horizon')} tokens, guidance "
           f"{config_value(stored, 'sampling', 'guidance_scale')}, MCG {config_value(stored, 'sampling', 'mcg_samples')}); "
-          f"{seeds}; training wall-clock (one thread per run, two runs side by side): DF {fmt(t_df)}, "
+          f"{seeds}; training wall-clock (one thread per run, two runs side by side; U-Maze: summed over its "
+          f"seeds): DF {fmt(t_df)}, "
           f"full-sequence {fmt(t_fs)}.")
     w(f"* Every cell: {a.episodes} episodes (env seeds 0..{a.episodes - 1}, one batch), mean ± standard error. "
       f"Episodes last the env's limit (U-Maze 300, Medium 600 steps) except Large, which is evaluated for "

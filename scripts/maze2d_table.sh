@@ -31,6 +31,7 @@ case "$MODE" in
   *) sed -n '2,6p' "$0" >&2; exit 1 ;;
 esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source scripts/lib/train_resumable.sh
 
 train() {  # maze, run dir, select method, extra df_train args...
   local maze=$1 run=$2 method=$3; shift 3
@@ -39,10 +40,9 @@ train() {  # maze, run dir, select method, extra df_train args...
     [[ -f "$run/selected_seed.txt" ]] ||
       SELECT_METHOD=$method BUILD=$BUILD /usr/bin/time -f "train + select wall %e s" \
         scripts/maze2d_train_select.sh "$config" "$run" 0 1 2 3 ${1+-- "$@"} 2>&1 | tee "$run.select.log"
-  elif [[ ! -f "$run/checkpoint.pt" ]] || ! grep -q "done:" "$run.train.log" 2>/dev/null; then
-    mkdir -p "$(dirname "$run")"
-    /usr/bin/time -f "train wall %e s" "$BUILD/apps/tools/df_train" --config "$config" --run-dir "$run" "$@" \
-      >"$run.train.log" 2>&1
+  else  # an interrupted training continues from its checkpoint; $run/train_seconds.txt sums the parts
+    train_resumable "$run" "$run.train.log" "$BUILD/apps/tools/df_train" --config "$config" --run-dir "$run" "$@" ||
+      { tail -20 "$run.train.log"; exit 1; }
   fi
 }
 

@@ -11,6 +11,7 @@
 # df_maze_eval (config overrides of a variant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/train_resumable.sh
 if [[ $# -lt 2 ]]; then
   sed -n '2,3p' "$0" >&2
   exit 1
@@ -31,10 +32,9 @@ mkdir -p "$RUN"
 
 train_and_validate() {  # seed
   local seed=$1 dir="${RUN}_seed$1"
-  if [[ ! -f "$dir/checkpoint.pt" ]] || ! grep -q "done:" "$dir.train.log" 2>/dev/null; then
-    "$BUILD/apps/tools/df_train" --config "$CONFIG" --run-dir "$dir" --set experiment.seed="$seed" \
-      ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.train.log" 2>&1
-  fi
+  # An interrupted training continues from its checkpoint; $dir/train_seconds.txt sums the parts.
+  train_resumable "$dir" "$dir.train.log" "$BUILD/apps/tools/df_train" --config "$CONFIG" --run-dir "$dir" \
+    --set experiment.seed="$seed" ${EXTRA[@]+"${EXTRA[@]}"} || return 1
   "$BUILD/apps/planning/df_maze_eval" --config "$CONFIG" --checkpoint "$dir/checkpoint.pt" --method "$SELECT_METHOD" \
     --env "$ENV_ID" --episodes "$VALIDATION_EPISODES" --seed "$VALIDATION_SEED" --out "$dir/validation" \
     ${EXTRA[@]+"${EXTRA[@]}"} >"$dir.validation.log" 2>&1

@@ -63,15 +63,17 @@ maze_args=(--config configs/maze2d_medium.yaml --set training.steps=1 --set trai
 untrained() {  # df_train binary, run dir
   [[ -f "$2/checkpoint.pt" ]] || "$1" "${maze_args[@]}" --run-dir "$2" >"$2.train.log" 2>&1
 }
-latency() {  # df_train binary, df_maze_eval binary, out dir
-  untrained "$1" "$3.checkpoint"
-  "$2" --checkpoint "$3.checkpoint/checkpoint.pt" --episodes 1 --latency-sweep --out "$3" >"$3.log" 2>&1
+latency() {  # df_train binary, df_maze_eval binary, out dir (kept: a finished sweep is not run again)
+  if [[ ! -s "$3/latency.csv" ]]; then
+    untrained "$1" "$3.checkpoint"
+    "$2" --checkpoint "$3.checkpoint/checkpoint.pt" --episodes 1 --latency-sweep --out "$3" >"$3.log" 2>&1
+  fi
   cat "$3/latency.csv"
 }
 lat_before="" lat_after=""
 if [[ $LATENCY == 1 ]]; then
-  lat_before=$(latency build-before/apps/tools/df_train "$maze_eval_before" "$work/latency_before")
-  lat_after=$(latency build/apps/tools/df_train build/apps/planning/df_maze_eval "$work/latency_after")
+  lat_before=$(latency build-before/apps/tools/df_train "$maze_eval_before" "$work/latency_$before_commit")
+  lat_after=$(latency build/apps/tools/df_train build/apps/planning/df_maze_eval "$work/latency_$after_commit")
 fi
 
 # ---- 3. sampling benchmarks of the current build ----
@@ -190,8 +192,18 @@ for k, v in d.items():
   echo
   echo "## GPU"
   echo
-  echo "No GPU was lent to this task, so the CUDA figures of the issue (CUDA graphs, autocast, the training-step"
-  echo "and planning targets on the same GPU) were not measured. \`scripts/gpu_check.sh\` runs the parity tests"
-  echo "on CUDA and a mixed-precision training benchmark; run it with the authors' bench on a GPU machine."
+  echo "No GPU was lent to this task, so the CUDA figures of the issue (the training-step, planning and"
+  echo "replanning-rate targets on the same GPU as the authors' model) were not measured, and no CUDA-graph code"
+  echo "was written: it could not be run or checked here. On a GPU machine, after \`bash scripts/fetch_gpu_deps.sh\`"
+  echo "here (the Debian packages the machine lacks, and a copy of the authors' benchmark from ../shared/bench):"
+  echo
+  echo "\`\`\`bash"
+  echo "bash scripts/gpu_check.sh && bash scripts/gpu_performance.sh   # on the GPU machine, with .gpu-deps carried"
+  echo "\`\`\`"
+  echo
+  echo "\`gpu_check.sh\` builds against the PyTorch wheel's LibTorch and runs the parity tests on CUDA, the suite and"
+  echo "fp16 / bf16 training; \`gpu_performance.sh\` then times ours against the authors' model on the same GPU:"
+  echo "maze-medium / maze-large training steps at the paper's batch 2048 with fp16 autocast on both sides, the"
+  echo "batch-1 pyramid plan, and a guided plan with 8 MCG futures (the replanning rate), into one table."
 } > "$out"
 cat "$out"

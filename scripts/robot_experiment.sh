@@ -19,6 +19,7 @@
 # faster than two threads per run). Finished steps are skipped, so an interrupted run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/train_resumable.sh
 BUILD=${BUILD:-build}
 CONFIG=${CONFIG:-configs/robot_swap_cpu.yaml}
 RUNS=${RUNS:-runs/robot}
@@ -68,8 +69,10 @@ train() {  # name, extra df_train arguments...
   if [[ -f "$dir/train_seconds.txt" && -f "$dir/checkpoint.pt" ]]; then echo "skip training $dir (done)"; return; fi
   mkdir -p "$dir"
   local cmd=("$TRAIN" --config "$CONFIG" --run-dir "$dir" "${EXTRA[@]}" "$@")
-  echo "${cmd[*]}" | tee "$dir/train_command.sh"
-  timed "$dir/train_seconds.txt" "${cmd[@]}" > "$dir/train.log" 2>&1 || { tail -20 "$dir/train.log"; exit 1; }
+  [[ -f "$dir/checkpoint.pt" ]] || echo "${cmd[*]}" >"$dir/train_command.sh"
+  cat "$dir/train_command.sh"
+  # An interrupted training continues from its checkpoint; train_seconds.txt sums the parts.
+  train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; exit 1; }
 }
 
 evaluate() {  # setting = <model>_<policy>_<corruption>

@@ -11,9 +11,11 @@
 #
 # Environment: BUILD (build dir, default build), CONFIG (default configs/timeseries_exchange_cpu.yaml),
 # RUNS (default runs/ts), SEEDS (default "0 1 2 3 4"), SETTINGS (default: all six),
-# OMP_NUM_THREADS (default 1: the machine is shared). A run whose forecast/metrics.csv exists is skipped.
+# OMP_NUM_THREADS (default 1: the machine is shared). A run whose forecast/metrics.csv exists is skipped; an
+# interrupted training continues from its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/train_resumable.sh
 # The report reads the forecast arrays with numpy (Debian's python3-numpy).
 /usr/bin/python3 -c "import numpy" 2>/dev/null ||
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy >/dev/null; }
@@ -46,10 +48,10 @@ if [[ -z "${REPORT_ONLY:-}" ]]; then
       mkdir -p "$dir"
       # shellcheck disable=SC2046
       cmd="$TRAIN --config $CONFIG --run-dir $dir --set experiment.seed=$seed $(setting_flags "$setting")"
-      echo "$cmd" | tee "$dir/train_command.sh"
-      start=$(date +%s)
-      $cmd > "$dir/train.log" 2>&1
-      echo $(( $(date +%s) - start )) > "$dir/train_seconds.txt"
+      [[ -f "$dir/checkpoint.pt" ]] || echo "$cmd" >"$dir/train_command.sh"
+      cat "$dir/train_command.sh"
+      # shellcheck disable=SC2086  # an interrupted training continues from its checkpoint
+      train_resumable "$dir" "$dir/train.log" $cmd || { tail -20 "$dir/train.log"; exit 1; }
       fcmd="$FORECAST --checkpoint $dir/best.pt --out $dir/forecast --seed $seed"
       echo "$fcmd" | tee "$dir/forecast_command.sh"
       start=$(date +%s)
@@ -212,7 +214,7 @@ PY
   echo
   echo "## What the forecasts get wrong (seed 0 of each setting)"
   echo
-  echo "\\`scripts/timeseries_forecast_stats.py\\` on each run's forecast arrays: *jump* = mean |median of the first"
+  echo "\`scripts/timeseries_forecast_stats.py\` on each run's forecast arrays: *jump* = mean |median of the first"
   echo "forecast step − last context value|, *one-step sample std* = spread of the first step's samples, *end error*"
   echo "= mean |median − truth| at step P. The first row is the truth's own first-step move and the end error of"
   echo "persistence (the last context value held)."

@@ -14,8 +14,9 @@
 # DOCS (default docs/results; TINY=1 writes into $RUNS/docs), MODELS (default "df tf fs"), JOBS (trainings
 # run at the same time, default 1), ROLLOUT_FACTOR (rollout length in training lengths, default 50),
 # ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the within-L table, default 32).
-# A model whose checkpoint exists is not trained again, a finished sampling run not repeated (delete the run
-# folder to redo it).
+# A finished model is not trained again, an interrupted one continues from its checkpoint (so the run can be
+# done in parts: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished sampling run is not
+# repeated (delete the run folder to redo it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,6 +41,7 @@ for tool in "$TRAIN" "$SAMPLE" "$METRICS"; do
   [ -x "$tool" ] || { echo "video_mnist_experiment: $tool missing (bash scripts/build.sh)" >&2; exit 1; }
 done
 bash scripts/fetch_mnist.sh
+source scripts/lib/train_resumable.sh
 
 config_of() {
   case "$1" in
@@ -74,14 +76,11 @@ train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt
     echo "video_mnist_experiment: $dir already trained"
     return 0
   fi
-  local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" "${TINY_SET[@]}")
+  local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"})
   mkdir -p "$dir"
-  echo "${cmd[*]}" > "$dir/train_command.txt"
-  echo "video_mnist_experiment: training $m: ${cmd[*]}"
-  local start
-  start=$(date +%s)
-  "${cmd[@]}" > "$dir/train.log" 2>&1 || { tail -20 "$dir/train.log"; return 1; }
-  echo $(( $(date +%s) - start )) > "$dir/train_seconds.txt"
+  [ -f "$dir/checkpoint.pt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"
+  echo "video_mnist_experiment: training $m: $(cat "$dir/train_command.txt")"
+  train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; return 1; }
 }
 running=0
 for m in $MODELS; do

@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "df/compositional/cross_dataset.h"
 #include "df/compositional/cross_metrics.h"
 #include "df/core/error.h"
+#include "df/core/timing.h"
 #include "df/data/frame_stack.h"
 #include "df/sampling/sampler.h"
 #include "df/plot/plot.h"
@@ -96,6 +99,35 @@ class CompositionalDomain : public Domain {
     const auto paths = unstack_frames(torch::cat({context, x}), fs).transpose(0, 1).to(torch::kCPU);
     const auto m = comp::compute_cross_metrics(paths);
     return {{"cross_share", m.cross_share}, {"distance_to_diagonal", m.mean_distance_to_diagonal}};
+  }
+  std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
+                                                   int repeats) const override {
+    // Pyramid plans over the training window from the initial latent, the work of the authors' pyramid
+    // loop (../shared/bench/authors_bench.py) on this domain's network, so that configs/bench_maze_model.yaml
+    // times the maze networks' plans on machines without MuJoCo (the GPU check). Unguided, and guided with
+    // 8 Monte Carlo guidance futures toward the opposite corner (the cost of a guided replanning step).
+    const int64_t fs = c.get_int("diffusion.frame_stack"), horizon = c.get_int("compositional.window") / fs;
+    const auto matrix = SchedulingMatrix::pyramid(horizon, c.get_int("diffusion.sampling_steps"));
+    const GuidanceCost to_corner = [](const torch::Tensor& x0) {  // x0 [R, H, B, 2 fs]: last point near (1, 1)
+      return (x0.select(1, x0.size(1) - 1).narrow(-1, x0.size(-1) - 2, 2) - 1.0).pow(2).sum();
+    };
+    std::map<std::string, double> result;
+    for (const int64_t batch : {int64_t{1}, int64_t{32}}) {
+      const auto z = model.denoiser().initial_latent(batch, {});
+      for (const bool guided : {false, true}) {
+        auto options = read_sampler_options(c);
+        options.guidance_scale = guided ? std::max(options.guidance_scale, 1.0) : 0.0;
+        options.mcg_samples = guided ? 8 : 1;
+        Sampler sampler(model, options);
+        // The device's own generator: a CPU one would draw every cell's noise on the host and copy it.
+        const auto name = std::string(guided ? "plan_guided_mcg8" : "plan_pyramid") + "_b" + std::to_string(batch) +
+                          "_h" + std::to_string(horizon) + "_s";
+        result[name] = median_seconds(
+            [&] { sampler.sample_chunk(z, matrix, {}, {}, guided ? to_corner : GuidanceCost{}); }, repeats, 1,
+            model.device());
+      }
+    }
+    return result;
   }
   std::map<std::string, double> evaluate_samples(const Config& c, const torch::Tensor& tokens, const std::string& dir,
                                                  const std::string& label) const override {

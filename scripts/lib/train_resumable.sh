@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Sourced by the experiment scripts: trains one run to its end across interruptions, so that a run of
+# hours can be done in parts (a session that ends, Ctrl-C: df_train writes a checkpoint on SIGTERM/SIGINT).
+#
+#   train_resumable RUN_DIR LOG DF_TRAIN ARGS...
+#
+# RUN_DIR/train_seconds.txt present: the run finished, nothing to do. RUN_DIR/checkpoint.pt present without
+# it: an interrupted run, continued with `DF_TRAIN --resume --run-dir RUN_DIR` (the run's stored config),
+# appending to LOG. Otherwise DF_TRAIN ARGS... writes LOG from the start. Returns df_train's exit status.
+#
+# Wall time: each part adds its seconds to RUN_DIR/train_seconds.parts; a part that was killed counts up to
+# its last checkpoint (the work the next part builds on; anything after it is redone and counted then).
+# train_seconds.txt gets the sum when the run finishes, so tables report the whole training time.
+train_resumable() {
+  local dir=$1 log=$2 train=$3
+  shift 3
+  [[ -f "$dir/train_seconds.txt" && -f "$dir/checkpoint.pt" ]] && return 0
+  mkdir -p "$dir"
+  local parts="$dir/train_seconds.parts" marker="$dir/train_part_started"
+  if [[ -f "$marker" ]]; then  # the previous part was killed
+    local began last
+    began=$(cat "$marker")
+    if [[ -f "$dir/checkpoint.pt" ]]; then
+      last=$(stat -c %Y "$dir/checkpoint.pt")
+      (( last > began )) && echo $(( last - began )) >>"$parts"
+    fi
+    rm -f "$marker"
+  fi
+  local start rc=0
+  start=$(date +%s)
+  echo "$start" >"$marker"
+  if [[ -f "$dir/checkpoint.pt" ]]; then
+    echo "train_resumable: continuing $dir from its checkpoint (log $log)"
+    "$train" --resume --run-dir "$dir" >>"$log" 2>&1 || rc=$?
+  else
+    rm -f "$parts"
+    "$train" "$@" >"$log" 2>&1 || rc=$?
+  fi
+  (( rc == 0 )) || return "$rc"  # the marker stays: the next call counts this part up to its checkpoint
+  echo $(( $(date +%s) - start )) >>"$parts"
+  rm -f "$marker"
+  awk '{ s += $1 } END { print s }' "$parts" >"$dir/train_seconds.txt"
+}
