@@ -66,10 +66,9 @@ timed() {  # seconds-file, command...: runs the command, records its wall time
 train() {  # name, extra df_train arguments...
   local name=$1; shift
   local dir="$RUNS/$name"
-  if [[ -f "$dir/train_seconds.txt" && -f "$dir/checkpoint.pt" ]]; then echo "skip training $dir (done)"; return; fi
   mkdir -p "$dir"
   local cmd=("$TRAIN" --config "$CONFIG" --run-dir "$dir" "${EXTRA[@]}" "$@")
-  [[ -f "$dir/checkpoint.pt" ]] || echo "${cmd[*]}" >"$dir/train_command.sh"
+  [[ -f "$dir/train_command.sh" ]] || echo "${cmd[*]}" >"$dir/train_command.sh"  # the first part's command
   cat "$dir/train_command.sh"
   # An interrupted training continues from its checkpoint; train_seconds.txt sums the parts.
   train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; exit 1; }

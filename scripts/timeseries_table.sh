@@ -48,7 +48,7 @@ if [[ -z "${REPORT_ONLY:-}" ]]; then
       mkdir -p "$dir"
       # shellcheck disable=SC2046
       cmd="$TRAIN --config $CONFIG --run-dir $dir --set experiment.seed=$seed $(setting_flags "$setting")"
-      [[ -f "$dir/checkpoint.pt" ]] || echo "$cmd" >"$dir/train_command.sh"
+      [[ -f "$dir/train_command.sh" ]] || echo "$cmd" >"$dir/train_command.sh"  # the first part's command
       cat "$dir/train_command.sh"
       # shellcheck disable=SC2086  # an interrupted training continues from its checkpoint
       train_resumable "$dir" "$dir/train.log" $cmd || { tail -20 "$dir/train.log"; exit 1; }

@@ -72,13 +72,9 @@ fi
 mkdir -p "$RUNS"
 train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt}
   local m=$1 dir="$RUNS/$1"
-  if [ -f "$dir/checkpoint.pt" ] && [ -f "$dir/train_seconds.txt" ]; then
-    echo "video_mnist_experiment: $dir already trained"
-    return 0
-  fi
   local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"})
   mkdir -p "$dir"
-  [ -f "$dir/checkpoint.pt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"
+  [ -f "$dir/train_command.txt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"  # the first part's command
   echo "video_mnist_experiment: training $m: $(cat "$dir/train_command.txt")"
   train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; return 1; }
 }

@@ -14,7 +14,10 @@
 train_resumable() {
   local dir=$1 log=$2 train=$3
   shift 3
-  [[ -f "$dir/train_seconds.txt" && -f "$dir/checkpoint.pt" ]] && return 0
+  if [[ -f "$dir/train_seconds.txt" && -f "$dir/checkpoint.pt" ]]; then
+    echo "train_resumable: $dir already trained"
+    return 0
+  fi
   mkdir -p "$dir"
   local parts="$dir/train_seconds.parts" marker="$dir/train_part_started"
   if [[ -f "$marker" ]]; then  # the previous part was killed

@@ -119,9 +119,9 @@ class CompositionalDomain : public Domain {
         options.guidance_scale = guided ? std::max(options.guidance_scale, 1.0) : 0.0;
         options.mcg_samples = guided ? 8 : 1;
         Sampler sampler(model, options);
-        // The device's own generator: a CPU one would draw every cell's noise on the host and copy it.
         const auto name = std::string(guided ? "plan_guided_mcg8" : "plan_pyramid") + "_b" + std::to_string(batch) +
                           "_h" + std::to_string(horizon) + "_s";
+        // No generator: the device's own (a CPU one would draw every cell's noise on the host and copy it).
         result[name] = median_seconds(
             [&] { sampler.sample_chunk(z, matrix, {}, {}, guided ? to_corner : GuidanceCost{}); }, repeats, 1,
             model.device());

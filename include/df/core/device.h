@@ -23,9 +23,9 @@ int configure_cpu_threads(int64_t requested);
 
 // Keeps large host tensors on the malloc heap instead of a fresh mmap each (glibc): a training step frees
 // and reallocates the same multi-megabyte gradient buffers hundreds of times, and by default every one of
-// them is mapped and unmapped again, so each first write page-faults (maze-large step: 7.5 s -> 5.0 s on
-// one thread, 4.7 s -> 3.3 s on two; docs/results/performance.md). Sets M_MMAP_THRESHOLD to 64 MiB and
-// M_TRIM_THRESHOLD to 512 MiB. The tools call it at start-up (setup_runtime); a program of its own may call
+// them is mapped and unmapped again, so each first write page-faults (the maze-large step with and without
+// it: docs/results/performance.md, section 4). Sets M_MMAP_THRESHOLD to 64 MiB and M_TRIM_THRESHOLD to
+// 512 MiB. The tools call it at start-up (setup_runtime); a program of its own may call
 // it before its first allocation. No-op without glibc or when DF_DEFAULT_MALLOC=1. Returns whether it
 // changed the settings.
 bool tune_host_allocator();
