@@ -36,6 +36,9 @@ const std::string& core_config_defaults() {
         .key("dim_mults", unet.dim_mults)
         .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
         .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
+        .key("head_channels", unet.head_channels,
+             "unet_conv_gru x_from_z head width; 0 = token channels (the reference). Set it (e.g. 32) for grayscale "
+             "frames: a 4-channel head can lose a frame of the stack to one dead ReLU")
         .key("initial_latent", mlp.initial_latent);
     d.section("diffusion")
         .key("schedule", diffusion.schedule.kind)
@@ -109,7 +112,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
         "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
         "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
-  for (const auto* key : {"experiment.threads", "model.num_gru_layers", "diffusion.eta", "training.steps",
+  for (const auto* key : {"experiment.threads", "model.num_gru_layers", "model.head_channels", "diffusion.eta", "training.steps",
                           "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
                           "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
                           "training.early_stopping_patience",
@@ -158,6 +161,7 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape&
   o.dim_mults = c.get_int_list("model.dim_mults");
   o.attn_heads = c.get_int("model.attn_heads");
   o.attn_dim_head = c.get_int("model.attn_dim_head");
+  o.head_channels = c.get_int("model.head_channels");
   o.num_gru_layers = c.get_int("model.num_gru_layers");
   o.learnable_init_z = init == InitialLatent::Learned;
   o.cond_dim = shape.cond_dim;

@@ -215,7 +215,11 @@ UnetConvGruDenoiser::UnetConvGruDenoiser(UnetConvGruOptions options) : options_(
 
   const int64_t z_ch = o.z_shape[0], x_ch = o.x_shape[0];
   model_ = register_module("model", std::make_shared<TransitionUnetImpl>(o));
-  x_from_z_ = register_module("x_from_z", torch::nn::Sequential(ResBlock2d(z_ch, x_ch), unet::conv2d(x_ch, x_ch, 1)));
+  check(o.head_channels >= 0, "UnetConvGruDenoiser: head_channels must be >= 0 (0 = x channels), got " +
+                                  std::to_string(o.head_channels));
+  const int64_t head_ch = o.head_channels > 0 ? o.head_channels : x_ch;
+  x_from_z_ =
+      register_module("x_from_z", torch::nn::Sequential(ResBlock2d(z_ch, head_ch), unet::conv2d(head_ch, x_ch, 1)));
   if (o.learnable_init_z) init_z_ = register_parameter("init_z", torch::randn(o.z_shape));
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -78,6 +79,50 @@ TEST(VideoModel, ActionConditionAddsItsMlpOnlyWhenAsked) {
   EXPECT_THROW(model->step(z, x, levels, torch::zeros({2, 5})), df::Error);
   EXPECT_THROW(model->step(z, x, levels, {}), df::Error);
   EXPECT_THROW(df::UnetConvGruDenoiser(tiny_unet(0)).step(z, x, levels, a), df::Error);
+}
+
+// model.head_channels widens only the x_from_z readout (ResBlock z -> head, 1x1 head -> x); 0 keeps the
+// authors' head (head = x channels), so their state dicts and the parity fixtures still load. The wider head
+// exists because the authors' one, at x_ch = 4 grey frames, lost a whole frame of the stack to a dead ReLU.
+TEST(VideoModel, HeadChannelsWidenOnlyTheReadout) {
+  auto shapes = [](const df::UnetConvGruDenoiser& d) {
+    std::map<std::string, std::vector<int64_t>> out;
+    for (const auto& p : d.named_parameters()) out[p.key()] = p.value().sizes().vec();
+    return out;
+  };
+  auto wide_options = tiny_unet();
+  wide_options.head_channels = 8;
+  const auto authors = shapes(df::UnetConvGruDenoiser(tiny_unet())), wide = shapes(df::UnetConvGruDenoiser(wide_options));
+  EXPECT_EQ(authors.at("x_from_z.0.conv1.weight"), (std::vector<int64_t>{2, 4, 3, 3}));
+  EXPECT_EQ(authors.at("x_from_z.0.conv2.weight"), (std::vector<int64_t>{2, 2, 3, 3}));
+  EXPECT_EQ(authors.at("x_from_z.1.weight"), (std::vector<int64_t>{2, 2, 1, 1}));
+  EXPECT_EQ(wide.at("x_from_z.0.conv1.weight"), (std::vector<int64_t>{8, 4, 3, 3}));
+  EXPECT_EQ(wide.at("x_from_z.0.shortcut.0.weight"), (std::vector<int64_t>{8, 4, 1, 1}));
+  EXPECT_EQ(wide.at("x_from_z.1.weight"), (std::vector<int64_t>{2, 8, 1, 1}));
+  ASSERT_EQ(authors.size(), wide.size());
+  for (const auto& [name, shape] : authors) {
+    if (name.rfind("x_from_z.", 0) != 0) EXPECT_EQ(wide.at(name), shape) << name;
+  }
+
+  // Through the config: the key reaches the model, a negative width is an error naming the key.
+  auto config = df::make_experiment_config();
+  config.merge_text("model: {kind: unet_conv_gru, z_channels: 4, network_size: 8, dim_mults: [1, 2], head_channels: 8}",
+                    "test");
+  config.validate();
+  const auto denoiser = df::make_denoiser(config, {{2, 16, 16}});
+  bool found = false;
+  for (const auto& p : denoiser->named_parameters()) {
+    if (p.key() == "x_from_z.1.weight") found = p.value().size(1) == 8;
+  }
+  EXPECT_TRUE(found);
+  auto bad = df::make_experiment_config();
+  bad.merge_text("model: {head_channels: -1}", "test");
+  try {
+    bad.validate();
+    FAIL() << "a negative model.head_channels was accepted";
+  } catch (const df::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.head_channels"), std::string::npos) << e.what();
+  }
 }
 
 TEST(VideoRollout, ShortRolloutHasTheRightShapeAndFiniteValues) {

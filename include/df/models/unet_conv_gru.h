@@ -2,6 +2,7 @@
 //   u_t  = UNet(concat(z_{t-1}, x_t^noisy), k_t[, c_t])   [B, z_ch, H, W]
 //   z_t  = ConvGRU(u_t, z_{t-1})   (or z_t = u_t when num_gru_layers = 0)
 //   out_t = x_from_z(z_t)                                 [B, x_ch, H, W]
+//   x_from_z = conv1x1(ResBlock2d(z_ch -> head_ch)), head_ch = x_ch as the authors' (see head_channels)
 // Submodule and parameter names reproduce the authors' state dict ("model.downs.0.2.to_out.1.g",
 // "x_from_z.0.shortcut.0.weight", ...), so their weights load by name. A per-token condition c_t (e.g.
 // one-hot actions) is embedded by an MLP and appended to the level embedding that modulates every ResBlock,
@@ -27,6 +28,10 @@ struct UnetConvGruOptions {
   bool learnable_init_z = false;
   int64_t cond_dim = 0;  // per-token condition size (0 = unconditional)
   int64_t attn_heads = 4, attn_dim_head = 32, num_mem_kv = 4, groups = 8;
+  // Width of the x_from_z head's ResBlock (ReLU at its end), then a 1x1 conv to x channels. 0 = x channels,
+  // the authors' head. With few token channels (grayscale frames: x_ch = frame_stack) that ReLU is a
+  // bottleneck: one dead channel leaves the 1x1 conv too few inputs to produce every stacked frame.
+  int64_t head_channels = 0;
 };
 
 class TransitionUnetImpl;  // defined in src/models/unet_conv_gru.cpp
