@@ -37,7 +37,7 @@ const std::string& core_config_defaults() {
         .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
         .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
         .key("head_channels", unet.head_channels,
-             "unet_conv_gru x_from_z head width; 0 = token channels (the reference). Set it (e.g. 32) for grayscale "
+             "unet_conv_gru x_from_z head width; 0 = token channels (the reference). Set it (e.g. 16) for grayscale "
              "frames: a 4-channel head can lose a frame of the stack to one dead ReLU")
         .key("initial_latent", mlp.initial_latent);
     d.section("diffusion")
@@ -70,7 +70,8 @@ const std::string& core_config_defaults() {
         .key("log_every", trainer.log_every)
         .key("validate_every", trainer.validate_every)
         .key("checkpoint_every", trainer.checkpoint_every)
-        .key("checkpoint_minutes", trainer.checkpoint_minutes, "also write checkpoint.pt after this much wall time (0 = off)")
+        .key("checkpoint_minutes", trainer.checkpoint_minutes,
+             "also write checkpoint.pt after this much wall time (0 = off)")
         .key("best_metric", trainer.best_metric)
         .key("early_stopping_patience", trainer.early_stopping_patience)
         .key("data_shards", trainer.data_shards,
@@ -112,11 +113,11 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
         "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
         "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
-  for (const auto* key : {"experiment.threads", "model.num_gru_layers", "model.head_channels", "diffusion.eta", "training.steps",
-                          "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
-                          "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
-                          "training.early_stopping_patience",
-                          "sampling.uncertainty_scale", "sampling.window"})
+  for (const auto* key :
+       {"experiment.threads", "model.num_gru_layers", "model.head_channels", "diffusion.eta", "training.steps",
+        "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
+        "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
+        "training.early_stopping_patience", "sampling.uncertainty_scale", "sampling.window"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
@@ -220,8 +221,8 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.early_stopping_patience = c.get_int("training.early_stopping_patience");
   t.data_shards = c.get_int("training.data_shards");
   check(t.batch_size % t.data_shards == 0, "training.data_shards: " + std::to_string(t.data_shards) +
-                                               " does not divide training.batch_size (" +
-                                               std::to_string(t.batch_size) + ")");
+                                               " does not divide training.batch_size (" + std::to_string(t.batch_size) +
+                                               ")");
   return t;
 }
 

@@ -12,7 +12,6 @@ namespace df {
 
 namespace {
 
-
 // Conv GRU cell with 3x3 convolutions. Gates are chunked (reset, update, new) and the update gate keeps
 // the old state: h' = u * h + (1 - u) * n, n = tanh(x_n + r * h_n), as in the authors' cell.
 class ConvGruCellImpl : public torch::nn::Module {
@@ -215,8 +214,8 @@ UnetConvGruDenoiser::UnetConvGruDenoiser(UnetConvGruOptions options) : options_(
 
   const int64_t z_ch = o.z_shape[0], x_ch = o.x_shape[0];
   model_ = register_module("model", std::make_shared<TransitionUnetImpl>(o));
-  check(o.head_channels >= 0, "UnetConvGruDenoiser: head_channels must be >= 0 (0 = x channels), got " +
-                                  std::to_string(o.head_channels));
+  check(o.head_channels >= 0,
+        "UnetConvGruDenoiser: head_channels must be >= 0 (0 = x channels), got " + std::to_string(o.head_channels));
   const int64_t head_ch = o.head_channels > 0 ? o.head_channels : x_ch;
   x_from_z_ =
       register_module("x_from_z", torch::nn::Sequential(ResBlock2d(z_ch, head_ch), unet::conv2d(head_ch, x_ch, 1)));

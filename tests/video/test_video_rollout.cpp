@@ -92,7 +92,8 @@ TEST(VideoModel, HeadChannelsWidenOnlyTheReadout) {
   };
   auto wide_options = tiny_unet();
   wide_options.head_channels = 8;
-  const auto authors = shapes(df::UnetConvGruDenoiser(tiny_unet())), wide = shapes(df::UnetConvGruDenoiser(wide_options));
+  const auto authors = shapes(df::UnetConvGruDenoiser(tiny_unet())),
+             wide = shapes(df::UnetConvGruDenoiser(wide_options));
   EXPECT_EQ(authors.at("x_from_z.0.conv1.weight"), (std::vector<int64_t>{2, 4, 3, 3}));
   EXPECT_EQ(authors.at("x_from_z.0.conv2.weight"), (std::vector<int64_t>{2, 2, 3, 3}));
   EXPECT_EQ(authors.at("x_from_z.1.weight"), (std::vector<int64_t>{2, 2, 1, 1}));
