@@ -134,6 +134,29 @@ for m in $MODELS; do
 done
 
 # ---- the report ----
+# Per-frame CSV (df_sample) -> averages of out_of_range, mean and blobs over the first L generated frames and
+# over the last L frames, as "a | b | c | d | e | f" (first, last for each).
+drift_row() {
+  awk -F, -v L="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
+    $col["context"] == 0 { f[++n] = $0 }
+    END {
+      split("out_of_range mean blobs", names, " ")
+      out = ""
+      for (k = 1; k <= 3; ++k) {
+        a = 0; b = 0
+        for (i = 1; i <= L; ++i) { split(f[i], x, ","); a += x[col[names[k]]] }
+        for (i = n - L + 1; i <= n; ++i) { split(f[i], x, ","); b += x[col[names[k]]] }
+        fmt = (k == 1) ? "%.0f%% | %.0f%%" : "%.3f | %.3f"
+        scale = (k == 1) ? 100 : 1
+        out = out (k > 1 ? " | " : "") sprintf(fmt, scale * a / L, scale * b / L)
+      }
+      print out
+    }' "$1"
+}
+drift_truth() {
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next } $col["context"] == 0 { s += $col["truth_blobs"]; ++n }
+    END { printf "%.2f on average", s / n }' "$1"
+}
 secs() { cat "$1" 2>/dev/null || echo "?"; }
 hms() { local s=$1; [ "$s" = "?" ] && { echo "?"; return; }; printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
 doc="$DOCS/video.md"
@@ -182,6 +205,13 @@ doc="$DOCS/video.md"
                               : sprintf("leaves the data'"'"'s range at frame %s (%.1f L)", $10, $10 / L)
       printf "- %s %s; %s of its frames are out of range (ground truth: %s).\n", $2, stays, $8, $9
     }' "$RUNS/long_summary.log"
+  echo
+  echo "Drift: the first and the last L generated frames of each rollout, averaged over its clips (a stable"
+  echo "model keeps its statistics; one that blows up or fades drifts). Digit blobs of the ground truth: $(drift_truth "$RUNS/df/samples/long_frames.csv")."
+  echo
+  echo "| model | out of range, first L | out of range, last L | mean pixel, first L | mean pixel, last L | digit blobs, first L | digit blobs, last L |"
+  echo "|---|---|---|---|---|---|---|"
+  for m in $MODELS; do echo "| $(name_of "$m") | $(drift_row "$RUNS/$m/samples/long_frames.csv" "$L") |"; done
   echo
   echo "The paper (figures 8-11, appendix E.3) shows DF rollouts of 180 frames from models trained on 36 (DMLab)"
   echo "and 72 (Minecraft) frames, 2.5-5 L, and says 2000-frame rollouts did not blow up; it gives no per-frame"
