@@ -173,7 +173,7 @@ doc="$DOCS/video.md"
   echo
   echo "## Models and budgets"
   echo
-  echo "Same network (U-Net + ConvGRU, $(grep -m1 -o '[0-9.]* M parameters' "$RUNS/df/train.log" || echo '?')), same steps and batch; what differs is the training noise and the sampling:"
+  echo "Same network (U-Net + ConvGRU, $(grep -m1 -o '[0-9.]* M parameters' "$RUNS/df/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$RUNS/df/config.yaml" head_channels) channels and sampled with the training weights (no EMA; README, Video); what differs is the training noise and the sampling:"
   echo
   echo "| model | config | training noise | sampling | training steps x batch | training time | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
   echo "|---|---|---|---|---|---|---|"
