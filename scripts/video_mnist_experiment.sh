@@ -9,8 +9,10 @@
 #   bash scripts/video_mnist_experiment.sh          # the full run (hours on 2 cores: see the report)
 #   JOBS=2 bash scripts/video_mnist_experiment.sh   # two trainings at a time (one LibTorch thread each)
 #   TINY=1 bash scripts/video_mnist_experiment.sh   # a few steps and frames: checks the pipeline (~3 min)
+#   STEPS=12000 JOBS=2 bash scripts/video_mnist_experiment.sh  # a longer budget (runs/video_mnist_12000steps)
 #
-# Environment: BUILD (default build), RUNS (default runs/video_mnist, or runs/video_mnist_tiny with TINY=1),
+# Environment: BUILD (default build), STEPS (training steps per model, default the configs' 3000), RUNS (default
+# runs/video_mnist, runs/video_mnist_<STEPS>steps with STEPS, or runs/video_mnist_tiny with TINY=1),
 # DOCS (default docs/results; TINY=1 writes into $RUNS/docs), MODELS (default "df tf fs"), JOBS (trainings
 # run at the same time, default 1), ROLLOUT_FACTOR (rollout length in training lengths, default 50),
 # ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the within-L table, default 32).
@@ -25,7 +27,7 @@ if [ "$TINY" = 1 ]; then
   RUNS=${RUNS:-runs/video_mnist_tiny}
   DOCS=${DOCS:-$RUNS/docs}
 else
-  RUNS=${RUNS:-runs/video_mnist}
+  RUNS=${RUNS:-runs/video_mnist${STEPS:+_${STEPS}steps}}
   DOCS=${DOCS:-docs/results}
 fi
 MODELS=${MODELS:-"df tf fs"}
@@ -69,10 +71,14 @@ if [ "$TINY" = 1 ]; then
   WITHIN_BATCH=2
 fi
 
+STEPS_SET=()
+[ -n "${STEPS:-}" ] && STEPS_SET=(--set "training.steps=$STEPS")
+
 mkdir -p "$RUNS"
 train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt}
   local m=$1 dir="$RUNS/$1"
-  local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"})
+  local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"}
+             ${STEPS_SET[@]+"${STEPS_SET[@]}"})
   mkdir -p "$dir"
   [ -f "$dir/train_command.txt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"  # the first part's command
   echo "video_mnist_experiment: training $m: $(cat "$dir/train_command.txt")"
