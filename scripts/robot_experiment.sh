@@ -13,7 +13,9 @@
 #   CONFIG=configs/robot_swap.yaml scripts/robot_experiment.sh   # the paper's budget (GPU)
 #   TINY=1 scripts/robot_experiment.sh               # the whole pipeline on a tiny budget (minutes)
 #   REPORT_ONLY=1 scripts/robot_experiment.sh        # only rewrite the report from finished runs
-# Environment: BUILD (default build: needs df_train and df_robot_eval), CONFIG, RUNS (default runs/robot),
+#   STEPS=2400 scripts/robot_experiment.sh           # every model trained for 2400 steps (runs/robot_2400steps)
+# Environment: BUILD (default build: needs df_train and df_robot_eval), CONFIG, STEPS (training steps per
+# model, default the config's), RUNS (default runs/robot, or runs/robot_<STEPS>steps with STEPS),
 # EPISODES (default 100), REPORT (default docs/results/robot.md), SETTINGS (evaluations to run, default
 # all), JOBS (runs at a time, default 2: each run uses one thread, which on a shared 2-core machine is far
 # faster than two threads per run). Finished steps are skipped, so an interrupted run continues.
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/train_resumable.sh
 BUILD=${BUILD:-build}
 CONFIG=${CONFIG:-configs/robot_swap_cpu.yaml}
-RUNS=${RUNS:-runs/robot}
+RUNS=${RUNS:-runs/robot${STEPS:+_${STEPS}steps}}
 EPISODES=${EPISODES:-100}
 REPORT=${REPORT:-docs/results/robot.md}
 EXTRA=()
@@ -37,6 +39,7 @@ fi
 JOBS=${JOBS:-2}
 export OMP_NUM_THREADS=1
 EXTRA+=(--set experiment.threads=1)
+[[ -n ${STEPS:-} ]] && EXTRA+=(--set "training.steps=$STEPS")
 TRAIN="$BUILD/apps/tools/df_train"
 demo_dir() {  # robot.demo_dir of the config after the overrides
   "$TRAIN" --config "$CONFIG" "${EXTRA[@]}" --print-config | awk '/^robot:/ { r = 1; next } /^[^ ]/ { r = 0 }
