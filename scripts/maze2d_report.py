@@ -84,8 +84,26 @@ def main():
     p.add_argument("--episodes", type=int, default=32)
     p.add_argument("--large-steps", type=int, default=600)
     p.add_argument("--out", default="docs/results/maze2d.md")
+    p.add_argument("--runs-root", default="runs", help="folder holding maze2d_<maze><suffix>{,_fs}")
+    p.add_argument("--fresh", default=None,
+                   help="space-separated run names made by the current code (default: every run found)")
     a = p.parse_args()
-    run = lambda maze, fs="": f"runs/maze2d_{maze}{a.suffix}{fs}"
+    fresh = set(a.fresh.split()) if a.fresh is not None else None
+
+    def run(maze, fs=""):
+        name = f"maze2d_{maze}{a.suffix}{fs}"
+        # A run made by other code reads as not run: a folder name that does not exist.
+        if fresh is not None and name not in fresh:
+            return os.path.join(a.runs_root, "not-made-by-this-code", name)
+        return os.path.join(a.runs_root, name)
+
+    def made_at(maze):
+        shas = []
+        for fs in ("", "_fs"):
+            f = f"{run(maze, fs)}/commit.txt"
+            if os.path.exists(f):
+                shas.append(open(f).read().strip()[:7])
+        return ", ".join(sorted(set(shas))) or "not run"
     results = {}
     for maze in MAZES:
         for multi in (False, True):
@@ -97,8 +115,8 @@ def main():
     w = out.append
     w("# Maze2D planning with Diffusion Forcing (paper section 4.2, Table 1)")
     w("")
-    w(f"Written by `scripts/maze2d_table.sh` (its `report` mode rewrites this page from the runs) at commit "
-      f"{commit} on {datetime.now(timezone.utc):%Y-%m-%d}. Environment faithfulness (MuJoCo point mass, "
+    w(f"Written by `scripts/maze2d_table.sh` (its `report` mode rewrites this page from the runs archived in "
+      f"`{a.runs_root}`, filled in maze by maze) at commit {commit} on {datetime.now(timezone.utc):%Y-%m-%d}. Environment faithfulness (MuJoCo point mass, "
       "waypoint expert, D4RL datasets) is in [maze2d_env.md](maze2d_env.md).")
     w("")
     w("## What was run")
@@ -117,7 +135,7 @@ def main():
           f"{config_value(stored, 'sampling', 'guidance_scale')}, MCG {config_value(stored, 'sampling', 'mcg_samples')}); "
           f"{seeds}; training wall-clock (one thread per run, two runs side by side; U-Maze: summed over its "
           f"seeds): DF {fmt(t_df)}, "
-          f"full-sequence {fmt(t_fs)}.")
+          f"full-sequence {fmt(t_fs)}; runs made at commit {made_at(maze)}.")
     w(f"* Every cell: {a.episodes} episodes (env seeds 0..{a.episodes - 1}, one batch), mean ± standard error. "
       f"Episodes last the env's limit (U-Maze 300, Medium 600 steps) except Large, which is evaluated for "
       f"{a.large_steps} steps as the reference does (its env allows 800; `LARGE_STEPS=800` evaluates that). "

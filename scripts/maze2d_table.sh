@@ -16,6 +16,11 @@
 # single-goal and the random-goal ("multi") env, EPISODES (default 32) episodes, env seeds 0..; Large for 600
 # steps as the reference does (maze.eval_steps=600; its env allows 800: LARGE_STEPS=800 evaluates that).
 # BUILD (default build) must hold df_train and df_maze_eval. Runs go to runs/maze2d_<maze>_<mode>{,_fs}.
+# The table is filled in maze by maze, over several sessions if need be: when a maze is finished, its runs'
+# small result files (summaries, seed selection, config, wall times, pictures) are archived in ARCHIVE
+# (default docs/results/maze2d_runs, committed) with the commit that made them (scripts/lib/run_archive.sh).
+# An archived maze is skipped while the library, tools and its configs are unchanged since that commit, and
+# redone otherwise; the page reads only such fresh archived runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-cpu}
@@ -24,6 +29,7 @@ EPISODES=${EPISODES:-32}
 MAZES=${MAZES:-umaze medium large}
 LARGE_STEPS=${LARGE_STEPS:-600}
 REPORT=${REPORT:-docs/results/maze2d.md}
+ARCHIVE=${ARCHIVE:-docs/results/maze2d_runs}
 case "$MODE" in
   cpu) suffix=_cpu ;;
   paper) suffix="" ;;
@@ -32,7 +38,28 @@ case "$MODE" in
 esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 source scripts/lib/train_resumable.sh
+source scripts/lib/run_archive.sh
+# What can change a maze's numbers: the library and tools except the other domains, and its configs.
+NUMERICS_PATHS="CMakeLists.txt src include apps configs/maze2d_*"
+for d in robot video timeseries compositional plot; do
+  NUMERICS_PATHS+=" :(exclude)src/$d :(exclude)include/df/$d :(exclude)apps/$d"
+done
 
+archive_maze() {  # maze, run dir (DF or full-sequence): its small result files into ARCHIVE
+  local maze=$1 run=$2 dest="$ARCHIVE/$(basename "$2")" files=(config.yaml) f
+  # A seed-selected run (U-Maze) trained in RUN_seed<s>/: its wall time is the sum over the seeds.
+  [[ -f "$run/train_seconds.txt" ]] ||
+    cat "${run}"_seed*/train_seconds.txt | awk '{ s += $1 } END { print s }' >"$run/train_seconds.txt"
+  files+=(train_seconds.txt)
+  for f in selection.csv selected_seed.txt; do [[ -f "$run/$f" ]] && files+=("$f"); done
+  # the page's pictures: the first single-goal episode of DF and of the trained full-sequence model
+  for f in "$run"/eval*/summary.csv "$run"/eval/maze2d-"$maze"-v1_df_ep0.png \
+           "$run"/eval_diffuser/maze2d-"$maze"-v1_diffuser_ep0.png; do
+    [[ -f "$f" ]] && files+=("${f#"$run"/}")
+  done
+  rm -rf "$dest"
+  archive_store "$run" "$dest" "${files[@]}"
+}
 train() {  # maze, run dir, select method, extra df_train args...
   local maze=$1 run=$2 method=$3; shift 3
   local config="configs/maze2d_${maze}${suffix}.yaml"
@@ -59,6 +86,18 @@ evaluate() {  # maze, checkpoint dir, out name, df_maze_eval args...
 if [[ $MODE != report ]]; then
   for maze in $MAZES; do
     df="runs/maze2d_${maze}${suffix}" fs="runs/maze2d_${maze}${suffix}_fs"
+    if archive_is_fresh "$ARCHIVE/$(basename "$df")" && archive_is_fresh "$ARCHIVE/$(basename "$fs")"; then
+      echo "skip $maze (archived in $ARCHIVE)"
+      continue
+    fi
+    for r in "$df" "$fs"; do  # runs made by other code (or unknown) start again
+      if [[ -d "$r" ]] && ! archive_is_fresh "$r"; then
+        echo "$r was made by other code: redoing it"
+        rm -rf "$r.stale" && mv "$r" "$r.stale"
+        for seed_dir in "$r"_seed*; do [[ -d "$seed_dir" ]] && { rm -rf "$seed_dir.stale"; mv "$seed_dir" "$seed_dir.stale"; }; done
+      fi
+      run_commit_stamp "$r"
+    done
     # Two trainings side by side (one thread each) for Medium / Large; U-Maze's selection runs two seeds
     # at a time itself.
     if [[ $maze == umaze ]]; then
@@ -79,7 +118,16 @@ if [[ $MODE != report ]]; then
     evaluate "$maze" "$fs" eval_diffuser --method diffuser &
     wait
     evaluate "$maze" "$fs" eval_diffuser_actions --method diffuser_actions
+    archive_maze "$maze" "$df"
+    archive_maze "$maze" "$fs"
+    echo "$maze: done, archived in $ARCHIVE"
   done
 fi
+fresh=()
+for maze in umaze medium large; do
+  for r in "maze2d_${maze}${suffix}" "maze2d_${maze}${suffix}_fs"; do
+    archive_is_fresh "$ARCHIVE/$r" && fresh+=("$r")
+  done
+done
 /usr/bin/python3 scripts/maze2d_report.py --suffix "$suffix" --episodes "$EPISODES" --large-steps "$LARGE_STEPS" \
-  --out "$REPORT"
+  --runs-root "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT"

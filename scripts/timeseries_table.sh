@@ -1,34 +1,50 @@
 #!/usr/bin/env bash
 # Paper Table 2 (Exchange) on CPU: df_train + df_forecast for several seeds with and without covariates,
 # plus the teacher-forcing baseline (same network and budget, diffusion.training_noise=teacher_forcing),
-# then docs/results/timeseries.md from whatever runs have finished.
+# then docs/results/timeseries.md from the finished runs.
 #
-#   scripts/timeseries_table.sh                    # every seed and setting (hours on 2 cores)
+#   scripts/timeseries_table.sh                    # every seed and setting (about 4 h on 2 cores)
 #   SEEDS="0" SETTINGS="anc_nocov anc_cov" scripts/timeseries_table.sh
 # Settings: nocov / cov / tf (absolute z-scores, the reference) and anc_nocov / anc_cov / anc_tf (the same
 # with timeseries.anchor=last_context: each window relative to its last context value).
-#   REPORT_ONLY=1 scripts/timeseries_table.sh      # only rewrite the report from existing runs
+#   REPORT_ONLY=1 scripts/timeseries_table.sh      # only rewrite the report from the archived runs
+#
+# The table is filled in over several sessions: each finished run's small result files (metrics, validation
+# curve, commands, wall times, forecast statistics) are archived in ARCHIVE (default
+# docs/results/timeseries_runs, committed) with the commit that made them (scripts/lib/run_archive.sh). An
+# archived run is skipped while the library, tools, data and config are unchanged since its commit, and is
+# redone otherwise; the report reads only such fresh archived runs.
 #
 # Environment: BUILD (build dir, default build), CONFIG (default configs/timeseries_exchange_cpu.yaml),
-# RUNS (default runs/ts), SEEDS (default "0 1 2 3 4"), SETTINGS (default: all six),
-# OMP_NUM_THREADS (default 1: the machine is shared). A run whose forecast/metrics.csv exists is skipped; an
-# interrupted training continues from its checkpoint.
+# RUNS (working folders, default runs/ts), SEEDS (default "0 1 2 3 4"), SETTINGS (default: all six),
+# JOBS (runs side by side, default 2), OMP_NUM_THREADS (per run, default 1). An interrupted training
+# continues from its checkpoint in RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/train_resumable.sh
+source scripts/lib/run_archive.sh
 # The report reads the forecast arrays with numpy (Debian's python3-numpy).
 /usr/bin/python3 -c "import numpy" 2>/dev/null ||
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy >/dev/null; }
 BUILD=${BUILD:-build}
 CONFIG=${CONFIG:-configs/timeseries_exchange_cpu.yaml}
 RUNS=${RUNS:-runs/ts}
+ARCHIVE=${ARCHIVE:-docs/results/timeseries_runs}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
 ALL_SETTINGS="nocov cov tf anc_nocov anc_cov anc_tf"
 SETTINGS=${SETTINGS:-$ALL_SETTINGS}
+JOBS=${JOBS:-2}
 REPORT=${REPORT:-docs/results/timeseries.md}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 TRAIN="$BUILD/apps/tools/df_train"
 FORECAST="$BUILD/apps/timeseries/df_forecast"
+# What can change a run's numbers: the library and tools except the other domains, the data, the config.
+NUMERICS_PATHS="CMakeLists.txt src include apps data/timeseries $CONFIG"
+for d in robot video planning compositional plot; do
+  NUMERICS_PATHS+=" :(exclude)src/$d :(exclude)include/df/$d :(exclude)apps/$d"
+done
+ARCHIVED_FILES="forecast/metrics.csv validation.csv train_command.sh forecast_command.sh train_seconds.txt
+  forecast_seconds.txt forecast_stats.md"
 
 setting_flags() {
   case "$1" in
@@ -40,25 +56,49 @@ setting_flags() {
   esac
 }
 
+one_run() {  # setting seed: train, forecast, archive
+  local setting=$1 seed=$2 name="${1}_s${2}"
+  local dir="$RUNS/$name"
+  if [[ -d "$dir" ]] && ! archive_is_fresh "$dir"; then  # made by other code (or unknown): start again
+    echo "$dir was made by other code ($(cat "$dir/commit.txt" 2>/dev/null || echo 'no commit.txt')): redoing it"
+    rm -rf "$dir.stale" && mv "$dir" "$dir.stale"
+  fi
+  run_commit_stamp "$dir"
+  if [[ ! -f "$dir/forecast/metrics.csv" ]]; then
+    # shellcheck disable=SC2046
+    local cmd="$TRAIN --config $CONFIG --run-dir $dir --set experiment.seed=$seed $(setting_flags "$setting")"
+    [[ -f "$dir/train_command.sh" ]] || echo "$cmd" >"$dir/train_command.sh"  # the first part's command
+    echo "$name: $(cat "$dir/train_command.sh")"
+    # shellcheck disable=SC2086  # an interrupted training continues from its checkpoint
+    train_resumable "$dir" "$dir/train.log" $cmd || { tail -20 "$dir/train.log"; return 1; }
+    local fcmd="$FORECAST --checkpoint $dir/best.pt --out $dir/forecast --seed $seed" start
+    echo "$fcmd" >"$dir/forecast_command.sh"
+    echo "$name: $fcmd"
+    start=$(date +%s)
+    $fcmd >"$dir/forecast.log" 2>&1 || { tail -20 "$dir/forecast.log"; return 1; }
+    echo $(( $(date +%s) - start )) >"$dir/forecast_seconds.txt"
+  fi
+  /usr/bin/python3 scripts/timeseries_forecast_stats.py --header "$dir/forecast" >"$dir/forecast_stats.md"
+  # shellcheck disable=SC2086
+  archive_store "$dir" "$ARCHIVE/$name" $ARCHIVED_FILES
+  # the page's picture (250 kB): seed 0 of the anchored run, else of the absolute one
+  if [[ $seed == 0 && ( $setting == anc_nocov || $setting == nocov ) ]]; then
+    archive_store "$dir" "$ARCHIVE/$name" forecast/forecast.png
+  fi
+  echo "$name: done, CRPS_sum $(awk -F, '$1 == "crps_sum" { print $2 }' "$dir/forecast/metrics.csv") (archived in $ARCHIVE/$name)"
+}
+
 if [[ -z "${REPORT_ONLY:-}" ]]; then
+  failed=0
   for setting in $SETTINGS; do
     for seed in $SEEDS; do
-      dir="$RUNS/${setting}_s${seed}"
-      [[ -f "$dir/forecast/metrics.csv" ]] && { echo "skip $dir (done)"; continue; }
-      mkdir -p "$dir"
-      # shellcheck disable=SC2046
-      cmd="$TRAIN --config $CONFIG --run-dir $dir --set experiment.seed=$seed $(setting_flags "$setting")"
-      [[ -f "$dir/train_command.sh" ]] || echo "$cmd" >"$dir/train_command.sh"  # the first part's command
-      cat "$dir/train_command.sh"
-      # shellcheck disable=SC2086  # an interrupted training continues from its checkpoint
-      train_resumable "$dir" "$dir/train.log" $cmd || { tail -20 "$dir/train.log"; exit 1; }
-      fcmd="$FORECAST --checkpoint $dir/best.pt --out $dir/forecast --seed $seed"
-      echo "$fcmd" | tee "$dir/forecast_command.sh"
-      start=$(date +%s)
-      $fcmd > "$dir/forecast.log" 2>&1
-      echo $(( $(date +%s) - start )) > "$dir/forecast_seconds.txt"
+      if archive_is_fresh "$ARCHIVE/${setting}_s${seed}"; then echo "skip ${setting}_s${seed} (archived)"; continue; fi
+      while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
+      one_run "$setting" "$seed" &
     done
   done
+  while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done
+  (( failed == 0 )) || { echo "some runs failed: see their train.log / forecast.log in $RUNS" >&2; exit 1; }
 fi
 
 # ---- report ----
@@ -68,6 +108,17 @@ stats() {  # mean ± sample std of the numbers on stdin
         m = s / NR; v = 0; for (i = 1; i <= NR; ++i) v += (x[i] - m) ^ 2;
         if (NR > 1) printf "%.4f ± %.4f", m, sqrt(v / (NR - 1)); else printf "%.4f (1 seed)", m }'
 }
+# The report reads only archived runs made by the current numerics code.
+fresh_run() { [[ -f "$ARCHIVE/$1/forecast/metrics.csv" ]] && archive_is_fresh "$ARCHIVE/$1"; }
+FRESH="" STALE=""
+for setting in $ALL_SETTINGS; do
+  for seed in 0 1 2 3 4; do
+    if fresh_run "${setting}_s${seed}"; then FRESH+=" ${setting}_s${seed}"
+    elif [[ -d "$ARCHIVE/${setting}_s${seed}" ]]; then STALE+=" ${setting}_s${seed}"; fi
+  done
+done
+commits=$(for r in $FRESH; do cut -c1-7 "$ARCHIVE/$r/commit.txt"; done | sort | uniq -c |
+  awk '{ printf "%s%s (%d runs)", (NR > 1 ? ", " : ""), $2, $1 }')
 label() {
   case "$1" in
     nocov) echo "DF, covariates off (released code)" ;;
@@ -79,7 +130,9 @@ label() {
 {
   echo "# Time-series forecasting: Exchange (paper Table 2), reduced CPU budget"
   echo
-  echo "Generated by \`scripts/timeseries_table.sh\` at commit $(git rev-parse --short HEAD) on $(date -u '+%Y-%m-%d %H:%M UTC') from the runs in \`$RUNS\`."
+  echo "Generated by \`scripts/timeseries_table.sh\` at commit $(git rev-parse --short HEAD) on $(date -u '+%Y-%m-%d %H:%M UTC') from the runs archived in"
+  echo "\`$ARCHIVE\` (each run's small result files; made at ${commits:-no commit yet}; the library, tools, data and"
+  echo "config are unchanged since then, or the run would be redone and left out here)."
   echo "Config: \`$CONFIG\` (see its header for the budget). CRPS_sum is GluonTS' m_sum_mean_wQuantileLoss on"
   echo "the 5 rolling test windows (30 steps each, 100 samples, 50 DDIM steps, eta 1), with the reference's"
   echo "quantile rule (k = int(q S)); the GluonTS rule (index round((S-1) q)) is shown next to it."
@@ -89,8 +142,8 @@ label() {
   for setting in $ALL_SETTINGS; do
     vals="" gvals="" tsec="" fsec="" n=0 per=""
     for seed in 0 1 2 3 4; do
-      dir="$RUNS/${setting}_s${seed}"
-      [[ -f "$dir/forecast/metrics.csv" ]] || continue
+      dir="$ARCHIVE/${setting}_s${seed}"
+      fresh_run "${setting}_s${seed}" || continue
       n=$((n + 1))
       v=$(metric "$dir/forecast/metrics.csv" crps_sum)
       vals+="$v"$'\n'
@@ -105,7 +158,8 @@ label() {
     f=$(printf %s "$fsec" | awk '{ s += $1 } END { if (NR) printf "%.0f s", s / NR; else print "-" }')
     echo "| $(label $setting) | $n / 5 | $m | $g | ${per:--} | $t | $f |"
   done
-  first=$(ls "$RUNS"/*_s*/forecast/metrics.csv 2>/dev/null | head -n 1 || true)
+  first=""
+  for r in $FRESH; do first="$ARCHIVE/$r/forecast/metrics.csv"; break; done
   if [[ -n "$first" ]]; then
     echo "| persistence: last context value held, point forecast (no training) | | $(printf %.4f "$(metric "$first" crps_sum_persistence)") | | | | |"
   fi
@@ -114,16 +168,16 @@ label() {
   echo
   echo "## Runs"
   echo
-  echo "| run | steps trained | best validation CRPS_sum (step) | test CRPS_sum | CRPS (mean over dims) | MSE |"
-  echo "|---|---|---|---|---|---|"
+  echo "| run | commit | steps trained | best validation CRPS_sum (step) | test CRPS_sum | CRPS (mean over dims) | MSE |"
+  echo "|---|---|---|---|---|---|---|"
   for setting in $ALL_SETTINGS; do
     for seed in 0 1 2 3 4; do
-      dir="$RUNS/${setting}_s${seed}"
-      [[ -f "$dir/forecast/metrics.csv" ]] || continue
+      dir="$ARCHIVE/${setting}_s${seed}"
+      fresh_run "${setting}_s${seed}" || continue
       steps=$(tail -n 1 "$dir/validation.csv" | cut -d, -f1)
       best=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "crps_sum") c = i; next }
                       c && (b == "" || $c < b) { b = $c; s = $1 } END { printf "%.4f (%s)", b, s }' "$dir/validation.csv")
-      echo "| ${setting}_s$seed | $steps | $best | $(metric "$dir/forecast/metrics.csv" crps_sum) |" \
+      echo "| ${setting}_s$seed | $(cut -c1-7 "$dir/commit.txt") | $steps | $best | $(metric "$dir/forecast/metrics.csv" crps_sum) |" \
            "$(metric "$dir/forecast/metrics.csv" crps_mean) | $(metric "$dir/forecast/metrics.csv" mse) |"
     done
   done
@@ -133,16 +187,20 @@ label() {
   echo '```'
   for setting in $ALL_SETTINGS; do
     for seed in 0 1 2 3 4; do
-      dir="$RUNS/${setting}_s${seed}"
-      [[ -f "$dir/forecast/metrics.csv" ]] || continue
+      dir="$ARCHIVE/${setting}_s${seed}"
+      fresh_run "${setting}_s${seed}" || continue
       echo "OMP_NUM_THREADS=$OMP_NUM_THREADS $(cat "$dir/train_command.sh")"
       echo "OMP_NUM_THREADS=$OMP_NUM_THREADS $(cat "$dir/forecast_command.sh")"
     done
   done
   echo '```'
   echo
-  echo "Unfinished settings show fewer than 5 seeds; \`scripts/timeseries_table.sh\` completes them (finished runs"
+  echo "Unfinished settings show fewer than 5 seeds; \`scripts/timeseries_table.sh\` completes them (archived runs"
   echo "are skipped)."
+  if [[ -n $STALE ]]; then
+    echo "Left out: the archived runs$STALE were made by code that has changed since (their commit.txt); the script"
+    echo "redoes them."
+  fi
   cat <<'NOTES'
 
 ## How this differs from the paper's setting
@@ -180,14 +238,14 @@ NOTES
   echo
   echo "## Diffusion Forcing against teacher forcing"
   echo
-  /usr/bin/python3 - "$RUNS" <<'PY'
+  /usr/bin/python3 - "$ARCHIVE" $FRESH <<'PY'
 import csv, math, os, sys
-runs = sys.argv[1]
+runs, fresh = sys.argv[1], set(sys.argv[2:])
 def crps(setting):
     out = {}
     for seed in range(5):
         f = os.path.join(runs, f"{setting}_s{seed}", "forecast", "metrics.csv")
-        if os.path.exists(f):
+        if f"{setting}_s{seed}" in fresh:
             out[seed] = {r["metric"]: float(r["value"]) for r in csv.DictReader(open(f))}["crps_sum"]
     return out
 lines = []
@@ -219,9 +277,12 @@ PY
   echo "= mean |median − truth| at step P. The first row is the truth's own first-step move and the end error of"
   echo "persistence (the last context value held)."
   echo
-  folders=()
-  for setting in $ALL_SETTINGS; do [[ -f "$RUNS/${setting}_s0/forecast/metrics.csv" ]] && folders+=("$RUNS/${setting}_s0/forecast"); done
-  if ((${#folders[@]})); then /usr/bin/python3 scripts/timeseries_forecast_stats.py --header "${folders[@]}"; fi
+  header_done=""
+  for setting in $ALL_SETTINGS; do
+    fresh_run "${setting}_s0" || continue
+    if [[ -z $header_done ]]; then head -n 3 "$ARCHIVE/${setting}_s0/forecast_stats.md"; header_done=1; fi
+    sed -n 4p "$ARCHIVE/${setting}_s0/forecast_stats.md"
+  done
   echo
   echo "## Early stopping"
   echo
@@ -229,8 +290,8 @@ PY
   every=$(awk '/^training:/ {f=1} f && /validate_every:/ {print $2; exit}' "$CONFIG")
   patience=$(awk '/^training:/ {f=1} f && /early_stopping_patience:/ {print $2; exit}' "$CONFIG")
   total=0 last=0 stopped=0
-  for d in "$RUNS"/*_s*/; do
-    [[ -f "$d/validation.csv" ]] || continue
+  for r in $FRESH; do
+    d="$ARCHIVE/$r"
     total=$((total + 1))
     steps=$(tail -n 1 "$d/validation.csv" | cut -d, -f1)
     [[ $steps -lt $cap ]] && stopped=$((stopped + 1))
@@ -242,11 +303,11 @@ PY
   echo "could only trigger if the best checkpoint came $((every * patience)) steps before the cap. It triggered in"
   echo "$stopped of $total runs; the best validation CRPS_sum was the last validation in $last of $total runs. The cap"
   echo "is not raised here: the learning rate decays (cosine) to its minimum at the cap, so a longer run is a different"
-  echo "schedule rather than the same run let go on, and the full table (30 runs) already takes about a working day"
-  echo "of this 2-core machine. best.pt (the lowest validation CRPS_sum) is what every row evaluates."
+  echo "schedule rather than the same run let go on, and the full table (30 runs) already takes about 4 hours"
+  echo "of this 2-core machine with two runs side by side. best.pt (the lowest validation CRPS_sum) is what every row evaluates."
 } > "$REPORT"
-for setting in anc_nocov nocov cov tf; do
-  png=$(ls "$RUNS/${setting}"_s*/forecast/forecast.png 2>/dev/null | head -n 1 || true)
-  if [[ -n "$png" ]]; then cp "$png" "$(dirname "$REPORT")/timeseries_forecast.png"; break; fi
+for setting in anc_nocov nocov; do
+  png="$ARCHIVE/${setting}_s0/forecast/forecast.png"
+  if fresh_run "${setting}_s0" && [[ -f "$png" ]]; then cp "$png" "$(dirname "$REPORT")/timeseries_forecast.png"; break; fi
 done
 echo "wrote $REPORT"
