@@ -90,8 +90,9 @@ one_run() {  # setting seed: train, forecast, archive
 
 if [[ -z "${REPORT_ONLY:-}" ]]; then
   failed=0
-  for setting in $SETTINGS; do
-    for seed in $SEEDS; do
+  # Seed-major: a partial session leaves whole seeds, every setting paired with the others.
+  for seed in $SEEDS; do
+    for setting in $SETTINGS; do
       if archive_is_fresh "$ARCHIVE/${setting}_s${seed}"; then echo "skip ${setting}_s${seed} (archived)"; continue; fi
       while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
       one_run "$setting" "$seed" &
