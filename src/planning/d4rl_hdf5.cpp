@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -163,8 +164,9 @@ std::vector<std::uint8_t> read_flags(hid_t file, const std::string& path, const 
 
 }  // namespace
 
-void write_d4rl_hdf5(const D4rlDataset& dataset, const std::string& path, bool compress) {
-  dataset.check_consistent("write_d4rl_hdf5(" + path + ")");
+namespace {
+
+void write_d4rl_hdf5_file(const D4rlDataset& dataset, const std::string& path, bool compress) {
   QuietHdf5Errors quiet;
   Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   check(file.valid(), "write_d4rl_hdf5: cannot create " + path);
@@ -188,6 +190,30 @@ void write_d4rl_hdf5(const D4rlDataset& dataset, const std::string& path, bool c
   }
   if (!dataset.qvel.empty()) {
     write_array(file.get(), path, "infos/qvel", f32, H5T_NATIVE_FLOAT, dataset.qvel.data(), n, 2, compress);
+  }
+}
+
+}  // namespace
+
+void write_d4rl_hdf5(const D4rlDataset& dataset, const std::string& path, bool compress) {
+  dataset.check_consistent("write_d4rl_hdf5(" + path + ")");
+  // Written under a name of its own, then renamed: a reader (another run sharing a dataset cache) sees the
+  // old file or the whole new one, never a half-written one, even when two runs write it at once or one is
+  // killed while writing.
+  const std::string tmp = path + ".tmp" + std::to_string(std::random_device{}());
+  try {
+    write_d4rl_hdf5_file(dataset, tmp, compress);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    const std::string reason = ec.message();
+    std::filesystem::remove(tmp, ec);
+    check(false, "write_d4rl_hdf5: cannot move the written file into place at " + path + ": " + reason);
   }
 }
 

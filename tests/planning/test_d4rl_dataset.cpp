@@ -91,6 +91,38 @@ TEST(D4rlHdf5, RoundTripKeepsEveryKeyExactly) {
   }
 }
 
+TEST(D4rlHdf5, ReplacesAnExistingFileWholeAndLeavesNoTemporaryFile) {
+  // A dataset cache shared by runs: the write goes to a temporary name and is renamed into place.
+  const std::string dir = temp_path("atomic_write");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/cache.hdf5";
+  const D4rlDataset small = small_umaze_dataset();
+  const D4rlDataset full = small_umaze_dataset(true);
+  ASSERT_NE(small.observations, full.observations);
+  write_d4rl_hdf5(small, path);
+  // A second name for the first file stands for a run that is reading it: a replacement must not touch it
+  // (a write in place would truncate and rewrite what that reader sees).
+  const std::string reader_view = dir + "/reader_view.hdf5";
+  std::filesystem::create_hard_link(path, reader_view);
+  write_d4rl_hdf5(full, path);
+  EXPECT_EQ(read_d4rl_hdf5(path).observations, full.observations);
+  EXPECT_EQ(read_d4rl_hdf5(reader_view).observations, small.observations);
+  std::filesystem::remove(reader_view);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+  // A failed write (the target is a directory) keeps nothing and says where.
+  const std::string blocked = dir + "/blocked.hdf5";
+  std::filesystem::create_directories(blocked + "/inside");
+  try {
+    write_d4rl_hdf5(small, blocked);
+    ADD_FAILURE() << "writing over a directory succeeded";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(blocked), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(D4rlHdf5, WritesTheD4rlLayoutAndH5pyBooleans) {
   const D4rlDataset d = small_umaze_dataset();
   const std::string path = temp_path("layout.hdf5");
