@@ -124,6 +124,8 @@ def main():
     for maze in MAZES:
         cfg = f"configs/maze2d_{maze}{a.suffix}.yaml"
         stored = f"{run(maze)}/config.yaml"
+        if not os.path.exists(stored):  # not run yet: the budget it would run with
+            stored = cfg
         t_df = train_seconds(run(maze))
         t_fs = train_seconds(run(maze, '_fs'))
         fmt = lambda s: f"{s / 60:.0f} min" if s else "?"
@@ -133,9 +135,12 @@ def main():
           f"z {config_value(stored, 'model', 'z_dim')}, {config_value(stored, 'diffusion', 'sampling_steps')} DDIM steps, "
           f"plans of up to {config_value(stored, 'maze', 'max_horizon')} tokens, guidance "
           f"{config_value(stored, 'sampling', 'guidance_scale')}, MCG {config_value(stored, 'sampling', 'mcg_samples')}); "
-          f"{seeds}; training wall-clock (one thread per run, two runs side by side; U-Maze: summed over its "
+          f"{seeds}; training wall-clock (one thread per run, two or more runs side by side on 2 cores; U-Maze: summed over its "
           f"seeds): DF {fmt(t_df)}, "
           f"full-sequence {fmt(t_fs)}; runs made at commit {made_at(maze)}.")
+        if made_at(maze) == "not run":
+            out[-1] = out[-1].replace("; runs made at commit not run.", "; **not run yet** (`MAZES=" + maze +
+                                      " scripts/maze2d_table.sh cpu`, about an hour on 2 cores).")
     w(f"* Every cell: {a.episodes} episodes (env seeds 0..{a.episodes - 1}, one batch), mean ± standard error. "
       f"Episodes last the env's limit (U-Maze 300, Medium 600 steps) except Large, which is evaluated for "
       f"{a.large_steps} steps as the reference does (its env allows 800; `LARGE_STEPS=800` evaluates that). "
