@@ -1,0 +1,1 @@
+build/apps/tools/df_train --config configs/timeseries_exchange_cpu.yaml --run-dir runs/ts/anc_tf_s0 --set experiment.seed=0 --set timeseries.use_covariates=false --set diffusion.training_noise=teacher_forcing --set timeseries.anchor=last_context
