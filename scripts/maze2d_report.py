@@ -103,7 +103,7 @@ def main():
             f = f"{run(maze, fs)}/commit.txt"
             if os.path.exists(f):
                 shas.append(open(f).read().strip()[:7])
-        return ", ".join(sorted(set(shas))) or "not run"
+        return ", ".join(sorted(set(shas)))
     results = {}
     for maze in MAZES:
         for multi in (False, True):
@@ -123,6 +123,7 @@ def main():
     w("")
     for maze in MAZES:
         cfg = f"configs/maze2d_{maze}{a.suffix}.yaml"
+        made = made_at(maze)
         stored = f"{run(maze)}/config.yaml"
         if not os.path.exists(stored):  # not run yet: the budget it would run with
             stored = cfg
@@ -137,10 +138,9 @@ def main():
           f"{config_value(stored, 'sampling', 'guidance_scale')}, MCG {config_value(stored, 'sampling', 'mcg_samples')}); "
           f"{seeds}; training wall-clock (one thread per run, two or more runs side by side on 2 cores; U-Maze: summed over its "
           f"seeds): DF {fmt(t_df)}, "
-          f"full-sequence {fmt(t_fs)}; runs made at commit {made_at(maze)}.")
-        if made_at(maze) == "not run":
-            out[-1] = out[-1].replace("; runs made at commit not run.", "; **not run yet** (`MAZES=" + maze +
-                                      " scripts/maze2d_table.sh cpu`, about an hour on 2 cores).")
+          f"full-sequence {fmt(t_fs)}; " + (f"runs made at commit {made}." if made else
+                                               f"**not run yet** (`MAZES={maze} scripts/maze2d_table.sh cpu`, "
+                                               "about an hour on 2 cores)."))
     w(f"* Every cell: {a.episodes} episodes (env seeds 0..{a.episodes - 1}, one batch), mean ± standard error. "
       f"Episodes last the env's limit (U-Maze 300, Medium 600 steps) except Large, which is evaluated for "
       f"{a.large_steps} steps as the reference does (its env allows 800; `LARGE_STEPS=800` evaluates that). "
