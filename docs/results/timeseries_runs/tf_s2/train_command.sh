@@ -1,0 +1,1 @@
+build/apps/tools/df_train --config configs/timeseries_exchange_cpu.yaml --run-dir runs/ts/tf_s2 --set experiment.seed=2 --set timeseries.use_covariates=false --set diffusion.training_noise=teacher_forcing
