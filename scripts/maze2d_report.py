@@ -199,6 +199,9 @@ def main():
       "DF − Diffuser trained, diffused actions (DF's own actions vs Diffuser's) |")
     w("|---|---|---|---|---|")
     verdicts = {"mcg": 0, "df_vs_diffuser": 0, "pd_vs_actions": 0, "actions": 0}
+    reversed_ = dict.fromkeys(verdicts, 0)  # significantly negative: the paper's ordering reversed
+    envs_run = 0
+    pd_helps_df = []  # (env, z) where tracking DF's planned states by PD beats executing DF's own actions
 
     def diff(x, y, key):
         if x is None or y is None:
@@ -216,13 +219,29 @@ def main():
                 text, z = diff(r(x), r(y), "score")
                 if z is not None and z >= 2:
                     verdicts[name] += 1
+                if z is not None and z <= -2:
+                    reversed_[name] += 1
                 row.append(text)
+            if r("df") is not None:
+                envs_run += 1
+                _, z = diff(r("df_pd"), r("df"), "score")
+                if z is not None and z >= 2:
+                    pd_helps_df.append(f"{'Multi2D' if multi else 'Maze2D'} {NAMES[maze]} (z {z:+.1f})")
             w(f"| {'Multi2D' if multi else 'Maze2D'} {NAMES[maze]} | " + " | ".join(row) + " |")
     w("")
     w(f"Significantly positive (z ≥ 2) in: MCG helps {verdicts['mcg']}/6 envs; DF beats the trained Diffuser "
       f"stand-in {verdicts['df_vs_diffuser']}/6; the trained Diffuser's PD tracking beats its own diffused "
       f"actions {verdicts['pd_vs_actions']}/6; DF's own actions beat the trained Diffuser's diffused actions "
-      f"{verdicts['actions']}/6. The paper reports all four orderings in every env.")
+      f"{verdicts['actions']}/6. The paper reports all four orderings in every env. Significantly reversed "
+      f"(z ≤ −2) in: MCG {reversed_['mcg']}/6; DF against the trained stand-in {reversed_['df_vs_diffuser']}/6; "
+      f"PD against diffused actions {reversed_['pd_vs_actions']}/6; DF's actions against Diffuser's "
+      f"{reversed_['actions']}/6. ({envs_run} of 6 envs run.)")
+    w("")
+    w(f"Not one of the paper's orderings: tracking DF's planned states with Diffuser's PD rule (DF + PD) beats "
+      f"executing DF's own diffused actions significantly in {len(pd_helps_df)} of {envs_run} envs"
+      + (f": {', '.join(pd_helps_df)}" if pd_helps_df else "") + "."
+      + (" At this budget DF's planned states are more useful than its planned actions."
+         if envs_run and 2 * len(pd_helps_df) >= envs_run else ""))
     w("")
     w("## Details of every cell")
     w("")
