@@ -224,7 +224,7 @@ label() {
   training and forecasting, has its last context value (per series, after z-scoring) subtracted from
   all its values and lagged covariates, and the forecasts get it added back. The network, the
   diffusion, the budget and the evaluation are those of the other rows; the model sees changes from
-  the forecast origin instead of absolute levels (see the notes below for why that matters on
+  the forecast origin instead of absolute levels ("What the forecasts get wrong" below shows why that matters on
   Exchange). The test `ForecastTool.LastContextAnchorMakesForecastsShiftEquivariant` checks that
   anchored forecasts of a level-shifted series move by exactly the shift.
 
