@@ -201,7 +201,7 @@ def main():
     verdicts = {"mcg": 0, "df_vs_diffuser": 0, "pd_vs_actions": 0, "actions": 0}
     reversed_ = dict.fromkeys(verdicts, 0)  # significantly negative: the paper's ordering reversed
     envs_run = 0
-    pd_helps_df = []  # (env, z) where tracking DF's planned states by PD beats executing DF's own actions
+    pd_helps_df = []  # "env (z)" where tracking DF's planned states by PD beats executing DF's own actions
 
     def diff(x, y, key):
         if x is None or y is None:
