@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "df/core/compat.h"
+#include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
 #include "df/training/checkpoint.h"
@@ -90,11 +91,23 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
           "training.data_shards to " + std::to_string(world) + " or a multiple");
   }
   const bool cuda = model.device().is_cuda();
-  check(options_.precision == Precision::Fp32 || cuda,
-        "training.precision: fp16 and bf16 autocast need a CUDA device; use fp32 on " + model.device().str());
+  check(options_.precision != Precision::Fp16 || cuda,
+        "training.precision: fp16 autocast needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 "
+        "or fp32 on " + model.device().str());
   optimizer_ = make_adamw(model.parameters(), options_.optimizer);
   ema_ = WeightEma(model, options_.ema_decay);
   scaler_ = LossScaler(options_.precision == Precision::Fp16);
+}
+
+std::string precision_note(Precision precision, const torch::Device& device, bool* slower) {
+  if (slower) *slower = false;
+  if (precision == Precision::Fp32) return "fp32";
+  const std::string name = precision == Precision::Bf16 ? "bf16" : "fp16";
+  if (!device.is_cpu()) return name + " autocast on " + device.str();
+  std::string isa;
+  if (cpu_computes_bf16_natively(&isa)) return name + " autocast on cpu, native (" + isa + ")";
+  if (slower) *slower = true;
+  return name + " autocast on cpu, NOT native (no AVX512-BF16 / AMX / ARM BF16): emulated, expect it slower than fp32";
 }
 
 torch::Generator Trainer::step_generator(uint64_t seed, int64_t step) {

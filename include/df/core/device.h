@@ -13,6 +13,11 @@ torch::Device resolve_device(const std::string& name);
 // Human readable description (device name, CUDA/cuDNN availability) for logs.
 std::string describe_device(const torch::Device& device);
 
+// Whether this processor computes bf16 natively: x86 AVX512-BF16 or AMX-BF16 (bf16 dot products at twice
+// the fp32 rate in oneDNN), AArch64 BF16. Elsewhere LibTorch's bf16 runs through fp32 conversions and is
+// slower than fp32. `what` (optional) gets the instruction set found, e.g. "AVX512-BF16".
+bool cpu_computes_bf16_natively(std::string* what = nullptr);
+
 // The cores this process may run on (its CPU affinity: taskset, cgroup cpusets), at least 1.
 int available_cpu_cores();
 
