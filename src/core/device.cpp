@@ -79,6 +79,16 @@ int configure_cpu_threads(int64_t requested) {
   return threads;
 }
 
+IntraOpThreadsGuard::IntraOpThreadsGuard(int threads) {
+  if (threads <= 0 || threads == at::get_num_threads()) return;
+  previous_ = at::get_num_threads();
+  at::set_num_threads(threads);
+}
+
+IntraOpThreadsGuard::~IntraOpThreadsGuard() {
+  if (previous_ > 0) at::set_num_threads(previous_);
+}
+
 bool tune_host_allocator() {
 #ifdef __GLIBC__
   const char* keep = std::getenv("DF_DEFAULT_MALLOC");

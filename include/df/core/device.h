@@ -26,6 +26,20 @@ int available_cpu_cores();
 // idle.) Returns the count set.
 int configure_cpu_threads(int64_t requested);
 
+// Sets LibTorch's intra-op threads for a scope and restores them after (threads <= 0: no change). Small CPU
+// workloads (a batch-1 guided plan) run faster on one thread than on two: their products are too small to
+// split, and every split pays the threads' fork and join.
+class IntraOpThreadsGuard {
+ public:
+  explicit IntraOpThreadsGuard(int threads);
+  ~IntraOpThreadsGuard();
+  IntraOpThreadsGuard(const IntraOpThreadsGuard&) = delete;
+  IntraOpThreadsGuard& operator=(const IntraOpThreadsGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 // Keeps large host tensors on the malloc heap instead of a fresh mmap each (glibc): a training step frees
 // and reallocates the same multi-megabyte gradient buffers hundreds of times, and by default every one of
 // them is mapped and unmapped again, so each first write page-faults (the maze-large step with and without
