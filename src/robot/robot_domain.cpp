@@ -1,12 +1,12 @@
 #include "df/robot/robot_domain.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <mutex>
 
+#include "df/core/atomic_file.h"
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "df/core/timing.h"
@@ -276,17 +276,13 @@ DemoSet load_or_generate_demonstrations(const Config& c) {
   spdlog::info("robot: generating {} demonstrations with the expert ({} frames every {} steps, {}x{} cameras) into {}",
                o.num_demos, o.frames, o.frame_every, o.resolution, o.resolution, dir);
   const auto set = generate_demonstrations(o);
-  // Written to a temporary folder first: an interrupted run leaves no half-written cache behind. One per
-  // process: the ranks of a data-parallel run (df_train --nproc) all generate the same seeded demonstrations;
-  // the first rename wins and the others keep their identical copy in memory.
-  const auto temporary = dir + ".partial." + std::to_string(::getpid());
-  std::filesystem::remove_all(temporary);
-  write_demonstrations(set, temporary);
-  std::error_code ec;
-  std::filesystem::rename(temporary, dir, ec);
-  if (ec) {
-    std::filesystem::remove_all(temporary);
-    check(std::filesystem::exists(dir), dir + ": cannot move the demonstrations from " + temporary + ": " + ec.message());
+  // Published atomically: an interrupted run leaves no half-written cache behind. The ranks of a data-parallel
+  // run (df_train --nproc) all generate the same seeded demonstrations; the first one published wins and the
+  // others keep their identical copy in memory.
+  try {
+    write_file_atomically(dir, [&](const std::string& temp) { write_demonstrations(set, temp); });
+  } catch (const Error&) {
+    if (!std::filesystem::exists(dir)) throw;
     spdlog::info("robot: {} was written by another process meanwhile (same robot.demo_seed)", dir);
     return set;
   }
