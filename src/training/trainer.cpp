@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "df/core/atomic_file.h"
 #include "df/core/compat.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
@@ -24,8 +25,8 @@ namespace {
 
 // Rewrites a CSV keeping the header and the complete rows whose first column (step) is <= max_step, so that a
 // resumed run neither duplicates rows logged after its last checkpoint nor keeps a row torn by a kill in the
-// middle of a write (text after the last newline, e.g. "13" of a half-written "130,..."). The rewrite goes
-// through a temp file and a rename: a kill during it leaves the old file.
+// middle of a write (text after the last newline, e.g. "13" of a half-written "130,..."). The rewrite is
+// atomic: a kill during it leaves the old file.
 void truncate_csv(const std::string& path, int64_t max_step) {
   std::ifstream in(path, std::ios::binary);
   if (!in.good()) return;
@@ -48,15 +49,7 @@ void truncate_csv(const std::string& path, int64_t max_step) {
     const auto parsed = std::from_chars(first, comma, step);
     if (parsed.ec == std::errc() && parsed.ptr == comma && comma != first && step <= max_step) kept += line + "\n";
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << kept;
-    check(out.good(), tmp + ": cannot write while truncating " + path + " to step " + std::to_string(max_step));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  check(!ec, path + ": cannot replace it with the truncated copy: " + ec.message());
+  write_text_atomically(path, kept);
 }
 
 

@@ -188,6 +188,28 @@ class VideoDomain : public Domain {
     return actions_to_condition(evaluation_actions(*test, first_clip(batch, seed), batch, tokens * fs), fs,
                                 test->num_actions());
   }
+  std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths& paths) const override {
+    // configs/video_mnist_cpu.yaml in miniature (its keys at tiny sizes) on digits made here (the real MNIST
+    // files are not in the repository): 4 random 28 x 28 images per class with 3-decimal values, as stored.
+    const auto digits_dir = paths.work_dir + "/digits";
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+    const auto images = (torch::rand({40, 28, 28}, gen) * 1000).round() / 1000;
+    write_mnist_digits(digits_dir, {images, torch::arange(40, torch::kLong).remainder(10)});
+    return {{"moving_mnist", R"(
+experiment: {name: fingerprint_video, domain: video, seed: 0}
+model: {kind: unet_conv_gru, network_size: 8, z_channels: 4, dim_mults: [1, 2], attn_heads: 1, attn_dim_head: 8,
+        head_channels: 4, num_gru_layers: 1, initial_latent: learned}
+diffusion: {schedule: sigmoid, timesteps: 1000, objective: v, loss_weighting: fused_min_snr, snr_clip: 5.0,
+            cum_snr_decay: 0.8, frame_stack: 2, clip_noise: 6.0, sampling_steps: 2, eta: 0.0,
+            training_noise: independent}
+training: {steps: 3, batch_size: 2, lr: 0.0004, weight_decay: 0.002, betas: [0.9, 0.99], warmup_steps: 1,
+           lr_schedule: constant, grad_clip: 1.0, ema_decay: 0, log_every: 3, validate_every: 3,
+           checkpoint_every: 3}
+sampling: {matrix: autoregressive, chunk_size: 1}
+video: {dataset: moving_mnist, resolution: 16, n_frames: 6, context_frames: 2, num_digits: 2,
+        validation_clips: 2, range_clips: 2, root: ")" + digits_dir + R"("}
+)"}};
+  }
   std::map<std::string, double> validate(DiffusionForcingModel& model, const Config& c, int64_t) const override {
     const auto o = read_video_options(c);
     const int64_t fs = c.get_int("diffusion.frame_stack"), B = o.validation_clips;
