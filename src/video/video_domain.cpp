@@ -16,6 +16,7 @@
 #include "df/video/moving_mnist.h"
 #include "df/video/rollout_writer.h"
 #include "df/video/teco_dataset.h"
+#include "df/video/trivial_predictors.h"
 #include "df/video/video_file.h"
 #include "df/video/video_folder.h"
 #include "df/video/video_metrics.h"
@@ -104,7 +105,8 @@ class VideoDomain : public Domain {
         .key("data_seed", o.data_seed, "moving_mnist: test clips")
         .key("max_frames_per_video", o.max_frames_per_video, "folder: frames read per file (-1 = all)")
         .key("validation_clips", o.validation_clips, "test clips rolled out at every validation")
-        .key("range_clips", o.range_clips, "training clips that set the range of the frame statistics")
+        .key("range_clips", o.range_clips,
+             "training clips that set the range of the frame statistics and the mean training frame")
         .key("fps", o.fps, "df_sample's MP4")
         .key("strip_columns", o.strip_columns, "generated frames in df_sample's PNG strip")
         .key("strip_rows", o.strip_rows, "sequences in df_sample's PNG strip")
@@ -281,6 +283,9 @@ video: {dataset: moving_mnist, resolution: 16, n_frames: 6, context_frames: 2, n
     w.min_tile_pixels = o.tile_pixels;
     w.min_mp4_tile_pixels = o.mp4_tile_pixels;
     w.min_blob_pixels = default_min_blob_pixels(o.resolution);
+    const auto mean = mean_frame(c);
+    w.mean_frame = mean.frame;
+    w.mean_frame_count = mean.frames;
     return std::make_unique<VideoRolloutWriter>(w, range(c), ground_truth(c, first_clip(batch, seed), batch));
   }
 
@@ -320,6 +325,22 @@ video: {dataset: moving_mnist, resolution: 16, n_frames: 6, context_frames: 2, n
     return ranges_[key] = r;
   }
 
+  // The mean training frame (a trivial predictor): range_clips training clips of L frames, drawn with a fixed
+  // generator.
+  MeanFrame mean_frame(const Config& c) const {
+    const auto o = read_video_options(c);
+    const auto key = cache_key(o, VideoSplit::Train) + "|" + std::to_string(o.range_clips);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto it = mean_frames_.find(key); it != mean_frames_.end()) return it->second;
+    }
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(24681357);
+    const auto mean = mean_training_frame(*source(c, VideoSplit::Train), o.range_clips, o.n_frames, gen);
+    spdlog::info("mean training frame: {} training frames averaged", mean.frames);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return mean_frames_[key] = mean;
+  }
+
   GroundTruthFrames ground_truth(const Config& c, int64_t first, int64_t batch) const {
     const auto test = source(c, VideoSplit::Test);
     if (test->clip_length(first) < 0)  // a generator: any frame of any clip
@@ -345,6 +366,7 @@ video: {dataset: moving_mnist, resolution: 16, n_frames: 6, context_frames: 2, n
   mutable std::mutex mutex_;
   mutable std::map<std::string, std::shared_ptr<const ClipSource>> sources_;
   mutable std::map<std::string, StatisticRange> ranges_;
+  mutable std::map<std::string, MeanFrame> mean_frames_;
 };
 
 }  // namespace
