@@ -262,10 +262,11 @@ for k, v in d.items():
   echo "$conv_speedups"
   echo
   echo "What the second core adds. The video step (\`video_mnist_cpu\`, fp32) at one thread, at two, and two"
-  echo "one-thread processes at once, each pinned to its own core (\`taskset\`). Two independent cores would run the"
-  echo "pair at the single process's speed each (2.00x throughput); this machine's two virtual cores share one"
-  echo "physical core's execution units or memory bandwidth, so a second thread or process adds far less, and a"
-  echo "two-thread step cannot be much faster than a one-thread one:"
+  echo "one-thread processes at once, each pinned to its own core (\`taskset\`; two independent cores run the pair"
+  echo "at 2.00x the throughput of one). A second intra-op thread in one process helps this step little: its ops"
+  echo "are small (batch 8, 16-64 channels, 32x32 down to 8x8) and each parallel region costs a thread hand-off."
+  echo "Where two processes at once reach nearly twice the throughput, the second core is better used by"
+  echo "data-parallel training (\`df_train --nproc 2\`, Gloo, see the README) or a second run:"
   echo
   echo "| run | s / step | steps / s, all processes | throughput against one thread |"
   echo "|---|---|---|---|"
@@ -281,7 +282,7 @@ for k, v in d.items():
   echo "convolutions already near this core's fp32 rate, the remaining levers are oneDNN's bf16 convolutions (about"
   echo "2x the fp32 rate here, channels-last) fed by fused channels-last group norm + FiLM + SiLU kernels with bf16"
   echo "input and output and fp32 arithmetic (forward and backward), so that no op outside the convolutions reads"
-  echo "or writes a tensor more than once; and the second core adds little (table above)."
+  echo "or writes a tensor more than once; and using the second core through processes rather than threads (table above)."
   echo
   echo "## GPU"
   echo
