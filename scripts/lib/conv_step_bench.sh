@@ -47,3 +47,25 @@ PY
     done
   done
 }
+
+cores_rows() {  # build -> markdown rows: what the machine's second core adds to this step
+  # The video step at one thread alone, at two threads, and two one-thread processes at once (each pinned to
+  # its own core): if the two cores were independent, the pair would run at the single process's speed each.
+  local build=$1 one two a b
+  step_s() { "$build/apps/tools/df_bench" --config configs/video_mnist_cpu.yaml --set "experiment.threads=$1" \
+    --steps 3 --repeats 3 --warmup 1 2>/dev/null | sed -n 's/.*(\([0-9.]*\) s\/step.*/\1/p'; }
+  one=$(OMP_NUM_THREADS=1 step_s 1)
+  two=$(OMP_NUM_THREADS=2 step_s 2)
+  a=$(mktemp) b=$(mktemp)
+  OMP_NUM_THREADS=1 taskset -c 0 bash -c "$(declare -f step_s); build=$build; step_s 1" >"$a" &
+  OMP_NUM_THREADS=1 taskset -c 1 bash -c "$(declare -f step_s); build=$build; step_s 1" >"$b" &
+  wait
+  /usr/bin/python3 - "$one" "$two" "$(cat "$a")" "$(cat "$b")" <<'PY'
+import sys
+one, two, a, b = map(float, sys.argv[1:])
+print(f"| one process, 1 thread | {one:.3f} | {1 / one:.2f} | 1.00x |")
+print(f"| one process, 2 threads | {two:.3f} | {1 / two:.2f} | {one / two:.2f}x |")
+print(f"| two 1-thread processes at once (cores 0 and 1) | {a:.3f} / {b:.3f} | {1 / a + 1 / b:.2f} | {one * (1 / a + 1 / b):.2f}x |")
+PY
+  rm -f "$a" "$b"
+}
