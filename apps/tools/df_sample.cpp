@@ -1,5 +1,7 @@
-// df_sample: load a checkpoint and sample sequences with a chosen scheduling matrix.
+// df_sample: load a checkpoint (or a weights file from df_export_weights) and sample sequences with a chosen
+// scheduling matrix.
 //   df_sample --checkpoint runs/x/checkpoint.pt --tokens 64 --matrix pyramid --chunk-size 8 [--window 8 ...]
+//   df_sample --checkpoint weights/video_mnist1/df.pt --tokens 251 --batch 1   # shipped weights, no training
 // Writes the samples (context included) through the domain's writer (default: <label>.npy, metrics,
 // pictures; video streams MP4 / PNG strip / per-frame CSV), and the exact command and config.
 #include <CLI/CLI.hpp>
@@ -24,7 +26,8 @@ int main(int argc, char** argv) {
   double u = -1, eta = -1;
   int reference_walk = -1;
   bool no_ema = false;
-  cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train")->required();
+  cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train, or a weights file (df_export_weights)")
+      ->required();
   cli.add_option("--out", out_dir, "output directory (default: <checkpoint dir>/samples)");
   cli.add_option("--label", label, "name of this sampling run (file prefix)");
   auto* tokens_option =

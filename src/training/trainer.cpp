@@ -227,6 +227,8 @@ void Trainer::save(const std::string& path, int64_t steps_done) {
 
 void Trainer::restore(const std::string& path) {
   const auto c = load_checkpoint(path);
+  check(c.scalars.count("weights_only") == 0,
+        path + ": holds inference weights only (df_export_weights), no optimizer state: training cannot resume from it");
   load_state_dict(*model_, c.model, path);
   deserialize_optimizer(*optimizer_, c.optimizer_state, path);
   if (ema_.enabled()) {
