@@ -18,9 +18,10 @@
 # BUILD (default build) must hold df_train and df_maze_eval. Runs go to runs/maze2d_<maze>_<mode>{,_fs}.
 # The table is filled in maze by maze, over several sessions if need be: when a maze is finished, its runs'
 # small result files (summaries, seed selection, config, wall times, pictures) are archived in ARCHIVE
-# (default docs/results/maze2d_runs, committed) with the commit that made them (scripts/lib/run_archive.sh).
-# An archived maze is skipped while the library, tools and its configs are unchanged since that commit, and
-# redone otherwise; the page reads only such fresh archived runs.
+# (default docs/results/maze2d_runs, committed) with the commit and the numerics fingerprint that made them
+# (scripts/lib/run_archive.sh). An archived maze is skipped while this build's maze numerics fingerprint
+# (df_fingerprint) equals its runs' and the maze configs are unchanged since their commit, and redone
+# otherwise; the page reads only such fresh archived runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-cpu}
@@ -39,11 +40,10 @@ esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 source scripts/lib/train_resumable.sh
 source scripts/lib/run_archive.sh
-# What can change a maze's numbers: the library and tools except the other domains, and its configs.
-NUMERICS_PATHS="CMakeLists.txt src include apps configs/maze2d_*"
-for d in robot video timeseries compositional plot; do
-  NUMERICS_PATHS+=" :(exclude)src/$d :(exclude)include/df/$d :(exclude)apps/$d"
-done
+# What can change a maze's numbers: the maze numerics of this build (its fingerprint) and its configs.
+NUMERICS_DOMAIN=maze
+NUMERICS_INPUTS="configs/maze2d_*"
+numerics_fingerprint || exit 1  # a build without df_fingerprint must not make every archived run look stale
 
 archive_maze() {  # maze, run dir (DF or full-sequence): its small result files into ARCHIVE
   local maze=$1 run=$2 dest="$ARCHIVE/$(basename "$2")" files=(config.yaml) f
@@ -92,7 +92,7 @@ if [[ $MODE != report ]]; then
     fi
     for r in "$df" "$fs"; do  # runs made by other code (or unknown) start again
       if [[ -d "$r" ]] && ! archive_is_fresh "$r"; then
-        echo "$r was made by other code: redoing it"
+        echo "$r was made by another build or from other configs: redoing it"
         rm -rf "$r.stale" && mv "$r" "$r.stale"
         for seed_dir in "$r"_seed*; do [[ -d "$seed_dir" ]] && { rm -rf "$seed_dir.stale"; mv "$seed_dir" "$seed_dir.stale"; }; done
       fi

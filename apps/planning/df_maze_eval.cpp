@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   cli.add_option("--plots", eval.plots, "episodes drawn per env and method");
   cli.add_flag("--pd-tracking", pd_tracking, "DF methods track planned observations with Diffuser's PD rule");
   cli.add_flag("--latency-sweep", sweep, "only time planning vs horizon and MCG samples");
+  std::vector<int64_t> sweep_mcg{1, 2, 4, 8}, sweep_parts{4, 2, 1};
+  cli.add_option("--sweep-mcg", sweep_mcg, "MCG samples of the latency sweep (default 1 2 4 8)");
+  cli.add_option("--sweep-horizon-parts", sweep_parts,
+                 "horizons of the latency sweep as parts of the episode: 4 = a quarter, 2 = half, 1 = all (default 4 2 1)");
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
@@ -53,7 +57,8 @@ int main(int argc, char** argv) {
     eval.first_seed = static_cast<int64_t>(planner.seed);
     eval.max_steps = config.get_int("maze.eval_steps");
     if (sweep) {
-      pl::maze_latency_sweep(*trained.model, layout, planner, eval.env_ids.front(), eval.episodes, eval.out_dir);
+      pl::maze_latency_sweep(*trained.model, layout, planner, eval.env_ids.front(), eval.episodes, eval.out_dir,
+                             sweep_mcg, sweep_parts);
       return 0;
     }
     eval.methods = method_name == "all" ? std::vector<pl::PlanMethod>{pl::PlanMethod::kDiffusionForcing,

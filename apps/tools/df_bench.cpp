@@ -1,7 +1,9 @@
 // df_bench: training-step time and the domain's sampling benchmarks of a config (medians of repeated runs
 // after a warm-up), for benchmarks and the GPU check. Timing lives here, never in tests.
 //   df_bench --config configs/maze2d_medium.yaml [--set training.batch_size=256] [--steps 20] [--repeats 5]
-//            [--sampling] [--no-train] [--json out.json]
+//            [--sampling] [--no-train] [--profile] [--json out.json]
+// --profile: the training step's FLOPs (from the convolution and matrix-product shapes), the achieved GFLOP/s
+// and the share of op time in convolutions, matrix products and everything else (df/training/step_profile.h).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +14,7 @@
 #include "df/core/error.h"
 #include "df/core/timing.h"
 #include "df/experiment/registry.h"
+#include "df/training/step_profile.h"
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
@@ -19,7 +22,8 @@ int main(int argc, char** argv) {
   std::string config_file, json_file;
   std::vector<std::string> overrides;
   int steps = 10, repeats = 5, warmup = 3;
-  bool sampling = false, no_train = false;
+  bool sampling = false, no_train = false, profile = false;
+  int profile_steps = 3;
   cli.add_option("--config", config_file, "YAML config")->required();
   cli.add_option("--set", overrides, "override a key (repeatable)");
   cli.add_option("--steps", steps, "training steps per timed window");
@@ -27,6 +31,8 @@ int main(int argc, char** argv) {
   cli.add_option("--warmup", warmup, "untimed training steps first");
   cli.add_flag("--sampling", sampling, "also time the domain's sampling (plans, forecasts, rollouts)");
   cli.add_flag("--no-train", no_train, "skip the training-step benchmark");
+  cli.add_flag("--profile", profile, "FLOPs, GFLOP/s and time by op class of the training step");
+  cli.add_option("--profile-steps", profile_steps, "training steps profiled (after the timed windows)");
   cli.add_option("--json", json_file, "write the results as JSON");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
@@ -55,6 +61,30 @@ int main(int argc, char** argv) {
       std::printf("median %.4f steps/s over %d windows of %d steps = %.0f sequences/s (%.4f s/step, batch %lld x %lld tokens)\n",
                   steps / window, repeats, steps, steps / window * options.batch_size, window / steps,
                   static_cast<long long>(options.batch_size), static_cast<long long>(dataset->num_tokens()));
+      if (profile) {
+        const auto p = df::profile_ops([&] { trainer.train_step(step++); }, profile_steps);
+        const double step_s = window / steps;
+        results["flops_per_step"] = p.flops_total();
+        results["conv_flops_per_step"] = p.flops[0];
+        results["matmul_flops_per_step"] = p.flops[1];
+        results["gflops_per_s"] = p.flops_total() / step_s / 1e9;
+        results["op_seconds_per_step"] = p.op_seconds();
+        results["share_conv"] = p.share(df::OpClass::Convolution);
+        results["share_matmul"] = p.share(df::OpClass::MatrixProduct);
+        results["share_other"] = p.share(df::OpClass::Other);
+        std::printf("profile: %.3f GFLOP per step (convolutions %.3f, matrix products %.3f) = %.1f GFLOP/s at the "
+                    "median step time\n",
+                    p.flops_total() / 1e9, p.flops[0] / 1e9, p.flops[1] / 1e9, results["gflops_per_s"]);
+        std::printf("profile: op time %.4f s per step (instrumented; the step took %.4f s): convolutions %.1f%%, "
+                    "matrix products %.1f%%, other %.1f%%\n",
+                    p.op_seconds(), step_s, 100 * results["share_conv"], 100 * results["share_matmul"],
+                    100 * results["share_other"]);
+        for (const auto c : {df::OpClass::Other, df::OpClass::Convolution, df::OpClass::MatrixProduct}) {
+          std::printf("profile: largest %s ops (self ms per step):", df::op_class_name(c));
+          for (const auto& [name, sec] : p.top_ops(c, 8)) std::printf(" %s %.1f;", name.c_str(), 1e3 * sec);
+          std::printf("\n");
+        }
+      }
     }
     if (sampling) {
       model->eval();

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train")->required();
   cli.add_option("--out", out_dir, "output directory (default: <checkpoint dir>/samples)");
   cli.add_option("--label", label, "name of this sampling run (file prefix)");
-  cli.add_option("--tokens", tokens, "total tokens per sequence incl. context (default: the training length)");
+  auto* tokens_option =
+      cli.add_option("--tokens", tokens, "total tokens per sequence incl. context (default: the training length)");
   cli.add_option("--batch", batch, "number of sequences");
   cli.add_option("--seed", seed, "sampling seed");
   cli.add_option("--context", context_file,
@@ -49,6 +50,11 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-ema", no_ema, "use the training weights even if EMA weights exist");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
+    // Checked before anything is loaded: 0 once silently meant "the training length".
+    df::check(tokens_option->count() == 0 || tokens > 0,
+              "--tokens: expected a positive number of tokens (context included), got " + std::to_string(tokens) +
+                  "; leave it out for the training length");
+    df::check(batch > 0, "--batch: expected a positive number of sequences, got " + std::to_string(batch));
     auto set = [&](const std::string& key, const std::string& value) { overrides.push_back(key + "=" + value); };
     if (!matrix.empty()) set("sampling.matrix", matrix);
     if (u >= 0) set("sampling.uncertainty_scale", std::to_string(u));
@@ -66,7 +72,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out_dir);
     config.write(out_dir + "/" + label + "_config.yaml");
     df::app::write_command(out_dir + "/" + label + "_command.txt", argc, argv);
-    if (tokens <= 0) tokens = trained.domain->make_dataset(config)->num_tokens();
+    if (tokens_option->count() == 0) tokens = trained.domain->make_dataset(config)->num_tokens();
 
     torch::Tensor context;
     if (!context_file.empty()) {

@@ -80,9 +80,12 @@ int main(int argc, char** argv) {
     auto model = df::make_model(config, domain.model_shape(config), device);
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
-    spdlog::info("{}: domain {}, model {} ({:.3f} M parameters), run dir {}",
+    bool bf16_slower = false;
+    const auto precision = df::precision_note(config.get_enum<df::Precision>("training.precision"), device, &bf16_slower);
+    spdlog::info("{}: domain {}, model {} ({:.3f} M parameters), precision {}, run dir {}",
                  config.source().empty() ? "defaults" : config.source(), domain.name(),
-                 config.get_string("model.kind"), params / 1e6, run_dir);
+                 config.get_string("model.kind"), params / 1e6, precision, run_dir);
+    if (bf16_slower) spdlog::warn("training.precision: {}", precision);
     df::TrainerHooks hooks;
     hooks.validate = [&](df::DiffusionForcingModel& m, int64_t step) { return domain.validate(m, config, step); };
     // SIGTERM / SIGINT: checkpoint at the current step and exit with 128 + signal, as a killed job would.

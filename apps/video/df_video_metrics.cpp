@@ -1,6 +1,8 @@
 // df_video_metrics: compares video rollouts written by df_sample (their <label>_frames.csv) -- per-frame
-// curves of PSNR / SSIM against the ground truth and of the no-ground-truth statistics, and a summary
-// table (within-L errors, share of frames out of the training data's range, first frame out of it).
+// curves of PSNR / SSIM against the ground truth and of the no-ground-truth statistics, a summary table
+// (within-L errors beside the trivial predictors' -- all-black frame, last context frame repeated, mean
+// training frame -- on the same clips, share of frames out of the training data's range, first frame out of
+// it) and the prediction gate of every run (rollout_report.h, prediction_gate.h).
 //   df_video_metrics --run DF=runs/df/samples/long_frames.csv --run TF=... --training-frames 32 --out docs/x
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -19,7 +21,7 @@ int main(int argc, char** argv) {
   int64_t training_frames = 0, smooth = 1;
   cli.add_option("--run", runs, "LABEL=path/to/<label>_frames.csv (repeatable; curves in this order)")->required();
   cli.add_option("--training-frames", training_frames, "the models' training clip length L (frames)")->required();
-  cli.add_option("--out", out_dir, "output folder for the plots and summary.{csv,md}")->required();
+  cli.add_option("--out", out_dir, "output folder for the plots, summary.{csv,md} and gate.md")->required();
   cli.add_option("--smooth", smooth, "plot curves averaged over this many frames (1 = raw)");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
@@ -31,8 +33,8 @@ int main(int argc, char** argv) {
     }
     df::video::write_rollout_comparison(curves, out_dir, training_frames, smooth);
     df::app::write_command(out_dir + "/command.txt", argc, argv);
-    std::ifstream summary(out_dir + "/summary.md");
-    std::cout << summary.rdbuf();
+    std::ifstream summary(out_dir + "/summary.md"), gate(out_dir + "/gate.md");
+    std::cout << summary.rdbuf() << "\n" << gate.rdbuf();
     spdlog::info("wrote curves and summary to {}", out_dir);
     return 0;
   });

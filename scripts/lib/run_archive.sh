@@ -3,16 +3,53 @@
 # folder under docs/results/), so that a table of many hours can be filled in over several sessions or
 # machines, and rewritten from what is committed.
 #
-# Every archived run holds commit.txt: the commit whose code made it. A run is *fresh* when none of the
-# paths that can change its numbers (NUMERICS_PATHS, set by the caller: library, tools, its config) differ
-# between that commit and the working tree; only fresh runs are reused and reported, stale ones are redone.
+# Every archived run holds commit.txt (the commit it was started from) and fingerprint.txt: the numerics
+# fingerprint of its domain ("<domain> <16 hex digits>") computed by the build that made it. The fingerprint
+# hashes the exact outputs of tiny fixed training and sampling runs of the domain's pipeline (df_fingerprint,
+# include/df/experiment/numerics_fingerprint.h), so a speed-up or a refactor that keeps every bit keeps it,
+# and any change of the domain's numbers moves it. A run is *fresh* when
+#   * its fingerprint.txt equals the current build's fingerprint of NUMERICS_DOMAIN, and
+#   * none of its inputs (NUMERICS_INPUTS, set by the caller: its config files, its data) differ between its
+#     commit and the working tree;
+# only fresh runs are reused and reported, stale ones are redone. A fingerprint depends on the CPU kind and
+# the LibTorch build (their vector kernels round differently): on another kind of machine every archived run
+# may read as stale, which is conservative.
 #
-#   run_commit_stamp RUN_DIR          # at the start of a run: RUN_DIR/commit.txt <- HEAD (kept on resume)
-#   archive_is_fresh DIR              # 0 when DIR/commit.txt names a commit with the same numerics code
-#   archive_store RUN_DIR DEST FILES  # copy FILES (relative to RUN_DIR) and commit.txt into DEST
+#   numerics_fingerprint              # NUMERICS_FINGERPRINT <- the current build's line for NUMERICS_DOMAIN
+#   run_commit_stamp RUN_DIR          # at the start of a run: commit.txt <- HEAD, fingerprint.txt (kept on resume)
+#   archive_is_fresh DIR              # 0 when DIR was made with today's fingerprint from today's inputs
+#   archive_store RUN_DIR DEST FILES  # copy FILES (relative to RUN_DIR), commit.txt and fingerprint.txt to DEST
 #
-# A run started from a working tree with uncommitted changes under NUMERICS_PATHS is stamped "<sha>-dirty"
-# and never counts as fresh: the code that made it is not in any commit.
+# The fingerprint is computed once per invocation (seconds) and cached in $BUILD/numerics_fingerprints/ (or
+# FINGERPRINT_CACHE), keyed by a hash of the tool (FINGERPRINT_TOOL, default $BUILD/apps/tools/df_fingerprint:
+# the library is linked into it statically), the shared libraries it loads (LibTorch), the CPU model and the
+# data of data/timeseries.
+# A run started while its inputs had uncommitted changes is stamped "<sha>-dirty" and never counts as fresh.
+
+numerics_fingerprint() {
+  local domain=${NUMERICS_DOMAIN:?NUMERICS_DOMAIN is not set}
+  [[ ${NUMERICS_FINGERPRINT:-} == "$domain "* ]] && return 0
+  local tool=${FINGERPRINT_TOOL:-${BUILD:-build}/apps/tools/df_fingerprint} key cache line
+  [[ -x $tool ]] || { echo "numerics_fingerprint: $tool is missing (build df_fingerprint)" >&2; return 1; }
+  key=$({
+    sha256sum <"$tool"
+    # the shared libraries it loads, by path, size and time (hashing LibTorch's 0.5 GB every time is slow)
+    ldd "$tool" 2>/dev/null | awk '$3 ~ /^\// { print $3 }' | sort | xargs -r stat -L -c '%n %s %Y'
+    grep -m1 '^model name' /proc/cpuinfo
+    echo "${ATEN_CPU_CAPABILITY:-} ${MKL_CBWR:-}"
+    cat data/timeseries/* 2>/dev/null | sha256sum
+  } | sha256sum | cut -c1-16)
+  cache="${FINGERPRINT_CACHE:-${BUILD:-build}/numerics_fingerprints}/$key/$domain"
+  if [[ -s $cache ]]; then
+    line=$(cat "$cache")
+  else
+    echo "numerics_fingerprint: computing the $domain fingerprint with $tool" >&2
+    line=$(OMP_NUM_THREADS=1 "$tool" --domain "$domain" | awk -v d="$domain" '$1 == d') || return 1
+    [[ $line == "$domain "* ]] || { echo "numerics_fingerprint: $tool gave no fingerprint for $domain" >&2; return 1; }
+    mkdir -p "$(dirname "$cache")" && echo "$line" >"$cache"
+  fi
+  export NUMERICS_FINGERPRINT=$line  # background jobs of the script reuse it
+}
 
 run_commit_stamp() {
   local dir=$1
@@ -20,19 +57,23 @@ run_commit_stamp() {
   [[ -f "$dir/commit.txt" ]] && return 0
   local sha
   sha=$(git rev-parse HEAD)
-  # shellcheck disable=SC2086  # NUMERICS_PATHS is a list of pathspecs
-  if [[ -n "$(git status --porcelain -- $NUMERICS_PATHS)" ]]; then sha+="-dirty"; fi
+  # shellcheck disable=SC2086  # NUMERICS_INPUTS is a list of pathspecs
+  if [[ -n "$(git status --porcelain -- $NUMERICS_INPUTS)" ]]; then sha+="-dirty"; fi
+  numerics_fingerprint || return 1
+  echo "$NUMERICS_FINGERPRINT" >"$dir/fingerprint.txt"
   echo "$sha" >"$dir/commit.txt"
 }
 
 archive_is_fresh() {
   local dir=$1 sha
-  [[ -f "$dir/commit.txt" ]] || return 1
+  [[ -f "$dir/commit.txt" && -f "$dir/fingerprint.txt" ]] || return 1
   sha=$(cat "$dir/commit.txt")
   [[ $sha == *-dirty ]] && return 1
   git cat-file -e "$sha^{commit}" 2>/dev/null || return 1
+  numerics_fingerprint || return 1
+  [[ $(cat "$dir/fingerprint.txt") == "$NUMERICS_FINGERPRINT" ]] || return 1
   # shellcheck disable=SC2086
-  git diff --quiet "$sha" -- $NUMERICS_PATHS
+  git diff --quiet "$sha" -- $NUMERICS_INPUTS
 }
 
 archive_store() {
@@ -46,4 +87,5 @@ archive_store() {
     cp "$run/$f" "$dest/$f"
   done
   cp "$run/commit.txt" "$dest/commit.txt"
+  cp "$run/fingerprint.txt" "$dest/fingerprint.txt"
 }

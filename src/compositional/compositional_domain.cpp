@@ -100,6 +100,18 @@ class CompositionalDomain : public Domain {
     const auto m = comp::compute_cross_metrics(paths);
     return {{"cross_share", m.cross_share}, {"distance_to_diagonal", m.mean_distance_to_diagonal}};
   }
+  std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths&) const override {
+    // configs/compositional.yaml in miniature (its keys at tiny sizes); evaluated as df_sample samples.
+    return {{"cross", R"(
+experiment: {name: fingerprint_compositional, domain: compositional, seed: 0}
+model: {kind: resmlp_gru, network_size: 4, z_dim: 16, num_mlp_layers: 2, num_gru_layers: 1}
+diffusion: {schedule: cosine, objective: v, loss_weighting: constant, sampling_steps: 4, eta: 0.0}
+training: {steps: 6, batch_size: 8, lr: 0.001, weight_decay: 0.0001, warmup_steps: 2, grad_clip: 1.0, log_every: 3,
+           validate_every: 3, checkpoint_every: 3}
+sampling: {matrix: autoregressive, chunk_size: 1}
+compositional: {num_trajectories: 32, trajectory_length: 8, window: 8, validation_batch: 8}
+)"}};
+  }
   std::map<std::string, double> benchmark_sampling(DiffusionForcingModel& model, const Config& c,
                                                    int repeats) const override {
     // Pyramid plans over the training window from the initial latent, the work of the authors' pyramid

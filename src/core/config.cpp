@@ -1,6 +1,5 @@
 #include "df/core/config.h"
 
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -8,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "df/core/atomic_file.h"
 #include "df/core/error.h"
 
 namespace df {
@@ -315,18 +315,15 @@ std::string Config::to_yaml() const {
 }
 
 void Config::write(const std::string& path) const {
-  // Through a temp file and a rename: a reader (another rank of the run resuming from it) sees the old file or
-  // the new one, never a half-written one.
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
+  // Atomically: a reader (another rank of the run resuming from it) sees the old file or the new one, never a
+  // half-written one.
+  write_file_atomically(path, [&](const std::string& temp) {
+    std::ofstream out(temp);
     check(out.good(), path + ": cannot write the resolved config");
     out << to_yaml();
-    check(out.good(), tmp + ": cannot write the resolved config");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  check(!ec, path + ": cannot replace it with " + tmp + ": " + ec.message());
+    out.flush();
+    check(out.good(), temp + ": cannot write the resolved config");
+  });
 }
 
 const std::string& Config::source() const { return state_->source; }

@@ -11,6 +11,9 @@
 #include <malloc.h>
 #endif
 #include <thread>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 #include "df/core/error.h"
 
@@ -37,6 +40,27 @@ std::string describe_device(const torch::Device& device) {
          ", cuDNN: " + (torch::cuda::cudnn_is_available() ? "yes" : "no") + ")";
 }
 
+bool cpu_computes_bf16_natively(std::string* what) {
+  std::string found;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  // GCC and Clang name the CPUID bits; the OS must also save the AVX-512 state, which the builtin checks.
+  if (__builtin_cpu_supports("avx512bf16")) found = "AVX512-BF16";
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 13
+  if (found.empty() && __builtin_cpu_supports("amx-bf16")) found = "AMX-BF16";
+#endif
+#elif defined(__aarch64__) && defined(__linux__)
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+#ifdef HWCAP2_BF16
+  if (hwcap2 & HWCAP2_BF16) found = "ARMv8.6 BF16";
+#else
+  (void)hwcap2;
+#endif
+#endif
+  if (what) *what = found;
+  return !found.empty();
+}
+
 int available_cpu_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -53,6 +77,16 @@ int configure_cpu_threads(int64_t requested) {
   }
   at::set_num_threads(threads);
   return threads;
+}
+
+IntraOpThreadsGuard::IntraOpThreadsGuard(int threads) {
+  if (threads <= 0 || threads == at::get_num_threads()) return;
+  previous_ = at::get_num_threads();
+  at::set_num_threads(threads);
+}
+
+IntraOpThreadsGuard::~IntraOpThreadsGuard() {
+  if (previous_ > 0) at::set_num_threads(previous_);
 }
 
 bool tune_host_allocator() {

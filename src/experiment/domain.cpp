@@ -5,6 +5,7 @@
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "df/data/npy.h"
+#include "df/sampling/sampler.h"
 
 namespace df {
 namespace {
@@ -42,6 +43,26 @@ torch::Tensor Domain::read_context(const Config&, const std::string& path, int64
 std::unique_ptr<SampleWriter> Domain::make_sample_writer(const Config& config, const std::string& dir,
                                                          const std::string& label, int64_t, uint64_t) const {
   return std::make_unique<CollectingSampleWriter>(*this, config, dir, label);
+}
+
+void Domain::fingerprint_evaluation(DiffusionForcingModel& model, const Config& config, const FingerprintPaths& paths,
+                                    NumericsDigest& digest) const {
+  // df_sample's defaults: the training length, the domain's context and conditions, the config's plan.
+  const int64_t batch = 4, tokens = make_dataset(config)->num_tokens();
+  const uint64_t seed = 0;
+  auto context = default_context(config, batch, seed);
+  context = context.defined() && context.size(0) > 0 ? context.to(model.device()) : torch::Tensor();
+  const int64_t n_context = context.defined() ? context.size(0) : 0;
+  auto cond = sampling_condition(config, tokens, batch, seed);
+  if (cond.defined()) cond = cond.to(model.device());
+  Sampler sampler(model, read_sampler_options(config));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  torch::manual_seed(seed);
+  const auto samples =
+      rollout_after_context(sampler, read_chunk_plan(config), context, batch, tokens - n_context, cond, gen);
+  digest.add("sample.tokens", samples);
+  const auto all = (n_context > 0 ? torch::cat({context, samples}) : samples).to(torch::kCPU);
+  digest.add("sample.metrics", evaluate_samples(config, all, paths.work_dir, "fingerprint_samples"));
 }
 
 }  // namespace df

@@ -66,7 +66,7 @@ const std::string& core_config_defaults() {
         .key("min_lr_ratio", opt.min_lr_ratio)
         .key("grad_clip", trainer.grad_clip)
         .key("ema_decay", trainer.ema_decay)
-        .key("precision", trainer.precision, "fp16 / bf16: CUDA only")
+        .key("precision", trainer.precision, "fp32, bf16 (CUDA or CPU autocast), fp16 (CUDA)")
         .key("log_every", trainer.log_every)
         .key("validate_every", trainer.validate_every)
         .key("checkpoint_every", trainer.checkpoint_every)

@@ -18,14 +18,38 @@ inline torch::nn::Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bi
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(bias));
 }
 
-// RMSNorm over channels: normalize(x, dim=1) * g * sqrt(C). Parameter "g" [1, C, 1, 1].
+// A 1x1 convolution. LibTorch 1.13's CPU convolution runs 1x1 kernels at batch < 16 on one thread through its
+// slow non-oneDNN path (about 30 GFLOP/s here); there it is computed as a batched matrix product over the
+// pixels instead, elsewhere (more threads, larger batches, CUDA) as the convolution it is. A Conv2d underneath
+// (same parameters, names and initialisation), so state dicts and the authors' weights load unchanged.
+class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
+ public:
+  PointwiseConv2dImpl(int64_t in, int64_t out, bool bias = true)
+      : torch::nn::Conv2dImpl(torch::nn::Conv2dOptions(in, out, 1).bias(bias)) {}
+  torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W] -> [B, O, H, W]
+    const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    if (!(x.is_cpu() && b < 16 && at::get_num_threads() == 1)) return torch::nn::Conv2dImpl::forward(x);
+    const auto w2 = weight.flatten(1);  // [O, C]
+    // [B, O, C] x [B, C, HW] -> [B, O, HW]; bmm on the expanded (not copied) weight: matmul would transpose
+    // and copy the activations.
+    const auto w3 = w2.unsqueeze(0).expand({b, w2.size(0), w2.size(1)});
+    auto y = bias.defined() ? torch::baddbmm(bias.view({1, -1, 1}), w3, x.flatten(2)) : torch::bmm(w3, x.flatten(2));
+    return y.view({b, weight.size(0), h, w});
+  }
+};
+TORCH_MODULE(PointwiseConv2d);
+
+// RMSNorm over channels: normalize(x, dim=1) * g * sqrt(C). Parameter "g" [1, C, 1, 1]. Written as
+// x * rsqrt(max(sum_c x^2, eps^2)), which is normalize's x / max(||x||, eps): LibTorch's norm over the
+// strided channel axis cost more than the rest of the block on the CPU.
 class RMSNormImpl : public torch::nn::Module {
  public:
   explicit RMSNormImpl(int64_t channels)
       : scale_(std::sqrt(static_cast<double>(channels))),
         g_(register_parameter("g", torch::ones({1, channels, 1, 1}))) {}
   torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W]
-    return F::normalize(x, F::NormalizeFuncOptions().dim(1)) * g_ * scale_;
+    const auto inverse_norm = (x * x).sum(1, /*keepdim=*/true).clamp_min(1e-24).rsqrt();  // [B, 1, H, W]
+    return x * inverse_norm * (g_ * scale_);
   }
 
  private:
@@ -34,6 +58,18 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// GroupNorm of an input that may be bf16 (CPU autocast): LibTorch 1.13's CPU kernel wants the affine
+// parameters in the input's dtype and autocast has no rule for group_norm, so they are cast here (the fp32
+// parameters stay the masters; the statistics are accumulated in fp32 by the kernel).
+inline torch::Tensor group_norm(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  if (x.scalar_type() == norm->weight.scalar_type()) return norm(x);
+  const auto dtype = x.scalar_type();
+  return F::group_norm(x, F::GroupNormFuncOptions(norm->options.num_groups())
+                              .weight(norm->weight.to(dtype))
+                              .bias(norm->bias.to(dtype))
+                              .eps(norm->options.eps()));
+}
+
 // conv3x3 -> GroupNorm -> optional FiLM (x * (scale + 1) + shift) -> SiLU.
 class BlockImpl : public torch::nn::Module {
  public:
@@ -41,8 +77,8 @@ class BlockImpl : public torch::nn::Module {
       : proj_(register_module("proj", conv2d(dim, dim_out, 3))),
         norm_(register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, dim_out)))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale = {}, const torch::Tensor& shift = {}) {
-    auto h = norm_(proj_(x));
-    if (scale.defined()) h = h * (scale + 1) + shift;
+    auto h = group_norm(norm_, proj_(x));
+    if (scale.defined()) h = torch::addcmul(shift, h, scale + 1);  // FiLM in one pass
     return torch::silu(h);
   }
 
@@ -64,7 +100,7 @@ class ResnetBlockImpl : public torch::nn::Module {
     check(dim % groups == 0 && dim_out % groups == 0,
           "ResnetBlock: channels " + std::to_string(dim) + "->" + std::to_string(dim_out) +
               " must be divisible by GroupNorm groups " + std::to_string(groups));
-    if (dim != dim_out) res_conv_ = register_module("res_conv", conv2d(dim, dim_out, 1));
+    if (dim != dim_out) res_conv_ = register_module("res_conv", PointwiseConv2d(dim, dim_out));
   }
   // x [B, dim, H, W], t [B, time_dim] -> [B, dim_out, H, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
@@ -77,7 +113,7 @@ class ResnetBlockImpl : public torch::nn::Module {
  private:
   torch::nn::Sequential mlp_;
   Block block1_, block2_;
-  torch::nn::Conv2d res_conv_{nullptr};
+  PointwiseConv2d res_conv_{nullptr};
 };
 TORCH_MODULE(ResnetBlock);
 
@@ -97,8 +133,8 @@ class LinearAttention : public AttentionBase {
     const int64_t hidden = heads * dim_head;
     norm_ = register_module("norm", RMSNorm(dim));
     mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, dim_head, num_mem_kv}));
-    to_qkv_ = register_module("to_qkv", conv2d(dim, 3 * hidden, 1, /*bias=*/false));
-    to_out_ = register_module("to_out", torch::nn::Sequential(conv2d(hidden, dim, 1), RMSNorm(dim)));
+    to_qkv_ = register_module("to_qkv", PointwiseConv2d(dim, 3 * hidden, /*bias=*/false));
+    to_out_ = register_module("to_out", torch::nn::Sequential(PointwiseConv2d(hidden, dim), RMSNorm(dim)));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
@@ -121,7 +157,7 @@ class LinearAttention : public AttentionBase {
   double scale_;
   RMSNorm norm_{nullptr};
   torch::Tensor mem_kv_;
-  torch::nn::Conv2d to_qkv_{nullptr};
+  PointwiseConv2d to_qkv_{nullptr};
   torch::nn::Sequential to_out_{nullptr};
 };
 
@@ -134,8 +170,8 @@ class FullAttention : public AttentionBase {
     const int64_t hidden = heads * dim_head;
     norm_ = register_module("norm", RMSNorm(dim));
     mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, num_mem_kv, dim_head}));
-    to_qkv_ = register_module("to_qkv", conv2d(dim, 3 * hidden, 1, /*bias=*/false));
-    to_out_ = register_module("to_out", conv2d(hidden, dim, 1));
+    to_qkv_ = register_module("to_qkv", PointwiseConv2d(dim, 3 * hidden, /*bias=*/false));
+    to_out_ = register_module("to_out", PointwiseConv2d(hidden, dim));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
@@ -156,7 +192,7 @@ class FullAttention : public AttentionBase {
   double scale_;
   RMSNorm norm_{nullptr};
   torch::Tensor mem_kv_;
-  torch::nn::Conv2d to_qkv_{nullptr}, to_out_{nullptr};
+  PointwiseConv2d to_qkv_{nullptr}, to_out_{nullptr};
 };
 
 // Parameter-free 'b c (h p1) (w p2) -> b (c p1 p2) h w' with p1 = p2 = 2 (index 0 of the Downsample).
@@ -168,7 +204,7 @@ TORCH_MODULE(PixelUnshuffle);
 
 // Downsample = Sequential(pixel-unshuffle, 1x1 conv): names "<i>.3.1.weight".
 inline torch::nn::Sequential downsample(int64_t dim, int64_t dim_out) {
-  return torch::nn::Sequential(PixelUnshuffle(), conv2d(4 * dim, dim_out, 1));
+  return torch::nn::Sequential(PixelUnshuffle(), PointwiseConv2d(4 * dim, dim_out));
 }
 
 // Upsample = Sequential(nearest x2, 3x3 conv): names "<i>.3.1.weight".

@@ -45,7 +45,7 @@ class ResBlock2dImpl : public torch::nn::Module {
   ResBlock2dImpl(int64_t in, int64_t out)
       : conv1_(register_module("conv1", unet::conv2d(in, out, 3, /*bias=*/false))),
         conv2_(register_module("conv2", unet::conv2d(out, out, 3, /*bias=*/false))) {
-    if (in != out) shortcut_ = register_module("shortcut", torch::nn::Sequential(unet::conv2d(in, out, 1, false)));
+    if (in != out) shortcut_ = register_module("shortcut", torch::nn::Sequential(unet::PointwiseConv2d(in, out, false)));
   }
   torch::Tensor forward(const torch::Tensor& x) {  // [B, in, H, W] -> [B, out, H, W]
     const auto h = conv2_(torch::relu(conv1_(x)));
@@ -141,7 +141,7 @@ class TransitionUnetImpl : public torch::nn::Module {
     }
 
     final_res_block_ = register_module("final_res_block", unet::ResnetBlock(2 * dim, dim, time_dim, o.groups));
-    final_conv_ = register_module("final_conv", unet::conv2d(dim, z_ch, 1));
+    final_conv_ = register_module("final_conv", unet::PointwiseConv2d(dim, z_ch));
     if (o.num_gru_layers == 1) gru_ = register_module("gru", ConvGruCell(z_ch, z_ch));
   }
 
@@ -183,7 +183,8 @@ class TransitionUnetImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d init_conv_{nullptr}, final_conv_{nullptr};
+  torch::nn::Conv2d init_conv_{nullptr};
+  unet::PointwiseConv2d final_conv_{nullptr};
   torch::nn::Sequential time_mlp_{nullptr}, external_cond_mlp_{nullptr};
   torch::nn::ModuleList downs_{nullptr}, ups_{nullptr};
   std::vector<UnetLevel> down_levels_, up_levels_;
@@ -218,7 +219,7 @@ UnetConvGruDenoiser::UnetConvGruDenoiser(UnetConvGruOptions options) : options_(
         "UnetConvGruDenoiser: head_channels must be >= 0 (0 = x channels), got " + std::to_string(o.head_channels));
   const int64_t head_ch = o.head_channels > 0 ? o.head_channels : x_ch;
   x_from_z_ =
-      register_module("x_from_z", torch::nn::Sequential(ResBlock2d(z_ch, head_ch), unet::conv2d(head_ch, x_ch, 1)));
+      register_module("x_from_z", torch::nn::Sequential(ResBlock2d(z_ch, head_ch), unet::PointwiseConv2d(head_ch, x_ch)));
   if (o.learnable_init_z) init_z_ = register_parameter("init_z", torch::randn(o.z_shape));
 }
 

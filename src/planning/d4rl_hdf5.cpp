@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "df/core/atomic_file.h"
 #include "df/core/error.h"
 
 namespace df::planning {
@@ -197,24 +197,9 @@ void write_d4rl_hdf5_file(const D4rlDataset& dataset, const std::string& path, b
 
 void write_d4rl_hdf5(const D4rlDataset& dataset, const std::string& path, bool compress) {
   dataset.check_consistent("write_d4rl_hdf5(" + path + ")");
-  // Written under a name of its own, then renamed: a reader (another run sharing a dataset cache) sees the
-  // old file or the whole new one, never a half-written one, even when two runs write it at once or one is
-  // killed while writing.
-  const std::string tmp = path + ".tmp" + std::to_string(std::random_device{}());
-  try {
-    write_d4rl_hdf5_file(dataset, tmp, compress);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string reason = ec.message();
-    std::filesystem::remove(tmp, ec);
-    check(false, "write_d4rl_hdf5: cannot move the written file into place at " + path + ": " + reason);
-  }
+  // Atomically: a reader (another run sharing a dataset cache) sees the old file or the whole new one, never a
+  // half-written one, even when two runs write it at once or one is killed while writing.
+  write_file_atomically(path, [&](const std::string& temp) { write_d4rl_hdf5_file(dataset, temp, compress); });
 }
 
 D4rlDataset read_d4rl_hdf5(const std::string& path) {

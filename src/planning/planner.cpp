@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "df/core/compat.h"
+#include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/diffusion/ddim.h"
 #include "df/diffusion/forward_process.h"
@@ -66,6 +67,7 @@ Plan MazePlanner::plan_pyramid(const torch::Tensor& observations, const torch::T
                                torch::Generator& generator, int64_t weighted_frames) {
   const auto device = model_->device();
   const int64_t B = observations.size(0), S = model_->grid().sampling_steps();
+  IntraOpThreadsGuard threads(device.is_cpu() && B < options_.single_thread_below_batch ? 1 : 0);
   torch::Tensor z;
   {
     torch::NoGradGuard no_grad;
@@ -86,6 +88,7 @@ Plan MazePlanner::plan_full_sequence(const torch::Tensor& observations, const to
   torch::NoGradGuard no_grad;
   const auto device = model_->device();
   const int64_t B = observations.size(0), S = model_->grid().sampling_steps(), fs = layout_.frame_stack();
+  IntraOpThreadsGuard threads(device.is_cpu() && B < options_.single_thread_below_batch ? 1 : 0);
   const double clip = model_->options().clip_noise, eta = options_.sampler.eta;
   const auto z0 = model_->denoiser().initial_latent(
       B, layout_.normalize_observation(observations.to(torch::kFloat)).to(device));

@@ -1,12 +1,12 @@
 #include "df/robot/robot_domain.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <mutex>
 
+#include "df/core/atomic_file.h"
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "df/core/timing.h"
@@ -207,6 +207,50 @@ class RobotDomain : public Domain {
     return {};
   }
 
+  std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths& paths) const override {
+    // configs/robot_swap_cpu.yaml in miniature (its keys at tiny sizes): demonstrations recorded by the expert
+    // into the fingerprint's folder (the second run reads them), the DF model and the teacher-forcing
+    // baseline of scripts/robot_experiment.sh.
+    auto run = [&](const std::string& name, const std::string& noise) {
+      return FingerprintRun{name, R"(
+experiment: {name: fingerprint_robot, domain: robot, seed: 0}
+model: {kind: unet_conv_gru, network_size: 8, z_channels: 4, dim_mults: [1, 2], attn_heads: 1, attn_dim_head: 8,
+        num_gru_layers: 1, initial_latent: learned}
+diffusion: {schedule: cosine, objective: x0, loss_weighting: constant, sampling_steps: 2, eta: 0.0,
+            first_token_clean_prob: 0.5, training_noise: )" + noise + R"(}
+training: {steps: 2, batch_size: 2, lr: 0.001, lr_schedule: cosine, min_lr_ratio: 0.1, weight_decay: 0.0001,
+           warmup_steps: 1, grad_clip: 10.0, log_every: 2, validate_every: 2, checkpoint_every: 2}
+sampling: {matrix: autoregressive, chunk_size: 1}
+robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2, corrupt_level: 600,
+        eval_episodes: 2, eval_tokens: 3, corrupt_start: 1, corrupt_tokens: 1, videos: 0,
+        demo_dir: ")" + paths.work_dir + R"(/robot_demos"}
+)"};
+    };
+    return {run("diffusion_forcing", "independent"), run("teacher_forcing", "teacher_forcing")};
+  }
+  void fingerprint_evaluation(DiffusionForcingModel& model, const Config& c, const FingerprintPaths& paths,
+                              NumericsDigest& digest) const override {
+    // df_robot_eval with and without memory, under the two corruptions of the experiment.
+    const std::pair<PolicyMemory, CorruptionKind> settings[] = {{PolicyMemory::Full, CorruptionKind::Distractor},
+                                                                {PolicyMemory::Memoryless, CorruptionKind::Blackout}};
+    for (const auto& [memory, corruption] : settings) {
+      auto policy = read_policy_options(c);
+      policy.memory = memory;
+      policy.corruption.kind = corruption;
+      auto eval = read_evaluation_options(c);
+      eval.out_dir = paths.work_dir + "/robot_eval";
+      const auto summary = evaluate_robot_policy(model, robot_token_layout(c), policy, eval);
+      const auto label = to_string(memory) + "_" + to_string(corruption) + ".";
+      digest.add(label + "rate", std::vector<double>{summary.rate, summary.ci_low, summary.ci_high});
+      for (const auto& r : summary.records) {
+        digest.add(label + "episode" + std::to_string(r.seed),
+                   std::vector<int64_t>{r.success, r.success_step, r.max_stage, r.final_stage, r.picks[1],
+                                        r.picks[2], r.wrong_picks[1], r.wrong_picks[2], r.off_plan,
+                                        r.fruit_outside_slots, static_cast<int64_t>(r.apple_start)});
+      }
+    }
+  }
+
  private:
   struct Data {
     std::string dir;
@@ -275,17 +319,13 @@ DemoSet load_or_generate_demonstrations(const Config& c) {
   spdlog::info("robot: generating {} demonstrations with the expert ({} frames every {} steps, {}x{} cameras) into {}",
                o.num_demos, o.frames, o.frame_every, o.resolution, o.resolution, dir);
   const auto set = generate_demonstrations(o);
-  // Written to a temporary folder first: an interrupted run leaves no half-written cache behind. One per
-  // process: the ranks of a data-parallel run (df_train --nproc) all generate the same seeded demonstrations;
-  // the first rename wins and the others keep their identical copy in memory.
-  const auto temporary = dir + ".partial." + std::to_string(::getpid());
-  std::filesystem::remove_all(temporary);
-  write_demonstrations(set, temporary);
-  std::error_code ec;
-  std::filesystem::rename(temporary, dir, ec);
-  if (ec) {
-    std::filesystem::remove_all(temporary);
-    check(std::filesystem::exists(dir), dir + ": cannot move the demonstrations from " + temporary + ": " + ec.message());
+  // Published atomically: an interrupted run leaves no half-written cache behind. The ranks of a data-parallel
+  // run (df_train --nproc) all generate the same seeded demonstrations; the first one published wins and the
+  // others keep their identical copy in memory.
+  try {
+    write_file_atomically(dir, [&](const std::string& temp) { write_demonstrations(set, temp); });
+  } catch (const Error&) {
+    if (!std::filesystem::exists(dir)) throw;
     spdlog::info("robot: {} was written by another process meanwhile (same robot.demo_seed)", dir);
     return set;
   }

@@ -6,6 +6,7 @@
 #include "df/core/timing.h"
 #include "df/timeseries/crps.h"
 #include "df/timeseries/forecast.h"
+#include "df/timeseries/forecast_report.h"
 
 namespace df::timeseries {
 
@@ -70,6 +71,42 @@ class TimeSeriesDomain : public Domain {
   }
   torch::Tensor default_context(const Config& c, int64_t batch, uint64_t seed) const override {
     return random_training_context(c, batch, seed);
+  }
+  std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths& paths) const override {
+    // configs/timeseries_exchange_cpu.yaml in miniature (the keys it sets, at tiny sizes; the others stay at
+    // their defaults), on the Exchange data shipped in data/timeseries. Three runs cover the settings of
+    // scripts/timeseries_table.sh: covariates off / on, absolute / anchored, DF / teacher-forcing noise.
+    auto run = [&](const std::string& name, bool covariates, const std::string& anchor, const std::string& noise) {
+      return FingerprintRun{name, R"(
+experiment: {name: fingerprint_timeseries, domain: timeseries, seed: 0}
+model: {kind: resmlp_gru, z_dim: 16, network_size: 4, num_mlp_layers: 1, num_gru_layers: 2, initial_latent: zeros}
+diffusion: {schedule: cosine, timesteps: 1000, objective: v, loss_weighting: constant, frame_stack: 1,
+            sampling_steps: 4, eta: 1.0, training_noise: )" + noise + R"(}
+training: {steps: 6, batch_size: 4, lr: 0.001, weight_decay: 0.001, warmup_steps: 2, lr_schedule: cosine,
+           min_lr_ratio: 0.02, grad_clip: 10.0, log_every: 3, validate_every: 3, checkpoint_every: 3,
+           best_metric: crps_sum, early_stopping_patience: 6}
+sampling: {matrix: autoregressive, chunk_size: 1}
+timeseries: {dataset: exchange_rate_nips, prediction_length: 5, rolling_windows: 2, num_samples: 3,
+             validation_samples: 3, validation_blocks: 2, validation_seed: 0,
+             use_covariates: )" + (covariates ? "true" : "false") + ", anchor: " + anchor + R"(,
+             dataset_path: ")" + paths.source_dir + R"(/data/timeseries/exchange_rate_nips.tar.gz"}
+)"};
+    };
+    return {run("absolute", false, "none", "independent"),
+            run("anchored_covariates", true, "last_context", "independent"),
+            run("anchored_teacher_forcing", false, "last_context", "teacher_forcing")};
+  }
+  void fingerprint_evaluation(DiffusionForcingModel& model, const Config& c, const FingerprintPaths& paths,
+                              NumericsDigest& digest) const override {
+    // df_forecast: the rolling test windows forecast in one batched pass, then its report's metrics.
+    const auto& data = load_time_series(c);
+    const auto tasks = test_tasks(c);
+    const auto forecasts =
+        data.normalizer.denormalize(sample_forecasts(model, c, tasks, c.get_int("timeseries.num_samples"), 0));
+    digest.add("forecast.samples", forecasts);
+    const auto m = write_forecast_report(paths.work_dir + "/forecast", data, tasks, forecasts, {});
+    digest.add("forecast.metrics", std::vector<double>{m.crps_sum, m.crps_mean, m.mse, m.mse_sum});
+    digest.add("forecast.crps_per_dim", m.crps_per_dim);
   }
 };
 

@@ -1,10 +1,10 @@
 #include "df/training/checkpoint.h"
 
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
+#include "df/core/atomic_file.h"
 #include "df/core/error.h"
 
 namespace df {
@@ -82,17 +82,16 @@ void save_checkpoint(const std::string& path, const Checkpoint& c, const std::fu
   write_map(archive, "ema", c.ema);
   archive.write("optimizer", bytes_to_tensor(c.optimizer_state));
   archive.write("scalars", bytes_to_tensor(encode_scalars(c.scalars)));
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint: " + e.what());
-  }
-  if (before_commit) before_commit();
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);  // atomic on POSIX within one file system
-  check(!ec, path + ": cannot move the new checkpoint into place: " + ec.message());
+  write_file_atomically(
+      path,
+      [&](const std::string& temp) {
+        try {
+          archive.save_to(temp);
+        } catch (const std::exception& e) {
+          throw Error(path + ": cannot write checkpoint: " + e.what());
+        }
+      },
+      before_commit);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

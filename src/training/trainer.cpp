@@ -10,7 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "df/core/atomic_file.h"
 #include "df/core/compat.h"
+#include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
 #include "df/training/checkpoint.h"
@@ -23,8 +25,8 @@ namespace {
 
 // Rewrites a CSV keeping the header and the complete rows whose first column (step) is <= max_step, so that a
 // resumed run neither duplicates rows logged after its last checkpoint nor keeps a row torn by a kill in the
-// middle of a write (text after the last newline, e.g. "13" of a half-written "130,..."). The rewrite goes
-// through a temp file and a rename: a kill during it leaves the old file.
+// middle of a write (text after the last newline, e.g. "13" of a half-written "130,..."). The rewrite is
+// atomic: a kill during it leaves the old file.
 void truncate_csv(const std::string& path, int64_t max_step) {
   std::ifstream in(path, std::ios::binary);
   if (!in.good()) return;
@@ -47,15 +49,7 @@ void truncate_csv(const std::string& path, int64_t max_step) {
     const auto parsed = std::from_chars(first, comma, step);
     if (parsed.ec == std::errc() && parsed.ptr == comma && comma != first && step <= max_step) kept += line + "\n";
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << kept;
-    check(out.good(), tmp + ": cannot write while truncating " + path + " to step " + std::to_string(max_step));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  check(!ec, path + ": cannot replace it with the truncated copy: " + ec.message());
+  write_text_atomically(path, kept);
 }
 
 
@@ -90,11 +84,23 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
           "training.data_shards to " + std::to_string(world) + " or a multiple");
   }
   const bool cuda = model.device().is_cuda();
-  check(options_.precision == Precision::Fp32 || cuda,
-        "training.precision: fp16 and bf16 autocast need a CUDA device; use fp32 on " + model.device().str());
+  check(options_.precision != Precision::Fp16 || cuda,
+        "training.precision: fp16 autocast needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 "
+        "or fp32 on " + model.device().str());
   optimizer_ = make_adamw(model.parameters(), options_.optimizer);
   ema_ = WeightEma(model, options_.ema_decay);
   scaler_ = LossScaler(options_.precision == Precision::Fp16);
+}
+
+std::string precision_note(Precision precision, const torch::Device& device, bool* slower) {
+  if (slower) *slower = false;
+  if (precision == Precision::Fp32) return "fp32";
+  const std::string name = precision == Precision::Bf16 ? "bf16" : "fp16";
+  if (!device.is_cpu()) return name + " autocast on " + device.str();
+  std::string isa;
+  if (cpu_computes_bf16_natively(&isa)) return name + " autocast on cpu, native (" + isa + ")";
+  if (slower) *slower = true;
+  return name + " autocast on cpu, NOT native (no AVX512-BF16 / AMX / ARM BF16): emulated, expect it slower than fp32";
 }
 
 torch::Generator Trainer::step_generator(uint64_t seed, int64_t step) {

@@ -9,6 +9,8 @@
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "df/plot/plot.h"
+#include "df/video/rollout_report.h"
+#include "df/video/trivial_predictors.h"
 #include "df/video/video_clips.h"
 
 namespace df::video {
@@ -18,14 +20,6 @@ namespace {
 torch::Tensor to_rgb8(const torch::Tensor& frame) {
   auto rgb = frame.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8).permute({1, 2, 0});
   return (rgb.size(2) == 1 ? rgb.expand({-1, -1, 3}) : rgb).contiguous();
-}
-
-double mean_of(const std::vector<double>& v, size_t from, size_t to) {
-  double sum = 0;
-  int64_t n = 0;
-  for (size_t i = from; i < to && i < v.size(); ++i)
-    if (std::isfinite(v[i])) sum += v[i], ++n;
-  return n > 0 ? sum / static_cast<double>(n) : NAN;
 }
 
 constexpr plot::Color kContextRed{214, 39, 40};
@@ -41,8 +35,9 @@ struct VideoRolloutWriter::State {
   bool truth_seen = false;  // the MP4 keeps its layout after the truth ends
   std::ofstream csv;
   std::unique_ptr<plot::VideoWriter> mp4;
-  // Per frame index (batch means).
-  std::vector<double> mse, psnr, ssim, out_of_range, truth_out_of_range, blobs, truth_blobs;
+  torch::Tensor last_context;  // [B, C, H, W]: the last context frame of every sequence (trivial predictor)
+  // Per frame index (batch means), by the per-frame CSV's column names (what summarize_rollout reads).
+  RolloutCurves curves;
   // Strip: [rows or 2 * rows, C, H, W] (samples, then truth) of the context frames, the kept generated frames
   // (every `stride`-th, decimated when there are too many) and the latest frame.
   std::vector<std::pair<int64_t, torch::Tensor>> context_strip, strip;
@@ -65,7 +60,11 @@ VideoRolloutWriter::VideoRolloutWriter(RolloutWriterOptions options, StatisticRa
   check(s.csv.good(), "VideoRolloutWriter: cannot write " + csv_path);
   s.csv << "frame,context,mse,psnr,psnr_range2,ssim";
   for (const auto& name : frame_statistic_names()) s.csv << "," << name;
-  s.csv << ",out_of_range,truth_blobs,truth_out_of_range\n";
+  s.csv << ",out_of_range,truth_blobs,truth_out_of_range,token";
+  for (const auto p : trivial_predictors())
+    for (const auto* metric : {"mse_", "psnr_", "ssim_"}) s.csv << "," << metric << column_name(p);
+  s.csv << "\n";
+  s.curves.label = s.o.label;
   if (plot::plotting_available())
     s.mp4 = std::make_unique<plot::VideoWriter>(s.o.dir + "/" + s.o.label + ".mp4", s.o.fps);
 }
@@ -86,6 +85,9 @@ void VideoRolloutWriter::write_context(const torch::Tensor& tokens) {
       spdlog::info("{}: the context is not the test clips' beginning: no ground-truth metrics", s.o.label);
   }
   add(tokens, true);
+  const auto frames =
+      tokens_to_frames(tokens.detach().to(torch::kCPU, torch::kFloat32), s.o.frame_stack, s.o.channels);
+  s.last_context = frames[frames.size(0) - 1].clamp(0.0, 1.0);
 }
 
 void VideoRolloutWriter::write(const torch::Tensor& tokens) { add(tokens, false); }
@@ -114,11 +116,23 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   const auto stat_means = stats.mean(1);  // [n, S]
   FrameErrors errors;
   torch::Tensor truth_stats, truth_outside;
+  // The trivial predictors' errors on generated frames, [n, 3 * predictors] (NaN where unknown).
+  auto trivial = torch::full({n, 3 * static_cast<int64_t>(trivial_predictors().size())}, NAN, torch::kFloat64);
   if (truth.defined()) {
     errors = compare_frames(shown, truth);
     truth_stats = frame_statistics(truth, s.o.min_blob_pixels);
     truth_outside = out_of_range(truth_stats, s.range).to(torch::kFloat64).mean(1);
+    if (!context && s.last_context.defined() && s.o.mean_frame.defined()) {
+      std::vector<torch::Tensor> parts;
+      for (const auto p : trivial_predictors()) {
+        const auto e = score_trivial_predictor(p, truth, s.last_context, s.o.mean_frame);
+        parts.insert(parts.end(), {e.mse.mean(1), e.psnr.mean(1), e.ssim.mean(1)});
+      }
+      trivial = torch::stack(parts, 1);
+    }
   }
+  trivial = trivial.contiguous();
+  const auto tr = trivial.accessor<double, 2>();
   // Batch means per frame, as plain numbers (everything is on the CPU already).
   const int64_t blob_column = 4;
   const auto nan = torch::full({n}, NAN, torch::kFloat64);
@@ -134,17 +148,27 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   const auto st = means.accessor<double, 2>();
   for (int64_t t = 0; t < n; ++t) {
     const int64_t f = s.frames + t;
-    s.mse.push_back(c[t][0]);
-    s.psnr.push_back(c[t][1]);
-    s.ssim.push_back(c[t][2]);
-    s.out_of_range.push_back(c[t][3]);
-    s.blobs.push_back(st[t][blob_column]);
-    s.truth_blobs.push_back(c[t][4]);
-    s.truth_out_of_range.push_back(c[t][5]);
+    const int64_t token = f / s.o.frame_stack;
+    auto& col = s.curves.columns;
+    col["frame"].push_back(static_cast<double>(f));
+    col["context"].push_back(context ? 1.0 : 0.0);
+    col["token"].push_back(static_cast<double>(token));
+    col["mse"].push_back(c[t][0]);
+    col["psnr"].push_back(c[t][1]);
+    col["ssim"].push_back(c[t][2]);
+    col["out_of_range"].push_back(c[t][3]);
+    col["truth_out_of_range"].push_back(c[t][5]);
     s.csv << f << "," << (context ? 1 : 0) << "," << c[t][0] << "," << c[t][1] << ","
           << c[t][1] + 20.0 * std::log10(2.0) << "," << c[t][2];
     for (int64_t k = 0; k < means.size(1); ++k) s.csv << "," << st[t][k];
-    s.csv << "," << c[t][3] << "," << c[t][4] << "," << c[t][5] << "\n";
+    s.csv << "," << c[t][3] << "," << c[t][4] << "," << c[t][5] << "," << token;
+    int64_t k = 0;
+    for (const auto p : trivial_predictors())
+      for (const auto* metric : {"mse_", "psnr_", "ssim_"}) {
+        col[metric + column_name(p)].push_back(tr[t][k]);
+        s.csv << "," << tr[t][k++];
+      }
+    s.csv << "\n";
 
     // Pictures: the first sequences, and their truth.
     if (s.mp4) {
@@ -201,25 +225,23 @@ std::map<std::string, double> VideoRolloutWriter::finish() {
   if (s.mp4 && s.mp4->frames_written() > 0) s.mp4->close();
   const std::string prefix = s.o.dir + "/" + s.o.label;
 
+  // The summary of the per-frame CSV (the same as df_video_metrics reads back), without what is unknown.
   std::map<std::string, double> m;
-  const auto c = static_cast<size_t>(s.context_frames), end = static_cast<size_t>(s.frames);
-  const auto within = static_cast<size_t>(std::max(s.o.training_frames, s.context_frames));
-  m["frames"] = static_cast<double>(s.frames);
-  m["context_frames"] = static_cast<double>(s.context_frames);
-  m["out_of_range_share"] = mean_of(s.out_of_range, c, end);
-  m["first_out_of_range_frame"] = static_cast<double>(
-      first_frame_out_of_range(s.out_of_range, s.context_frames, std::max<int64_t>(1, s.o.training_frames)));
-  if (within > c && std::isfinite(mean_of(s.psnr, c, within))) {
-    m["mse_within_L"] = mean_of(s.mse, c, within);
-    m["psnr_within_L"] = mean_of(s.psnr, c, within);
-    m["ssim_within_L"] = mean_of(s.ssim, c, within);
+  if (s.frames > 0) {
+    for (const auto& [key, value] : summarize_rollout(s.curves, s.o.training_frames))
+      if (std::isfinite(value)) m[key] = value;
+    if (m.count("gate_passes")) {
+      const auto gate = rollout_gate(s.curves, s.o.training_frames);
+      spdlog::info("{}: prediction gate {} (first token: PSNR {:.2f} vs the last frame's {:.2f} dB, SSIM {:.3f} vs "
+                   "{:.3f}; within L: {:.2f} dB, best trivial {:.2f} dB, the {})",
+                   s.o.label, gate.explain(), m.at("psnr_first_token"), m.at("last_frame_psnr_first_token"),
+                   m.at("ssim_first_token"), m.at("last_frame_ssim_first_token"), m.at("psnr_within_L"),
+                   gate.best_trivial_psnr_within_L, gate.best_trivial);
+    }
+  } else {
+    m["frames"] = 0;
   }
-  if (std::isfinite(mean_of(s.psnr, c, end))) {
-    m["mse_all"] = mean_of(s.mse, c, end);
-    m["psnr_all"] = mean_of(s.psnr, c, end);
-    m["ssim_all"] = mean_of(s.ssim, c, end);
-    m["truth_out_of_range_share"] = mean_of(s.truth_out_of_range, c, end);
-  }
+  if (s.o.mean_frame.defined()) m["mean_frame_training_frames"] = static_cast<double>(s.o.mean_frame_count);
   if (!plot::plotting_available() || s.frames == 0) return m;
 
   // Strip: the context frames, then generated frames at a uniform (power-of-two) stride, at most
@@ -270,12 +292,21 @@ std::map<std::string, double> VideoRolloutWriter::finish() {
   lines.x_label = "frame";
   if (s.o.training_frames > 0) lines.x_markers = {static_cast<double>(s.o.training_frames)};
   lines.title = s.o.label + ": share of sequences out of the training data's range";
-  std::vector<plot::LineSeries> range_series{{"samples", s.out_of_range, plot::colors::kBlue}};
-  if (m.count("truth_out_of_range_share")) range_series.push_back({"truth", s.truth_out_of_range, plot::colors::kGray});
+  const auto& col = s.curves.columns;
+  std::vector<plot::LineSeries> range_series{{"samples", col.at("out_of_range"), plot::colors::kBlue}};
+  if (m.count("truth_out_of_range_share"))
+    range_series.push_back({"truth", col.at("truth_out_of_range"), plot::colors::kGray});
   plot::write_line_plot(prefix + "_range.png", x, range_series, lines);
   if (m.count("psnr_all")) {
     lines.title = s.o.label + ": PSNR (dB, data range 1) against the ground truth";
-    plot::write_line_plot(prefix + "_psnr.png", x, {{"PSNR", s.psnr, plot::colors::kBlue}}, lines);
+    std::vector<plot::LineSeries> psnr{{"PSNR", col.at("psnr"), plot::colors::kBlue}};
+    if (m.count("last_frame_psnr_all")) {  // the trivial predictors, in greys
+      const plot::Color greys[] = {{40, 40, 40}, {110, 110, 110}, {175, 175, 175}};
+      int i = 0;
+      for (const auto p : trivial_predictors())
+        psnr.push_back({describe(p), col.at("psnr_" + column_name(p)), greys[i++ % 3]});
+    }
+    plot::write_line_plot(prefix + "_psnr.png", x, psnr, lines);
   }
   return m;
 }

@@ -16,6 +16,7 @@
 #include "df/video/moving_mnist.h"
 #include "df/video/rollout_writer.h"
 #include "df/video/teco_dataset.h"
+#include "df/video/trivial_predictors.h"
 #include "df/video/video_file.h"
 #include "df/video/video_folder.h"
 #include "df/video/video_metrics.h"
@@ -104,7 +105,8 @@ class VideoDomain : public Domain {
         .key("data_seed", o.data_seed, "moving_mnist: test clips")
         .key("max_frames_per_video", o.max_frames_per_video, "folder: frames read per file (-1 = all)")
         .key("validation_clips", o.validation_clips, "test clips rolled out at every validation")
-        .key("range_clips", o.range_clips, "training clips that set the range of the frame statistics")
+        .key("range_clips", o.range_clips,
+             "training clips that set the range of the frame statistics and the mean training frame")
         .key("fps", o.fps, "df_sample's MP4")
         .key("strip_columns", o.strip_columns, "generated frames in df_sample's PNG strip")
         .key("strip_rows", o.strip_rows, "sequences in df_sample's PNG strip")
@@ -188,6 +190,28 @@ class VideoDomain : public Domain {
     return actions_to_condition(evaluation_actions(*test, first_clip(batch, seed), batch, tokens * fs), fs,
                                 test->num_actions());
   }
+  std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths& paths) const override {
+    // configs/video_mnist_cpu.yaml in miniature (its keys at tiny sizes) on digits made here (the real MNIST
+    // files are not in the repository): 4 random 28 x 28 images per class with 3-decimal values, as stored.
+    const auto digits_dir = paths.work_dir + "/digits";
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+    const auto images = (torch::rand({40, 28, 28}, gen) * 1000).round() / 1000;
+    write_mnist_digits(digits_dir, {images, torch::arange(40, torch::kLong).remainder(10)});
+    return {{"moving_mnist", R"(
+experiment: {name: fingerprint_video, domain: video, seed: 0}
+model: {kind: unet_conv_gru, network_size: 8, z_channels: 4, dim_mults: [1, 2], attn_heads: 1, attn_dim_head: 8,
+        head_channels: 4, num_gru_layers: 1, initial_latent: learned}
+diffusion: {schedule: sigmoid, timesteps: 1000, objective: v, loss_weighting: fused_min_snr, snr_clip: 5.0,
+            cum_snr_decay: 0.8, frame_stack: 2, clip_noise: 6.0, sampling_steps: 2, eta: 0.0,
+            training_noise: independent}
+training: {steps: 3, batch_size: 2, lr: 0.0004, weight_decay: 0.002, betas: [0.9, 0.99], warmup_steps: 1,
+           lr_schedule: constant, grad_clip: 1.0, ema_decay: 0, log_every: 3, validate_every: 3,
+           checkpoint_every: 3}
+sampling: {matrix: autoregressive, chunk_size: 1}
+video: {dataset: moving_mnist, resolution: 16, n_frames: 6, context_frames: 2, num_digits: 2,
+        validation_clips: 2, range_clips: 2, root: ")" + digits_dir + R"("}
+)"}};
+  }
   std::map<std::string, double> validate(DiffusionForcingModel& model, const Config& c, int64_t) const override {
     const auto o = read_video_options(c);
     const int64_t fs = c.get_int("diffusion.frame_stack"), B = o.validation_clips;
@@ -259,6 +283,9 @@ class VideoDomain : public Domain {
     w.min_tile_pixels = o.tile_pixels;
     w.min_mp4_tile_pixels = o.mp4_tile_pixels;
     w.min_blob_pixels = default_min_blob_pixels(o.resolution);
+    const auto mean = mean_frame(c);
+    w.mean_frame = mean.frame;
+    w.mean_frame_count = mean.frames;
     return std::make_unique<VideoRolloutWriter>(w, range(c), ground_truth(c, first_clip(batch, seed), batch));
   }
 
@@ -298,6 +325,22 @@ class VideoDomain : public Domain {
     return ranges_[key] = r;
   }
 
+  // The mean training frame (a trivial predictor): range_clips training clips of L frames, drawn with a fixed
+  // generator.
+  MeanFrame mean_frame(const Config& c) const {
+    const auto o = read_video_options(c);
+    const auto key = cache_key(o, VideoSplit::Train) + "|" + std::to_string(o.range_clips);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto it = mean_frames_.find(key); it != mean_frames_.end()) return it->second;
+    }
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(24681357);
+    const auto mean = mean_training_frame(*source(c, VideoSplit::Train), o.range_clips, o.n_frames, gen);
+    spdlog::info("mean training frame: {} training frames averaged", mean.frames);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return mean_frames_[key] = mean;
+  }
+
   GroundTruthFrames ground_truth(const Config& c, int64_t first, int64_t batch) const {
     const auto test = source(c, VideoSplit::Test);
     if (test->clip_length(first) < 0)  // a generator: any frame of any clip
@@ -323,6 +366,7 @@ class VideoDomain : public Domain {
   mutable std::mutex mutex_;
   mutable std::map<std::string, std::shared_ptr<const ClipSource>> sources_;
   mutable std::map<std::string, StatisticRange> ranges_;
+  mutable std::map<std::string, MeanFrame> mean_frames_;
 };
 
 }  // namespace

@@ -97,6 +97,19 @@ TEST(Cli, TrainResumeAndSampleEndToEnd) {
   r = run(tool("df_sample") + " --checkpoint " + dir + "/nope.pt");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("nope.pt: checkpoint not found"), std::string::npos) << r.output;
+  // A token count that is not positive is an error, not the training length in disguise.
+  for (const auto* tokens : {"0", "-3"}) {
+    r = run(tool("df_sample") + " --checkpoint " + dir + "/checkpoint.pt --out " + dir + "/zero --tokens " + tokens);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find(std::string("--tokens: expected a positive number of tokens (context included), got ") +
+                            tokens),
+              std::string::npos)
+        << r.output;
+  }
+  r = run(tool("df_sample") + " --checkpoint " + dir + "/checkpoint.pt --out " + dir + "/zero --batch 0");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--batch: expected a positive number of sequences, got 0"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/zero"));
   // Sampling knobs may be overridden, what fixed the model at training may not (the objective would
   // silently reinterpret the network's output).
   r = run(tool("df_sample") + " --checkpoint " + dir + "/checkpoint.pt --out " + dir + "/bad --set diffusion.objective=eps");

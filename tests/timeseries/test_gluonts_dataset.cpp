@@ -22,11 +22,6 @@ namespace {
 
 const std::string kRepo = DF_SOURCE_DIR;
 
-std::string shared_dir() {
-  const char* env = std::getenv("DF_SHARED_DIR");
-  return env ? env : kRepo + "/../shared";
-}
-
 // A fresh empty folder per test, removed by the fixture.
 class TempDir {
  public:
@@ -123,7 +118,9 @@ std::string long_train_text() {
 }  // namespace
 
 TEST(GluonTSDatasetTest, ReadsExchangeRateArchive) {
-  const dt::GluonTSDataset data = dt::read_gluonts_dataset(kRepo + "/data/timeseries/exchange_rate_nips.tar.gz");
+  const std::string archive = kRepo + "/data/timeseries/exchange_rate_nips.tar.gz";
+  ASSERT_TRUE(fs::exists(archive)) << archive << " is missing: the repository ships it (data/timeseries/SOURCE.md)";
+  const dt::GluonTSDataset data = dt::read_gluonts_dataset(archive);
   EXPECT_EQ(data.name, "exchange_rate_nips");
   EXPECT_EQ(data.freq, "B");
   EXPECT_EQ(data.prediction_length.value_or(-1), 30);  // from the registry spec (metadata has only the freq)
@@ -137,13 +134,24 @@ TEST(GluonTSDatasetTest, ReadsExchangeRateArchive) {
   }
   EXPECT_FLOAT_EQ(data.train[0][0].item<float>(), 0.7855f);
 
-  const std::string lstnet = shared_dir() + "/data/timeseries/exchange_rate_nips/exchange_rate.txt.gz";
-  if (!fs::exists(lstnet)) {
-    GTEST_SKIP() << "LSTNet comparison skipped: " << lstnet << " not found (set DF_SHARED_DIR)";
-  }
-  const torch::Tensor matrix = dt::read_lstnet_matrix(lstnet);
-  EXPECT_EQ(matrix.sizes(), torch::IntArrayRef({7588, 8}));
-  EXPECT_TRUE(torch::equal(matrix.narrow(0, 0, 6221), data.test_windows[4]));
+
+  // An independent source of the same series: LSTNet's exchange_rate.txt.gz (github
+  // laiguokun/multivariate-time-series-data, sha256 6a4fbb56...; no licence stated, so not shipped), whose
+  // first 6221 rows are the longest test window. Read from it: rows 6070, 6071 and 6220, and the column sums
+  // of its float32 values over rows 0..6220 (exact sums, math.fsum).
+  const torch::Tensor window = data.test_windows[4];  // [6221, 8]
+  const float lstnet_rows[3][8] = {
+      {1.025347f, 1.606813f, 1.022066f, 1.070526f, 0.159363f, 0.012697f, 0.819001f, 0.818424f},   // 6070
+      {1.026905f, 1.611733f, 1.014096f, 1.079214f, 0.159627f, 0.012674f, 0.813603f, 0.819672f},   // 6071
+      {1.044998f, 1.517934f, 0.978378f, 1.054118f, 0.161071f, 0.010645f, 0.834620f, 0.803607f}};  // 6220
+  const int64_t row_index[3] = {6070, 6071, 6220};
+  for (int r = 0; r < 3; ++r)
+    for (int64_t d = 0; d < 8; ++d)
+      EXPECT_EQ(window[row_index[r]][d].item<float>(), lstnet_rows[r][d]) << "row " << row_index[r] << " dim " << d;
+  const double lstnet_sums[8] = {4762.422899186611, 10319.613229632378, 5081.143320977688, 4992.081112861633,
+                                 867.0947703197598, 58.30835100216791,  3930.6151865422726, 4046.564116001129};
+  const auto sums = window.to(torch::kDouble).sum(0);
+  for (int64_t d = 0; d < 8; ++d) EXPECT_NEAR(sums[d].item<double>(), lstnet_sums[d], 1e-9 * lstnet_sums[d]) << d;
 }
 
 TEST(GluonTSDatasetTest, MaxTargetDimKeepsFirstSeries) {

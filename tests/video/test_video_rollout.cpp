@@ -102,7 +102,9 @@ TEST(VideoModel, HeadChannelsWidenOnlyTheReadout) {
   EXPECT_EQ(wide.at("x_from_z.1.weight"), (std::vector<int64_t>{2, 8, 1, 1}));
   ASSERT_EQ(authors.size(), wide.size());
   for (const auto& [name, shape] : authors) {
-    if (name.rfind("x_from_z.", 0) != 0) EXPECT_EQ(wide.at(name), shape) << name;
+    if (name.rfind("x_from_z.", 0) != 0) {  // braces: EXPECT_EQ expands to an if-else
+      EXPECT_EQ(wide.at(name), shape) << name;
+    }
   }
 
   // Through the config: the key reaches the model, a negative width is an error naming the key.

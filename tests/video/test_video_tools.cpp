@@ -88,6 +88,10 @@ TEST(VideoTools, TrainSampleAndCompareEndToEnd) {
     std::string all((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
     EXPECT_NE(all.find("psnr_within_L,"), std::string::npos) << all;
     EXPECT_NE(all.find("first_out_of_range_frame,"), std::string::npos) << all;
+    // The trivial predictors scored on the same clips, the mean frame from 4 training clips of 8 frames.
+    EXPECT_NE(all.find("mean_frame_training_frames,32"), std::string::npos) << all;
+    EXPECT_NE(all.find("last_frame_psnr_within_L,"), std::string::npos) << all;
+    EXPECT_NE(all.find("gate_passes,"), std::string::npos) << all;
   }
   // The user's own footage as the context: the first 2 frames of a video file (no ground truth then).
   auto footage = torch::zeros({6, 48, 48, 3}, torch::kUInt8);
@@ -105,7 +109,11 @@ TEST(VideoTools, TrainSampleAndCompareEndToEnd) {
           "/out/df_frames.csv --run TF=" + dir + "/out/tf_frames.csv --run FS=" + dir + "/out/fs_frames.csv");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("| FS |"), std::string::npos) << r.output;
-  for (const auto* f : {"psnr.png", "ssim.png", "out_of_range.png", "blobs.png", "summary.csv", "summary.md"})
+  // The three runs continued the same test clips: the trivial predictors once, and a gate verdict per run.
+  EXPECT_NE(r.output.find("| trivial: last context frame repeated | 40 |"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("clips of"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("best trivial predictor within L"), std::string::npos) << r.output;
+  for (const auto* f : {"psnr.png", "ssim.png", "out_of_range.png", "blobs.png", "summary.csv", "summary.md", "gate.md"})
     EXPECT_TRUE(fs::exists(dir + "/cmp/" + f)) << f;
 }
 

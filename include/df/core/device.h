@@ -13,6 +13,11 @@ torch::Device resolve_device(const std::string& name);
 // Human readable description (device name, CUDA/cuDNN availability) for logs.
 std::string describe_device(const torch::Device& device);
 
+// Whether this processor computes bf16 natively: x86 AVX512-BF16 or AMX-BF16 (bf16 dot products at twice
+// the fp32 rate in oneDNN), AArch64 BF16. Elsewhere LibTorch's bf16 runs through fp32 conversions and is
+// slower than fp32. `what` (optional) gets the instruction set found, e.g. "AVX512-BF16".
+bool cpu_computes_bf16_natively(std::string* what = nullptr);
+
 // The cores this process may run on (its CPU affinity: taskset, cgroup cpusets), at least 1.
 int available_cpu_cores();
 
@@ -20,6 +25,20 @@ int available_cpu_cores();
 // available_cpu_cores(). (LibTorch 1.13 starts with one thread on some machines, leaving the other cores
 // idle.) Returns the count set.
 int configure_cpu_threads(int64_t requested);
+
+// Sets LibTorch's intra-op threads for a scope and restores them after (threads <= 0: no change). Small CPU
+// workloads (a batch-1 guided plan) run faster on one thread than on two: their products are too small to
+// split, and every split pays the threads' fork and join.
+class IntraOpThreadsGuard {
+ public:
+  explicit IntraOpThreadsGuard(int threads);
+  ~IntraOpThreadsGuard();
+  IntraOpThreadsGuard(const IntraOpThreadsGuard&) = delete;
+  IntraOpThreadsGuard& operator=(const IntraOpThreadsGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+};
 
 // Keeps large host tensors on the malloc heap instead of a fresh mmap each (glibc): a training step frees
 // and reallocates the same multi-megabyte gradient buffers hundreds of times, and by default every one of

@@ -13,6 +13,7 @@
 #include "df/core/config.h"
 #include "df/data/sequence_dataset.h"
 #include "df/experiment/experiment_config.h"
+#include "df/experiment/numerics_digest.h"
 #include "df/models/diffusion_forcing_model.h"
 
 namespace df {
@@ -27,6 +28,18 @@ class SampleWriter {
   virtual void write(const torch::Tensor& tokens) = 0;
   // Called once after the last token; returns the metrics of the samples.
   virtual std::map<std::string, double> finish() = 0;
+};
+
+// One tiny fixed run of a domain's numerics fingerprint (df/experiment/numerics_fingerprint.h).
+struct FingerprintRun {
+  std::string name;  // shown by df_fingerprint --explain
+  std::string yaml;  // merged over the defaults (built in, so that editing configs/ does not move the fingerprint)
+};
+
+// Where a fingerprint's runs find and put files; neither path enters the hash.
+struct FingerprintPaths {
+  std::string work_dir;    // an empty folder for this fingerprint (generated data, checkpoints), removed after
+  std::string source_dir;  // the repository root, for the data it ships (data/timeseries)
 };
 
 class Domain {
@@ -78,6 +91,16 @@ class Domain {
   virtual std::unique_ptr<SampleWriter> make_sample_writer(const Config& config, const std::string& dir,
                                                            const std::string& label, int64_t batch,
                                                            uint64_t seed) const;
+
+  // The numerics fingerprint of this domain: tiny fixed runs (seconds in all) that together take the code
+  // paths of the domain's experiments (their options: covariates, training noise, planners, ...). Runs may
+  // write data into paths.work_dir (shared by the runs, in order). Empty: the domain has no fingerprint.
+  virtual std::vector<FingerprintRun> fingerprint_runs(const FingerprintPaths& paths) const { return {}; }
+  // What the domain's evaluation tools compute from a trained model of a fingerprint run, added to `digest`
+  // (samples, plans, metrics; no wall times). The default is df_sample's rollout after the domain's context
+  // and the metrics of evaluate_samples.
+  virtual void fingerprint_evaluation(DiffusionForcingModel& model, const Config& config,
+                                      const FingerprintPaths& paths, NumericsDigest& digest) const;
 };
 
 }  // namespace df

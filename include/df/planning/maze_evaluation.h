@@ -26,9 +26,12 @@ struct MazeEvaluationOptions {
 void evaluate_maze_planners(DiffusionForcingModel& model, const MazeTokenLayout& layout, const PlannerOptions& base,
                             const MazeEvaluationOptions& options);
 
-// Median latency of one DF plan (3 repeats) for horizons of a quarter, half and all of the episode and
-// 1, 2, 4, 8 MCG samples, at batch `batch`; prints a table and writes latency.csv into out_dir.
+// Median latency of one DF plan (3 repeats, after one untimed plan of each setting) for horizons of a
+// quarter, half and all of the episode (`horizon_parts`: which of 4 = quarter, 2 = half, 1 = all) and
+// `mcg_samples` MCG samples, at batch `batch`; prints a table and writes latency.csv into out_dir.
 void maze_latency_sweep(DiffusionForcingModel& model, const MazeTokenLayout& layout, const PlannerOptions& base,
-                        const std::string& env_id, int batch, const std::string& out_dir);
+                        const std::string& env_id, int batch, const std::string& out_dir,
+                        const std::vector<int64_t>& mcg_samples = {1, 2, 4, 8},
+                        const std::vector<int64_t>& horizon_parts = {4, 2, 1});
 
 }  // namespace df::planning

@@ -55,6 +55,10 @@ struct PlannerOptions {
   // plan's last position at zero velocity (as Diffuser) and diffused-action execution applies no force.
   int64_t diffuser_horizon_steps = 0;
   uint64_t seed = 0;
+  // On a CPU, plans of fewer episodes than this run on one intra-op thread: a batch-1 guided plan of the
+  // maze-medium network takes 2.9 s on one thread and 3.7 s on two (2-core machine; crossover between
+  // batch 8 and 32: docs/results/performance.md, section 2). 0: keep the process's threads.
+  int64_t single_thread_below_batch = 16;
 };
 
 struct Plan {

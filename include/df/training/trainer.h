@@ -33,13 +33,20 @@ struct EnumNames<Precision> {
       {Precision::Fp32, "fp32"}, {Precision::Fp16, "fp16"}, {Precision::Bf16, "bf16"}};
 };
 
+// One line for the log: the precision and, for bf16 on a CPU, whether the processor computes bf16 natively
+// ("bf16 autocast on cpu, native (AVX512-BF16)"); `slower` is set when bf16 is emulated (expect it slower
+// than fp32).
+std::string precision_note(Precision precision, const torch::Device& device, bool* slower = nullptr);
+
 struct TrainerOptions {
   int64_t steps = 1000;
   int64_t batch_size = 32;
   OptimizerOptions optimizer;
   double grad_clip = 0.0;   // max global grad norm; 0 = off
   double ema_decay = 0.0;   // 0 = off
-  Precision precision = Precision::Fp32;  // fp16 / bf16 autocast on CUDA only
+  // Autocast of the forward pass: fp16 / bf16 on CUDA, bf16 on the CPU. Weights, gradients and the optimizer
+  // stay fp32 (master weights); see precision_note().
+  Precision precision = Precision::Fp32;
   TrainingLevelOptions levels;
   uint64_t seed = 0;
   int64_t log_every = 50;

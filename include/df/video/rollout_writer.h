@@ -7,8 +7,11 @@
 //                       `strip_columns`, the last frame included), like the paper's figures 8-11 (context
 //                       outlined in red)
 //   <label>_frames.csv  per frame index (batch means): MSE, PSNR, PSNR with the reference's data range 2,
-//                       SSIM (when the ground truth is known), the no-ground-truth statistics, and the share
-//                       of sequences whose frame is out of the training data's range (also for the truth)
+//                       SSIM (when the ground truth is known), the no-ground-truth statistics, the share
+//                       of sequences whose frame is out of the training data's range (also for the truth),
+//                       the token the frame belongs to, and, on generated frames with ground truth, MSE /
+//                       PSNR / SSIM of the trivial predictors (trivial_predictors.h: {mse,psnr,ssim}_black,
+//                       _last_frame, _mean_frame)
 //   <label>_range.png   the out-of-range share against the frame index (the training length marked), and
 //   <label>_psnr.png    PSNR against the frame index, when the ground truth is known
 #pragma once
@@ -36,6 +39,10 @@ struct RolloutWriterOptions {
   int64_t min_tile_pixels = 64;      // smaller frames are enlarged (nearest neighbour) in the strip
   int64_t min_mp4_tile_pixels = 64;  // ... and in the MP4
   int64_t min_blob_pixels = 2;       // frame_statistics' blob size
+  // The mean training frame [C, H, W] in [0, 1] and the frames averaged for it (trivial_predictors.h);
+  // undefined: no trivial predictors are scored.
+  torch::Tensor mean_frame;
+  int64_t mean_frame_count = 0;
 };
 
 // (first frame, n) -> ground-truth frames [n, B, C, H, W] in [0, 1] of the sequences being sampled, or an
@@ -51,9 +58,9 @@ class VideoRolloutWriter : public SampleWriter {
 
   void write_context(const torch::Tensor& tokens) override;
   void write(const torch::Tensor& tokens) override;
-  // Closes the files and returns: frames, context_frames, {mse,psnr,ssim}_within_L and _all (with truth),
-  // out_of_range_share (generated frames), first_out_of_range_frame (first_frame_out_of_range over a window
-  // of the training length; -1 = never), truth_out_of_range_share (with truth).
+  // Closes the files and returns summarize_rollout of the per-frame CSV (rollout_report.h) without the values
+  // that are unknown (no ground truth: no errors, no trivial predictors, no gate), plus
+  // mean_frame_training_frames; logs the prediction gate's verdict when it is known.
   std::map<std::string, double> finish() override;
 
  private:

@@ -31,7 +31,7 @@ struct VideoOptions {
   int64_t data_seed = 0;              // Moving MNIST test clips
   int64_t max_frames_per_video = -1;  // folder: frames read per file (-1 = all)
   int64_t validation_clips = 8;       // test clips rolled out at every validation
-  int64_t range_clips = 128;          // training clips that set the statistics' range
+  int64_t range_clips = 128;          // training clips that set the statistics' range and the mean frame
   double fps = 10.0;                  // MP4
   int64_t strip_columns = 12;
   int64_t strip_rows = 4;
