@@ -239,7 +239,7 @@ robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2,
       policy.corruption.kind = corruption;
       auto eval = read_evaluation_options(c);
       eval.out_dir = paths.work_dir + "/robot_eval";
-      const auto summary = evaluate_robot_policy(model, robot_token_layout(c), policy, eval);
+      const auto summary = evaluate_robot_policy(model, make_token_codec(c), policy, eval);
       const auto label = to_string(memory) + "_" + to_string(corruption) + ".";
       digest.add(label + "rate", std::vector<double>{summary.rate, summary.ci_low, summary.ci_high});
       for (const auto& r : summary.records) {
