@@ -22,7 +22,7 @@
 # Each finished seed's small result files (summaries, k selection, configs, wall times; no checkpoints) are
 # archived in ARCHIVE (docs/results/robot_runs, committed) with the commit that made them
 # (scripts/lib/run_archive.sh); a seed archived by the current numerics code is skipped. Runs live in RUNS
-# (default runs/robot_state); an interrupted run continues (training from its checkpoint, finished
+# (default /var/tmp/df-runs/robot, outside the checkout); an interrupted run continues (training from its checkpoint, finished
 # evaluations are kept). The page is written by scripts/robot_report.py from ARCHIVE alone.
 #
 # pixels trains DF, teacher forcing and the window-restricted memoryless model on configs/robot_swap_cpu.yaml
@@ -30,9 +30,10 @@
 # ARCHIVE/pixels, where the page's pixel row reads them.
 #
 # Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
-# (100), VAL_EPISODES (50), CHANCE_EPISODES (1000), TEST_SEED (1000), VAL_SEED (500000), KS ("50 100 200 400
-# 600"), STEPS (training steps, default the config's), ONLY (space-separated model names of the state grid to
-# run: df tf dp ctl; default all). One process at a time, one thread, niced.
+# (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
+# CORRUPTION_SEEDS (the seeds that also run the corruption grid; default SEEDS), STEPS (training steps, default
+# the config's), ONLY (space-separated model names of the state grid to run: df
+# tf dp ctl; default all). One process at a time, one thread, niced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-state}
@@ -42,19 +43,19 @@ REPORT=${REPORT:-docs/results/robot.md}
 SEEDS=${SEEDS:-0 1 2}
 EPISODES=${EPISODES:-100}
 VAL_EPISODES=${VAL_EPISODES:-50}
-CHANCE_EPISODES=${CHANCE_EPISODES:-1000}
+CHANCE_EPISODES=${CHANCE_EPISODES:-400}
 TEST_SEED=${TEST_SEED:-1000}
 VAL_SEED=${VAL_SEED:-500000}
-KS=${KS:-50 100 200 400 600}
+KS=${KS:-100 300 600}
+CORRUPTION_SEEDS=${CORRUPTION_SEEDS:-$SEEDS}
 ONLY=${ONLY:-df tf dp ctl}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 source scripts/lib/train_resumable.sh
 source scripts/lib/run_archive.sh
-# What can change this experiment's numbers: the library and tools except the other domains, and its configs.
-NUMERICS_PATHS="CMakeLists.txt src include apps configs/robot_swap_state.yaml configs/robot_swap_cpu.yaml"
-for d in planning video timeseries compositional; do
-  NUMERICS_PATHS+=" :(exclude)src/$d :(exclude)include/df/$d :(exclude)apps/$d"
-done
+# What can change this experiment's numbers: the robot domain's numerics (df_fingerprint --domain robot runs
+# tiny state and pixel pipelines) and its configs.
+NUMERICS_DOMAIN=robot
+NUMERICS_INPUTS="configs/robot_swap_state.yaml configs/robot_swap_cpu.yaml"
 TRAIN="$BUILD/apps/tools/df_train"
 EVAL="$BUILD/apps/robot/df_robot_eval"
 NICE=(nice -n 10)
@@ -140,7 +141,7 @@ state_seed() {  # training seed
   [[ " $ONLY " == *" tf "* ]] && evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
   [[ " $ONLY " == *" dp "* ]] && evaluate "$run/eval/dp_memoryless" --checkpoint "$run/dp/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless (2-token windows)"
   [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
-  if [[ " $ONLY " == *" df "* && " $ONLY " == *" tf "* ]]; then
+  if [[ " $ONLY " == *" df "* && " $ONLY " == *" tf "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
     local kind k
     for kind in glitch dropout noise; do
       if [[ $kind == noise ]]; then k=1; else k=$(choose_level "$run" "$kind"); fi  # noise: any k > 0 = the matching level
@@ -265,16 +266,22 @@ pixels() {
 
 case "$MODE" in
   state)
-    RUNS=${RUNS:-runs/robot_state}
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
     mkdir -p "$RUNS"
     demos configs/robot_swap_state.yaml "$RUNS/demos"
+    # The first seed, then its videos and shipped weights, then the chance levels and the other seeds: a run cut
+    # short still has one complete seed.
+    first=${SEEDS%% *}
+    state_seed "$first"
+    if [[ $first == 0 ]]; then
+      if [[ -f "$RUNS/seed0/eval/dp_memoryless/episodes.csv" ]]; then videos; fi
+      ship_weights
+    fi
     scripted
-    for s in $SEEDS; do state_seed "$s"; done
-    [[ -f "$RUNS/seed0/eval/dp_memoryless/episodes.csv" ]] && videos
-    ship_weights
+    for s in $SEEDS; do [[ $s == "$first" ]] || state_seed "$s"; done
     ;;
   pixels)
-    RUNS=${RUNS:-runs/robot_pixels}
+    RUNS=${RUNS:-/var/tmp/df-runs/robot/pixels}
     pixels
     ;;
   report) ;;

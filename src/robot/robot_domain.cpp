@@ -226,13 +226,35 @@ robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2,
         demo_dir: ")" + paths.work_dir + R"(/robot_demos"}
 )"};
     };
-    return {run("diffusion_forcing", "independent"), run("teacher_forcing", "teacher_forcing")};
+    // configs/robot_swap_state.yaml in miniature: state demonstrations, the ResMLP-GRU DF model and the
+    // memoryless model with the start bit (the positive control), trained on windows before the expert is done.
+    auto state_run = [&](const std::string& name, const std::string& robot_extra) {
+      return FingerprintRun{name, R"(
+experiment: {name: fingerprint_robot_state, domain: robot, seed: 0}
+model: {kind: resmlp_gru, network_size: 4, z_dim: 16, num_mlp_layers: 2, num_gru_layers: 1, initial_latent: learned}
+diffusion: {schedule: cosine, objective: x0, loss_weighting: constant, sampling_steps: 2, eta: 0.0,
+            first_token_clean_prob: 0.5}
+training: {steps: 2, batch_size: 2, lr: 0.001, lr_schedule: cosine, min_lr_ratio: 0.1, weight_decay: 0.0001,
+           warmup_steps: 1, grad_clip: 10.0, log_every: 2, validate_every: 2, checkpoint_every: 2}
+sampling: {matrix: autoregressive, chunk_size: 1}
+robot: {observation: state, demos: 4, n_frames: 40, action_stack: 15, eval_batch: 2, corrupt_level: 100,
+        eval_episodes: 2, eval_tokens: 3, corrupt_trigger: token, corrupt_start: 1, corrupt_tokens: 1, videos: 0,
+        demo_dir: ")" + paths.work_dir + R"(/robot_state_demos")" + robot_extra + "}\n"};
+    };
+    return {run("diffusion_forcing", "independent"), run("teacher_forcing", "teacher_forcing"),
+            state_run("state_diffusion_forcing", ""),
+            state_run("state_memoryless_start_bit", ", window: 2, window_until: expert_done, start_bit: true")};
   }
   void fingerprint_evaluation(DiffusionForcingModel& model, const Config& c, const FingerprintPaths& paths,
                               NumericsDigest& digest) const override {
     // df_robot_eval with and without memory, under the two corruptions of the experiment.
-    const std::pair<PolicyMemory, CorruptionKind> settings[] = {{PolicyMemory::Full, CorruptionKind::Distractor},
-                                                                {PolicyMemory::Memoryless, CorruptionKind::Blackout}};
+    const bool pixels = c.get_enum<ObservationKind>("robot.observation") == ObservationKind::Pixels;
+    const std::vector<std::pair<PolicyMemory, CorruptionKind>> settings =
+        pixels ? std::vector<std::pair<PolicyMemory, CorruptionKind>>{{PolicyMemory::Full, CorruptionKind::Distractor},
+                                                                      {PolicyMemory::Memoryless, CorruptionKind::Blackout}}
+               : std::vector<std::pair<PolicyMemory, CorruptionKind>>{{PolicyMemory::Full, CorruptionKind::Glitch},
+                                                                      {PolicyMemory::Full, CorruptionKind::Noise},
+                                                                      {PolicyMemory::Memoryless, CorruptionKind::Dropout}};
     for (const auto& [memory, corruption] : settings) {
       auto policy = read_policy_options(c);
       policy.memory = memory;
@@ -253,17 +275,18 @@ robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2,
 
  private:
   struct Data {
-    std::string dir;
+    std::string key;  // the folder and the tokens made of it (one process may train several token kinds)
     DemoSet set;
     torch::Tensor held_out;  // [T, N, C, R, R] or undefined
   };
   // The demonstrations of robot.demo_dir, read once per process (validation runs many times).
   const Data& demonstrations(const Config& c) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto dir = c.get_string("robot.demo_dir");
-    if (!data_ || data_->dir != dir) {
+    const auto key = c.get_string("robot.demo_dir") + "|" + to_string(c.get_enum<ObservationKind>("robot.observation")) +
+                     "|" + shape_str(make_token_codec(c)->token_shape()) + "|" + std::to_string(c.get_int("robot.n_frames"));
+    if (!data_ || data_->key != key) {
       auto data = std::make_shared<Data>();
-      data->dir = dir;
+      data->key = key;
       data->set = load_or_generate_demonstrations(c);
       const auto split =
           split_demonstrations(static_cast<int64_t>(data->set.demos.size()), c.get_double("robot.validation_fraction"));
