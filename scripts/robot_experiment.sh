@@ -15,9 +15,10 @@
 #   3. corruption around the ambiguous state: for glitch and dropout the label level k is chosen among KS on
 #      VAL_EPISODES validation episodes (env seeds VAL_SEED.., disjoint from the test seeds); Gaussian noise is
 #      labelled with the level matching its sigma; then DF at k, DF at k = 0 and teacher forcing on the test seeds.
-# Before the seeds: the scripted expert and the expert picking at random at the ambiguous state (the chance
-# level) under the same time limit, on CHANCE_EPISODES episodes, also at the old 48-token limit.
-# After the seeds: MP4s of one DF success and one memoryless failure at the ambiguous state (seed 0's models).
+# After the first seed: MP4s of one DF success and one memoryless failure at the ambiguous state and the shipped
+# weights (seed 0's models), then the scripted expert and the expert picking at random at the ambiguous state
+# (the chance level) under the same time limit on CHANCE_EPISODES episodes (also at the old 48-token limit), then
+# the other seeds.
 #
 # Each finished seed's small result files (summaries, k selection, configs, wall times; no checkpoints) are
 # archived in ARCHIVE (docs/results/robot_runs, committed) with the commit that made them
@@ -221,6 +222,11 @@ ship_weights() {
     precision=float
     "$EVAL" --checkpoint "$run/df/checkpoint.pt" --export-weights "$dest/policy.pt" >/dev/null 2>&1
   fi
+  # The replay check of tests/robot (robot_shipped_state_policy): the first 4 test episodes of the shipped file.
+  rm -rf "$run/eval/shipped_check"
+  "$EVAL" --checkpoint "$dest/policy.pt" --episodes 4 --seed "$TEST_SEED" --videos 0 --out "$run/eval/shipped_check" \
+    --set experiment.threads=1 >/dev/null 2>&1
+  cp "$run/eval/shipped_check/episodes.csv" "$dest/check_episodes.csv"
   local c="$run/df/config.yaml"
   {
     echo "# State DF policy of the fruit swap (seed 0)"
@@ -239,6 +245,7 @@ ship_weights() {
     echo "- at commit: \`$(cat "$run/commit.txt")\`"
     echo "- budget: $(awk '/^training:/ { t = 1 } t && /steps:/ { print $2; exit }' "$c") steps x batch $(awk '/^training:/ { t = 1 } t && /batch_size:/ { print $2; exit }' "$c"), $(awk '{ printf "%.1f", $1 / 60 }' "$run/df/train_seconds.txt") min of wall time on one thread of the shared 2-core machine"
     echo "- exported by: \`df_robot_eval --checkpoint $run/df/checkpoint.pt --export-weights weights/robot_state_df/policy.pt$([[ $precision == half ]] && echo " --half")\`"
+    echo "- \`check_episodes.csv\`: its first 4 test episodes (\`df_robot_eval --checkpoint weights/robot_state_df/policy.pt --episodes 4 --seed $TEST_SEED --videos 0\`), replayed by the test robot_shipped_state_policy; on another CPU kind or LibTorch build, rounding may differ: rewrite it with that command"
     echo "- on test seeds 1000-$((TEST_SEED + EPISODES - 1)): float weights $(awk -F, 'NR == 2 { print $3 "/" $2 }' "$run/eval/df_memory/summary.csv"), half-precision weights $(awk -F, 'NR == 2 { print $3 "/" $2 }' "$run/eval/df_memory_half/summary.csv") successes ($([[ $precision == half ]] && echo "the same episodes" || echo "episodes differ: float shipped"))"
   } >"$dest/README.md"
   echo "shipped $dest/policy.pt ($precision)"

@@ -80,6 +80,7 @@ class Pooled:
     """Counts of one setting summed over the training seeds that have it."""
 
     def __init__(self, archive, seeds, setting):
+        self.setting = setting
         self.rows = {s: read_summary(os.path.join(archive, "state", s, "eval", setting, "summary.csv")) for s in seeds}
         self.rows = {s: r for s, r in self.rows.items() if r}
         self.n = sum(r["episodes"] for r in self.rows.values())
@@ -229,6 +230,11 @@ def main():
       "whose forward noise matches it and only scaled, not noised again); the same DF model at k = 0 and the "
       "teacher-forced model take them as truth. Drop: points below the same model's clean success.")
     w("")
+    corrupt_seeds = sorted({s for kind, _ in KINDS for s in Pooled(archive, seeds, f"df_{kind}_k").rows})
+    if corrupt_seeds and corrupt_seeds != seeds:
+        w(f"Run on training seed(s) {', '.join(corrupt_seeds)} only (`CORRUPTION_SEEDS`); the drops compare with the "
+          "clean rate of the same seed(s).")
+        w("")
     w("| corruption | policy | success | 95% CI | drop vs clean | k |")
     w("|---|---|---|---|---|---|")
     tf_clean = pooled["tf_memory"]
@@ -237,6 +243,8 @@ def main():
                                     ("tf_%s", "teacher forcing (taken as truth)", tf_clean)):
             setting = suffix % kind
             p = Pooled(archive, seeds, setting)
+            # The clean rate over the same training seeds as the corrupted one (CORRUPTION_SEEDS may be fewer).
+            clean = Pooled(archive, list(p.rows), clean.setting) if p.n else clean
             s, ci = p.success_cell()
             drop = f"{100 * (clean.rate - p.rate):+.1f}".replace("+", "−", 1) if p.n and clean.n else ""
             drop = f"{100 * (clean.rate - p.rate):.1f}" if p.n and clean.n else ""
