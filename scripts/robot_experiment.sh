@@ -124,24 +124,31 @@ choose_level() {  # seed dir, corruption
   awk -F, 'NR > 1 && $2 > best { best = $2; k = $1 } END { print k }' "$out"
 }
 
-state_seed() {  # training seed
-  local s=$1 run="$RUNS/seed$1" config=configs/robot_swap_state.yaml m
+state_seed() {  # training seed [phase: memory = the models and evaluations of the memory table only; all]
+  local s=$1 phase=${2:-all} run="$RUNS/seed$1" config=configs/robot_swap_state.yaml m
   if archive_is_fresh "$ARCHIVE/state/seed$s"; then echo "skip seed $s (archived in $ARCHIVE/state/seed$s)"; return 0; fi
   if [[ -d $run ]] && ! archive_is_fresh "$run"; then
     echo "$run was made by other code: redoing it"
     rm -rf "$run.stale" && mv "$run" "$run.stale"
   fi
   run_commit_stamp "$run"
-  for m in $ONLY; do
+  # The memory table first (DF, the memoryless model, the control), then teacher forcing and the corruptions:
+  # a run cut short has the main claim.
+  for m in dp ctl df; do
+    [[ " $ONLY " == *" $m "* ]] || continue
     # shellcheck disable=SC2046  # model_args is a list of words
     train "$run/$m" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args "$m")
   done
   local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
   [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "DF, memory"
-  [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_reset" --checkpoint "$run/df/checkpoint.pt" --policy memoryless "${test[@]}" --label "DF, latent reset every token"
-  [[ " $ONLY " == *" tf "* ]] && evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
   [[ " $ONLY " == *" dp "* ]] && evaluate "$run/eval/dp_memoryless" --checkpoint "$run/dp/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless (2-token windows)"
+  [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_reset" --checkpoint "$run/df/checkpoint.pt" --policy memoryless "${test[@]}" --label "DF, latent reset every token"
   [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
+  [[ $phase == memory ]] && return 0
+  if [[ " $ONLY " == *" tf "* ]]; then
+    train "$run/tf" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args tf)
+    evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
+  fi
   if [[ " $ONLY " == *" df "* && " $ONLY " == *" tf "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
     local kind k
     for kind in glitch dropout noise; do
@@ -279,11 +286,12 @@ case "$MODE" in
     # The first seed, then its videos and shipped weights, then the chance levels and the other seeds: a run cut
     # short still has one complete seed.
     first=${SEEDS%% *}
-    state_seed "$first"
+    state_seed "$first" memory
     if [[ $first == 0 ]]; then
       if [[ -f "$RUNS/seed0/eval/dp_memoryless/episodes.csv" ]]; then videos; fi
       ship_weights
     fi
+    state_seed "$first"
     scripted
     for s in $SEEDS; do [[ $s == "$first" ]] || state_seed "$s"; done
     ;;
