@@ -88,6 +88,7 @@ class Pooled:
         self.picks = sum(r["first_picks"] for r in self.rows.values())
         self.right = sum(r["right_first_picks"] for r in self.rows.values())
         self.stage_fail = [sum(r[f"failed_at_stage{i}"] for r in self.rows.values()) for i in range(3)]
+        self.outside = sum(r["fruit_outside_slots"] for r in self.rows.values())
 
     @property
     def rate(self):
@@ -135,6 +136,13 @@ def main():
       f"made at commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c}`' for c in commits) or '(none)'}.")
     if stale:
         w(f"Archived seeds made by older numerics code and left out: {', '.join(stale)}.")
+    partial = [s for s in seeds if os.path.exists(os.path.join(archive, "state", s, "partial.txt"))]
+    missing = [s for s in SEEDS if s not in seeds and s not in stale]
+    if partial or missing:
+        w(f"**Incomplete:** {'training seed(s) ' + ', '.join(missing) + ' not run' if missing else ''}"
+          f"{'; ' if partial and missing else ''}"
+          f"{'seed(s) ' + ', '.join(partial) + ' stopped before the end (only the rows they finished are pooled)' if partial else ''}"
+          ". `scripts/robot_experiment.sh state` continues them.")
     w("")
     w("The paper's real-robot data is not public; the task is rebuilt in simulation (scene, expert, cameras: "
       "[robot_env.md](robot_env.md)). Two claims of section 4.4 are measured here on **state observations** "
@@ -166,13 +174,14 @@ def main():
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
     w("## Memory: who solves the swap")
     w("")
-    w("| policy | success | 95% CI (per seed, %) | first pick at the ambiguous state right | failed at stage 0 / 1 / 2 |")
-    w("|---|---|---|---|---|")
+    w("| policy | success | 95% CI (per seed, %) | first pick at the ambiguous state right | failed at stage 0 / 1 / 2 | "
+      "a fruit left outside every slot |")
+    w("|---|---|---|---|---|---|")
     for setting, name, _ in CLEAN:
         p = pooled[setting]
         s, ci = p.success_cell()
         w(f"| {name} | {s} | {ci} | {p.pick_cell() if p.n else ''} | "
-          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} |")
+          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} | {int(p.outside) if p.n else ''} |")
     for row, name in ((expert, "scripted expert (knows the start)"),
                       (chance, "scripted expert picking at random at the ambiguous state (**chance level**)")):
         if row:
@@ -181,7 +190,8 @@ def main():
             w(f"| {name} | {int(row['successes'])} / {int(row['episodes'])} = **{100 * row['success_rate']:.1f}%** | "
               f"{100 * lo:.1f}-{100 * hi:.1f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} = "
               f"{100 * row['first_pick_rate']:.0f}% ({100 * flo:.0f}-{100 * fhi:.0f}%) | "
-              f"{int(row['failed_at_stage0'])} / {int(row['failed_at_stage1'])} / {int(row['failed_at_stage2'])} |")
+              f"{int(row['failed_at_stage0'])} / {int(row['failed_at_stage1'])} / {int(row['failed_at_stage2'])} | "
+              f"{int(row['fruit_outside_slots'])} |")
     w("")
     w("*First pick at the ambiguous state*: the first grasp an episode makes while the apple rests in C (stage 1, "
       "or stage 2 after a wrong move back), right when it takes the fruit the expert takes there; counted over the "
@@ -235,8 +245,8 @@ def main():
         w(f"Run on training seed(s) {', '.join(corrupt_seeds)} only (`CORRUPTION_SEEDS`); the drops compare with the "
           "clean rate of the same seed(s).")
         w("")
-    w("| corruption | policy | success | 95% CI | drop vs clean | k |")
-    w("|---|---|---|---|---|---|")
+    w("| corruption | policy | success | 95% CI | drop vs clean | first pick at the ambiguous state right | k |")
+    w("|---|---|---|---|---|---|---|")
     tf_clean = pooled["tf_memory"]
     for kind, title in KINDS:
         for suffix, name, clean in (("df_%s_k", "DF, labelled k > 0", df), ("df_%s_k0", "DF, k = 0 (taken as truth)", df),
@@ -249,7 +259,7 @@ def main():
             drop = f"{100 * (clean.rate - p.rate):+.1f}".replace("+", "−", 1) if p.n and clean.n else ""
             drop = f"{100 * (clean.rate - p.rate):.1f}" if p.n and clean.n else ""
             levels = ", ".join(str(int(r["corruption_level"])) for r in p.rows.values())
-            w(f"| {title} | {name} | {s} | {ci} | {drop} | {levels} |")
+            w(f"| {title} | {name} | {s} | {ci} | {drop} | {p.pick_cell() if p.n else ''} | {levels} |")
             corr_rows.append((kind, setting, name, p, clean))
     w("")
     for kind, _ in KINDS:

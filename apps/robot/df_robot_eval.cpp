@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       rates_chart, title;
   std::vector<std::string> overrides;
   std::vector<double> references;
+  std::vector<uint64_t> video_seeds;
   int64_t episodes = 0, seed = -1, videos = -1;
   bool task_video = false, no_ema = false, half = false;
   cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train (or --export-weights)");
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
   cli.add_option("--episodes", episodes, "episodes (default robot.eval_episodes)");
   cli.add_option("--seed", seed, "first episode seed, env i gets seed + i (default robot.eval_seed)");
   cli.add_option("--videos", videos, "MP4s of the first episodes (default robot.videos)");
+  cli.add_option("--video-seeds", video_seeds,
+                 "MP4s also of the episodes with these seeds, in the same batches as without (repeatable)");
   cli.add_option("--out", out, "output folder (default <checkpoint dir>/robot_eval/<policy>_<corruption>)");
   cli.add_option("--label", label, "name of the summary row (default <policy>_<corruption>)");
   cli.add_option("--scripted", scripted, "expert | random_pick: evaluate the scripted expert (no checkpoint)");
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
       if (episodes > 0) eval.episodes = episodes;
       if (seed >= 0) eval.first_seed = static_cast<uint64_t>(seed);
       if (videos >= 0) eval.videos = videos;
+      eval.video_seeds = video_seeds;
       eval.out_dir = out.empty() ? (default_root / setting).string() : out;
       eval.label = label.empty() ? setting : label;
       std::filesystem::create_directories(eval.out_dir);

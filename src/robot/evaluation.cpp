@@ -31,14 +31,17 @@ namespace {
 // black while the policy's were blacked out.
 class EpisodeVideos {
  public:
-  EpisodeVideos(SceneRenderer* renderer, int64_t count, int64_t resolution, CameraSet dark_cameras)
+  // wanted[i]: env i of the batch is recorded.
+  EpisodeVideos(SceneRenderer* renderer, std::vector<bool> wanted, int64_t resolution, CameraSet dark_cameras)
       : renderer_(renderer),
         resolution_(static_cast<int>(resolution)),
         dark_cameras_(dark_cameras),
-        frames_(static_cast<size_t>(count)),
-        dark_(static_cast<size_t>(count), false) {}
+        wanted_(std::move(wanted)),
+        frames_(wanted_.size()),
+        dark_(wanted_.size(), false) {}
+  bool wanted(int env) const { return env < static_cast<int>(wanted_.size()) && wanted_[static_cast<size_t>(env)]; }
   void add(int env, const SwapEnv& state) {
-    if (env >= static_cast<int>(frames_.size())) return;
+    if (!wanted(env)) return;
     auto views = renderer_->observe(state, resolution_);  // [2, V, V, 3]
     if (dark_[static_cast<size_t>(env)]) {
       if (dark_cameras_ != CameraSet::Hand) views[0].zero_();
@@ -58,6 +61,7 @@ class EpisodeVideos {
   SceneRenderer* renderer_;
   int resolution_;
   CameraSet dark_cameras_;
+  std::vector<bool> wanted_;
   std::vector<std::vector<torch::Tensor>> frames_;
   std::vector<bool> dark_;
 };
@@ -102,7 +106,7 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
   auto prototype = std::make_shared<const SwapModel>();
   // State policies and scripted experts act without pictures; a renderer is made only for pixels or MP4s.
   std::unique_ptr<SceneRenderer> renderer;
-  if (traits.needs_renderer || options.videos > 0) renderer = std::make_unique<SceneRenderer>(*prototype);
+  if (traits.needs_renderer || options.videos > 0 || !options.video_seeds.empty()) renderer = std::make_unique<SceneRenderer>(*prototype);
   spdlog::info("robot eval {}: {} episodes (seeds {}..){}", options.label, options.episodes, options.first_seed,
                renderer ? ", cameras by " + renderer->describe() : "");
   for (int64_t first = 0; first < options.episodes; first += options.batch) {
@@ -113,9 +117,15 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
     envs.reset();
     std::vector<TaskMonitor> monitors;
     for (int i = 0; i < envs.size(); ++i) monitors.emplace_back(envs.env(i));
-    const int64_t recorded = std::max<int64_t>(0, std::min(n, options.videos - first));
-    EpisodeVideos videos(renderer.get(), recorded, options.video_resolution, traits.dark_cameras);
-    for (int i = 0; i < recorded; ++i) videos.add(i, envs.env(i));
+    // MP4s of the first options.videos episodes and of those seeded by video_seeds (any batch position: the
+    // episode is the one the summary counts).
+    std::vector<bool> wanted(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      wanted[static_cast<size_t>(i)] =
+          first + i < options.videos || std::find(options.video_seeds.begin(), options.video_seeds.end(),
+                                                  seeds[static_cast<size_t>(i)]) != options.video_seeds.end();
+    EpisodeVideos videos(renderer.get(), wanted, options.video_resolution, traits.dark_cameras);
+    for (int i = 0; i < envs.size(); ++i) videos.add(i, envs.env(i));
     PolicyObserver observer;
     observer.on_step = [&](int i, const SwapEnv& env) {
       monitors[static_cast<size_t>(i)].update(env);
@@ -147,7 +157,7 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
       for (Fruit f : {Fruit::Apple, Fruit::Orange})
         r.fruit_outside_slots = r.fruit_outside_slots || (env.held() != f && !env.resting_slot(f));
       summary.records.push_back(r);
-      if (i < recorded) {
+      if (videos.wanted(i)) {
         const auto path = options.out_dir + "/episode_" + std::to_string(r.seed) + ".mp4";
         videos.write(i, path, 1.0 / env.spec().control_dt);
       }

@@ -22,6 +22,7 @@ struct RobotEvaluationOptions {
   uint64_t first_seed = 1000;  // below 2^63: demonstration seeds have the top bit set
   int64_t batch = 50;  // envs acting together
   int64_t videos = 2;  // MP4s of the first episodes
+  std::vector<uint64_t> video_seeds;  // and of the episodes with these seeds (same batches, same outcomes)
   int64_t video_resolution = 128;
   std::string out_dir;  // summary.csv, episodes.csv, episode_<seed>.mp4
   std::string label;    // the summary row's name, e.g. "df / distractor"
