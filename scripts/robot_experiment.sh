@@ -3,6 +3,7 @@
 #
 #   scripts/robot_experiment.sh state     # the state-observation experiment (CPU, about an hour on one core)
 #   scripts/robot_experiment.sh pixels    # the pixel policy (configs/robot_swap_cpu.yaml, long on a CPU)
+#   scripts/robot_experiment.sh media     # seed 0's MP4s and shipped weights only
 #   scripts/robot_experiment.sh archive   # archive what a stopped state run finished (partial), write the page
 #   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files
 #
@@ -232,20 +233,22 @@ videos() {
   done
 }
 
-# The seed-0 DF policy ships in the repository (weights only): in half precision when its test evaluation is
-# episode for episode the same as the float weights', else in float. WEIGHTS/README.md says how it was made.
+# The seed-0 DF policy ships in the repository (weights only) in half precision, to stay well under 1 MB; its
+# own test evaluation stands beside the float weights'. WEIGHTS/README.md says how it was made.
+# "successes / episodes, first pick right r / p" of a summary.csv (its label may hold commas).
+counts() {
+  /usr/bin/python3 -c 'import csv, sys
+r = next(csv.DictReader(open(sys.argv[1])))
+print(f"{r[\"successes\"]} / {r[\"episodes\"]} successes, first pick at the ambiguous state right {r[\"right_first_picks\"]} / {r[\"first_picks\"]}")' "$1"
+}
+
 ship_weights() {
-  local run="$RUNS/seed0" dest=${WEIGHTS:-weights/robot_state_df} precision=half
+  local run="$RUNS/seed0" dest=${WEIGHTS:-weights/robot_state_df}
   [[ -f "$run/eval/df_memory/episodes.csv" ]] || return 0
   mkdir -p "$dest"
   "$EVAL" --checkpoint "$run/df/checkpoint.pt" --export-weights "$run/policy_half.pt" --half >/dev/null 2>&1
   evaluate "$run/eval/df_memory_half" --checkpoint "$run/policy_half.pt" --episodes "$EPISODES" --seed "$TEST_SEED" --videos 0 --label "DF, memory, half-precision weights"
-  if cmp -s <(cut -d, -f2- "$run/eval/df_memory/episodes.csv") <(cut -d, -f2- "$run/eval/df_memory_half/episodes.csv"); then
-    cp "$run/policy_half.pt" "$dest/policy.pt"
-  else
-    precision=float
-    "$EVAL" --checkpoint "$run/df/checkpoint.pt" --export-weights "$dest/policy.pt" >/dev/null 2>&1
-  fi
+  cp "$run/policy_half.pt" "$dest/policy.pt"
   # The replay check of tests/robot (robot_shipped_state_policy): the first 4 test episodes of the shipped file.
   rm -rf "$run/eval/shipped_check"
   "$EVAL" --checkpoint "$dest/policy.pt" --episodes 4 --seed "$TEST_SEED" --videos 0 --out "$run/eval/shipped_check" \
@@ -257,7 +260,7 @@ ship_weights() {
     echo
     echo "\`policy.pt\`: the weights (no optimizer state) of the Diffusion Forcing policy on state observations that"
     echo "\`scripts/robot_experiment.sh state\` trained for [docs/results/robot.md](../../docs/results/robot.md), in"
-    echo "$precision precision ($(stat -c %s "$dest/policy.pt") bytes), with its resolved config inside. Evaluate it on a fresh clone"
+    echo "half precision ($(stat -c %s "$dest/policy.pt") bytes), with its resolved config inside. Evaluate it on a fresh clone"
     echo "(no training, no demonstrations):"
     echo
     echo '```bash'
@@ -268,11 +271,11 @@ ship_weights() {
     echo "- made by: \`$(cat "$run/df/train_command.sh")\`"
     echo "- at commit: \`$(cat "$run/commit.txt")\`"
     echo "- budget: $(awk '/^training:/ { t = 1 } t && /steps:/ { print $2; exit }' "$c") steps x batch $(awk '/^training:/ { t = 1 } t && /batch_size:/ { print $2; exit }' "$c"), $(awk '{ printf "%.1f", $1 / 60 }' "$run/df/train_seconds.txt") min of wall time on one thread of the shared 2-core machine"
-    echo "- exported by: \`df_robot_eval --checkpoint $run/df/checkpoint.pt --export-weights weights/robot_state_df/policy.pt$([[ $precision == half ]] && echo " --half")\`"
+    echo "- exported by: \`df_robot_eval --checkpoint $run/df/checkpoint.pt --export-weights weights/robot_state_df/policy.pt --half\`"
     echo "- \`check_episodes.csv\`: its first 4 test episodes (\`df_robot_eval --checkpoint weights/robot_state_df/policy.pt --episodes 4 --seed $TEST_SEED --videos 0\`), replayed by the test robot_shipped_state_policy; on another CPU kind or LibTorch build, rounding may differ: rewrite it with that command"
-    echo "- on test seeds 1000-$((TEST_SEED + EPISODES - 1)): float weights $(awk -F, 'NR == 2 { print $3 "/" $2 }' "$run/eval/df_memory/summary.csv"), half-precision weights $(awk -F, 'NR == 2 { print $3 "/" $2 }' "$run/eval/df_memory_half/summary.csv") successes ($([[ $precision == half ]] && echo "the same episodes" || echo "episodes differ: float shipped"))"
+    echo "- on test seeds $TEST_SEED-$((TEST_SEED + EPISODES - 1)): these half-precision weights $(counts "$run/eval/df_memory_half/summary.csv"), the float weights they were cast from $(counts "$run/eval/df_memory/summary.csv")"
   } >"$dest/README.md"
-  echo "shipped $dest/policy.pt ($precision)"
+  echo "shipped $dest/policy.pt (half)"
 }
 
 pixels() {
@@ -324,8 +327,13 @@ case "$MODE" in
       fi
     done
     ;;
+  media)  # only the first seed's videos and the shipped weights (after its memory table)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
+    videos
+    ship_weights
+    ;;
   report) ;;
-  *) sed -n '2,7p' "$0" >&2; exit 1 ;;
+  *) sed -n '2,8p' "$0" >&2; exit 1 ;;
 esac
 fresh=()
 for d in state/scripted state/seed0 state/seed1 state/seed2 pixels; do
