@@ -327,9 +327,9 @@ case "$MODE" in
       fi
     done
     ;;
-  media)  # only the first seed's videos and the shipped weights (after its memory table)
+  media)  # only the first seed's videos (VIDEOS=0: none) and the shipped weights (after its memory table)
     RUNS=${RUNS:-/var/tmp/df-runs/robot}
-    videos
+    if [[ ${VIDEOS:-1} == 1 ]]; then videos; fi
     ship_weights
     ;;
   report) ;;
