@@ -156,12 +156,13 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
     train "$run/tf" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args tf)
     evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
   fi
-  if [[ " $ONLY " == *" df "* && " $ONLY " == *" tf "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
+  if [[ " $ONLY " == *" df "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
     local kind k
     for kind in glitch dropout noise; do
       if [[ $kind == noise ]]; then k=1; else k=$(choose_level "$run" "$kind"); fi  # noise: any k > 0 = the matching level
       evaluate "$run/eval/df_${kind}_k" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" --set robot.corrupt_level="$k" "${test[@]}" --label "DF, $kind, labelled k > 0"
       evaluate "$run/eval/df_${kind}_k0" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" --set robot.corrupt_level=0 "${test[@]}" --label "DF, $kind, k = 0"
+      [[ " $ONLY " == *" tf "* ]] || continue
       evaluate "$run/eval/tf_${kind}" --checkpoint "$run/tf/checkpoint.pt" --corruption "$kind" "${test[@]}" --label "teacher forcing, $kind"
     done
   fi
