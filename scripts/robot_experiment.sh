@@ -238,9 +238,12 @@ videos() {
 # own test evaluation stands beside the float weights'. WEIGHTS/README.md says how it was made.
 # "successes / episodes, first pick right r / p" of a summary.csv (its label may hold commas).
 counts() {
-  /usr/bin/python3 -c 'import csv, sys
+  /usr/bin/python3 - "$1" <<'PY'
+import csv, sys
 r = next(csv.DictReader(open(sys.argv[1])))
-print(f"{r[\"successes\"]} / {r[\"episodes\"]} successes, first pick at the ambiguous state right {r[\"right_first_picks\"]} / {r[\"first_picks\"]}")' "$1"
+print(f"{r['successes']} / {r['episodes']} successes, first pick at the ambiguous state right "
+      f"{r['right_first_picks']} / {r['first_picks']}")
+PY
 }
 
 ship_weights() {
