@@ -114,18 +114,18 @@ model_args() {
   esac
 }
 
-# The validation level of a corruption: the k in KS with the most successes (ties: the smaller k), written
-# with all candidates to DIR/k_selection.csv.
+# The validation level of a corruption: the k in KS with the most successes, then the most right first picks at
+# the ambiguous state, then the smaller k, written with all candidates to DIR/k_selection_KIND.csv.
 choose_level() {  # seed dir, corruption
   local run=$1 kind=$2 out="$1/eval/k_selection_$2.csv" k
-  echo "k,successes,episodes" >"$out.tmp"
+  echo "k,successes,episodes,right_first_picks,first_picks" >"$out.tmp"
   for k in $KS; do
     evaluate "$run/eval/val_df_${kind}_k$k" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" \
       --set robot.corrupt_level="$k" --episodes "$VAL_EPISODES" --seed "$VAL_SEED" --videos 0 --label "validation $kind k=$k" >&2
-    awk -F, -v k="$k" 'NR == 2 { print k "," $3 "," $2 }' "$run/eval/val_df_${kind}_k$k/summary.csv" >>"$out.tmp"
+    awk -F, -v k="$k" 'NR == 2 { print k "," $3 "," $2 "," $16 "," $15 }' "$run/eval/val_df_${kind}_k$k/summary.csv" >>"$out.tmp"
   done
   mv "$out.tmp" "$out"
-  awk -F, 'NR > 1 && $2 > best { best = $2; k = $1 } END { print k }' "$out"
+  awk -F, 'NR > 1 && (k == "" || $2 > s || ($2 == s && $4 > r)) { s = $2; r = $4; k = $1 } END { print k }' "$out"
 }
 
 state_seed() {  # training seed [phase: memory = the models and evaluations of the memory table only; all]
