@@ -9,7 +9,6 @@ import argparse
 import csv
 import math
 import os
-import shutil
 import subprocess
 from datetime import datetime, timezone
 
@@ -390,9 +389,8 @@ def main():
     shown = []
     for name, title in (("df_success", "DF succeeds"), ("memoryless_wrong_pick", "the memoryless policy picks the wrong fruit at the ambiguous state")):
         if os.path.exists(os.path.join(vids, name + ".mp4")):
-            shutil.copy(os.path.join(vids, name + ".mp4"), os.path.join(media, name + ".mp4"))
             cmd = read_text(os.path.join(vids, name + ".command.txt"))
-            shown.append(f"- [{name}.mp4](robot/{name}.mp4): {title} (overview | hand camera, rendered from the state "
+            shown.append(f"- [{name}.mp4]({rel_archive}/state/videos/{name}.mp4): {title} (overview | hand camera, rendered from the state "
                          f"episode; `{cmd}`)")
     if shown:
         w("## Episodes")
