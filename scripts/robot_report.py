@@ -302,8 +302,11 @@ def main():
             df_drop = by["k"][1].rate - by["k"][0].rate
             k0_drop = by["k0"][1].rate - by["k0"][0].rate
             tf_drop = by["tf"][1].rate - by["tf"][0].rate
+            clean_ok = by["k"][1].rate >= 0.5  # a drop from a failing policy shows nothing
             goals.append((f"{kind}: DF at k > 0 loses at most 10 points",
-                          f"{100 * df_drop:.1f} points", df_drop <= 0.10))
+                          f"{100 * df_drop:.1f} points" + ("" if clean_ok else
+                                                           f" (from {100 * by['k'][1].rate:.1f}% clean: nothing shown)"),
+                          clean_ok and df_drop <= 0.10))
             goals.append((f"{kind}: k = 0 and teacher forcing lose at least 20 points",
                           f"{100 * k0_drop:.1f} and {100 * tf_drop:.1f} points", k0_drop >= 0.2 and tf_drop >= 0.2))
 
