@@ -1,233 +1,346 @@
 #!/usr/bin/env bash
-# Robot imitation with memory (paper section 4.4) on the MuJoCo fruit swap, end to end:
-#   1. df_train: the DF policy, the teacher-forcing (next-frame diffusion) baseline and a
-#      Diffusion-Policy-style model (trained on 2-token windows: no history), same network, data and steps
-#      (the 100 expert demonstrations are generated into robot.demo_dir on first use);
-#   2. df_robot_eval: EPISODES seeded episodes for DF, DF without memory (latent reset every token),
-#      teacher forcing and the DP-style model, without corruption, with a distractor bag thrown on the
-#      table and (DF, teacher forcing, DF without memory) with both cameras black for some tokens;
-#   3. the task video generated from one first frame (Figure 4(c));
-#   4. docs/results/robot.md with the numbers next to the paper's, failure counts, budgets, commands.
+# Robot imitation with memory (paper section 4.4) on the MuJoCo fruit swap, and docs/results/robot.md.
 #
-#   scripts/robot_experiment.sh                      # CPU budget: configs/robot_swap_cpu.yaml
-#   CONFIG=configs/robot_swap.yaml scripts/robot_experiment.sh   # the paper's budget (GPU)
-#   TINY=1 scripts/robot_experiment.sh               # the whole pipeline on a tiny budget (minutes)
-#   REPORT_ONLY=1 scripts/robot_experiment.sh        # only rewrite the report from finished runs
-#   STEPS=2400 scripts/robot_experiment.sh           # every model trained for 2400 steps (runs/robot_2400steps)
-# Environment: BUILD (default build: needs df_train and df_robot_eval), CONFIG, STEPS (training steps per
-# model, default the config's), RUNS (default runs/robot, or runs/robot_<STEPS>steps with STEPS),
-# EPISODES (default 100), REPORT (default docs/results/robot.md), SETTINGS (evaluations to run, default
-# all), JOBS (runs at a time, default 2: each run uses one thread, which on a shared 2-core machine is far
-# faster than two threads per run). Finished steps are skipped, so an interrupted run continues.
+#   scripts/robot_experiment.sh state     # the state-observation experiment (CPU, about an hour on one core)
+#   scripts/robot_experiment.sh pixels    # the pixel policy (configs/robot_swap_cpu.yaml, long on a CPU)
+#   scripts/robot_experiment.sh media     # seed 0's MP4s and shipped weights only
+#   scripts/robot_experiment.sh archive   # archive what a stopped state run finished (partial), write the page
+#   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files
+#
+# state (configs/robot_swap_state.yaml, ResMLP-GRU on state tokens, no renderer), for every training seed in
+# SEEDS (default 0 1 2):
+#   1. df_train: DF (whole demonstrations), teacher forcing (next-token diffusion), the memoryless
+#      Diffusion-Policy-style model (2-token windows ending before the expert is done, robot.window_until) and
+#      the positive control (the same with the start bit in its tokens);
+#   2. df_robot_eval on EPISODES test episodes (env seeds TEST_SEED..): DF with memory, DF with the latent reset
+#      every token, teacher forcing, the memoryless model and the positive control;
+#   3. corruption around the ambiguous state: for glitch and dropout the label level k is chosen among KS on
+#      VAL_EPISODES validation episodes (env seeds VAL_SEED.., disjoint from the test seeds); Gaussian noise is
+#      labelled with the level matching its sigma; then DF at k, DF at k = 0 and teacher forcing on the test seeds.
+# After the first seed: MP4s of one DF success and one memoryless failure at the ambiguous state and the shipped
+# weights (seed 0's models), then the scripted expert and the expert picking at random at the ambiguous state
+# (the chance level) under the same time limit on CHANCE_EPISODES episodes (also at the old 48-token limit), then
+# the other seeds.
+#
+# Each finished seed's small result files (summaries, k selection, configs, wall times; no checkpoints) are
+# archived in ARCHIVE (docs/results/robot_runs, committed) with the commit that made them
+# (scripts/lib/run_archive.sh); a seed archived by the current numerics code is skipped. Runs live in RUNS
+# (default /var/tmp/df-runs/robot, outside the checkout); an interrupted run continues (training from its checkpoint, finished
+# evaluations are kept). The page is written by scripts/robot_report.py from ARCHIVE alone.
+#
+# pixels trains DF, teacher forcing and the window-restricted memoryless model on configs/robot_swap_cpu.yaml
+# (STEPS overrides training.steps), evaluates them on EPISODES test episodes, and archives the summaries in
+# ARCHIVE/pixels, where the page's pixel row reads them.
+#
+# Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
+# (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
+# CORRUPTION_SEEDS (the seeds that also run the corruption grid; default SEEDS), STEPS (training steps, default
+# the config's), ONLY (space-separated model names of the state grid to run: df
+# tf dp ctl; default all). One process at a time, one thread, niced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/train_resumable.sh
+MODE=${1:-state}
 BUILD=${BUILD:-build}
-CONFIG=${CONFIG:-configs/robot_swap_cpu.yaml}
-RUNS=${RUNS:-runs/robot${STEPS:+_${STEPS}steps}}
-EPISODES=${EPISODES:-100}
+ARCHIVE=${ARCHIVE:-docs/results/robot_runs}
 REPORT=${REPORT:-docs/results/robot.md}
-EXTRA=()
-if [[ -n ${TINY:-} ]]; then
-  # Tiny: the smoke-test config, a few episodes; the report goes next to the runs, not into docs/.
-  CONFIG=configs/tiny_robot.yaml
-  RUNS=${RUNS_TINY:-runs/robot_tiny}
-  EPISODES=${EPISODES_TINY:-4}
-  REPORT=$RUNS/robot.md
-  EXTRA=(--set "robot.demo_dir=$RUNS/demos")
-fi
-JOBS=${JOBS:-2}
-export OMP_NUM_THREADS=1
-EXTRA+=(--set experiment.threads=1)
-[[ -n ${STEPS:-} ]] && EXTRA+=(--set "training.steps=$STEPS")
+SEEDS=${SEEDS:-0 1 2}
+EPISODES=${EPISODES:-100}
+VAL_EPISODES=${VAL_EPISODES:-50}
+CHANCE_EPISODES=${CHANCE_EPISODES:-400}
+TEST_SEED=${TEST_SEED:-1000}
+VAL_SEED=${VAL_SEED:-500000}
+KS=${KS:-100 300 600}
+CORRUPTION_SEEDS=${CORRUPTION_SEEDS:-$SEEDS}
+ONLY=${ONLY:-df tf dp ctl}
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+source scripts/lib/train_resumable.sh
+source scripts/lib/run_archive.sh
+# What can change this experiment's numbers: the robot domain's numerics (df_fingerprint --domain robot runs
+# tiny state and pixel pipelines) and its configs.
+NUMERICS_DOMAIN=robot
+NUMERICS_INPUTS="configs/robot_swap_state.yaml configs/robot_swap_cpu.yaml"
 TRAIN="$BUILD/apps/tools/df_train"
-demo_dir() {  # robot.demo_dir of the config after the overrides
-  "$TRAIN" --config "$CONFIG" "${EXTRA[@]}" --print-config | awk '/^robot:/ { r = 1; next } /^[^ ]/ { r = 0 }
-    r && $1 == "demo_dir:" { print $2 }'
-}
 EVAL="$BUILD/apps/robot/df_robot_eval"
-ALL_SETTINGS="df_memory_none df_memory_distractor df_memory_blackout df_memoryless_none df_memoryless_distractor \
-df_memoryless_blackout tf_memory_none tf_memory_distractor tf_memory_blackout dp_memoryless_none dp_memoryless_distractor"
-SETTINGS=${SETTINGS:-$ALL_SETTINGS}
-mkdir -p "$RUNS"
+NICE=(nice -n 10)
 
-running=0
-spawn() {  # runs "$@" in the background, at most JOBS at a time
-  if (( running >= JOBS )); then wait -n || exit 1; running=$((running - 1)); fi
-  "$@" &
-  running=$((running + 1))
-}
-wait_all() { while (( running > 0 )); do wait -n || exit 1; running=$((running - 1)); done; }
+if (( TEST_SEED + EPISODES > VAL_SEED && VAL_SEED + VAL_EPISODES > TEST_SEED )); then
+  echo "validation seeds $VAL_SEED.. overlap the test seeds $TEST_SEED.." >&2
+  exit 1
+fi
 
 timed() {  # seconds-file, command...: runs the command, records its wall time
-  local out=$1; shift
-  local start; start=$(date +%s)
+  local out=$1 start
+  shift
+  start=$(date +%s)
   "$@"
-  echo $(( $(date +%s) - start )) > "$out"
+  echo $(( $(date +%s) - start )) >"$out"
 }
 
-train() {  # name, extra df_train arguments...
-  local name=$1; shift
-  local dir="$RUNS/$name"
+evaluate() {  # out dir, df_robot_eval args...: skipped when finished
+  local dir=$1
+  shift
+  [[ -f "$dir/summary.csv" ]] && return 0
   mkdir -p "$dir"
-  local cmd=("$TRAIN" --config "$CONFIG" --run-dir "$dir" "${EXTRA[@]}" "$@")
-  [[ -f "$dir/train_command.sh" ]] || echo "${cmd[*]}" >"$dir/train_command.sh"  # the first part's command
-  cat "$dir/train_command.sh"
-  # An interrupted training continues from its checkpoint; train_seconds.txt sums the parts.
-  train_resumable "$dir" "$dir/train.log" "${cmd[@]}" || { tail -20 "$dir/train.log"; exit 1; }
+  timed "$dir/eval_seconds.txt" "${NICE[@]}" "$EVAL" "$@" --out "$dir" --set experiment.threads=1 >"$dir/eval.log" 2>&1 ||
+    { tail -20 "$dir/eval.log"; rm -f "$dir/summary.csv"; exit 1; }
+  grep -h "success" "$dir/eval.log" | tail -1
 }
 
-evaluate() {  # setting = <model>_<policy>_<corruption>
-  local setting=$1 model policy corruption
-  IFS=_ read -r model policy corruption <<< "$setting"
-  local dir="$RUNS/eval/$setting"
-  if [[ -f "$dir/summary.csv" && -f "$dir/eval_seconds.txt" ]]; then echo "skip $dir (done)"; return; fi
+niced_train() { "${NICE[@]}" "$TRAIN" "$@"; }  # train_resumable calls it again with --resume
+
+train() {  # run dir, config, df_train args...
+  local dir=$1 config=$2
+  shift 2
   mkdir -p "$dir"
-  local cmd=("$EVAL" --checkpoint "$RUNS/$model/checkpoint.pt" --policy "$policy" --corruption "$corruption"
-             --episodes "$EPISODES" --out "$dir" --label "$setting" --set experiment.threads=1)
-  echo "${cmd[*]}" | tee "$dir/eval_command.sh"
-  timed "$dir/eval_seconds.txt" "${cmd[@]}" > "$dir/eval.log" 2>&1 || { tail -20 "$dir/eval.log"; exit 1; }
+  local cmd=("$TRAIN" --config "$config" --run-dir "$dir" --set experiment.threads=1 ${STEPS:+--set training.steps=$STEPS} "$@")
+  [[ -f "$dir/train_command.sh" ]] || echo "${cmd[*]}" >"$dir/train_command.sh"
+  echo "train $dir"
+  train_resumable "$dir" "$dir/train.log" niced_train "${cmd[@]:1}" || { tail -20 "$dir/train.log"; exit 1; }
 }
 
-if [[ -z ${REPORT_ONLY:-} ]]; then
-  # The demonstrations first (one process writes the cache), then the models side by side.
-  if [[ ! -d $(demo_dir) ]]; then
-    "$EVAL" --make-demos "$(demo_dir)" --config "$CONFIG" > "$RUNS/demos.log" 2>&1 || { tail -20 "$RUNS/demos.log"; exit 1; }
-  fi
-  spawn train df
-  spawn train tf --set diffusion.training_noise=teacher_forcing
-  if [[ " $SETTINGS " == *" dp_"* ]]; then spawn train dp --set robot.n_frames=2; fi
-  wait_all
-  for setting in $SETTINGS; do spawn evaluate "$setting"; done
-  if [[ ! -f "$RUNS/task_video/task_video.png" ]]; then
-    spawn bash -c "'$EVAL' --checkpoint '$RUNS/df/checkpoint.pt' --task-video --out '$RUNS/task_video' --set experiment.threads=1 > '$RUNS/task_video.log' 2>&1 || { tail -20 '$RUNS/task_video.log'; exit 1; }"
-  fi
-  wait_all
-fi
+# A demonstration folder made once per config (generated by the expert on first use).
+demos() {  # config, folder
+  [[ -d $2 ]] && return 0
+  "${NICE[@]}" "$EVAL" --make-demos "$2" --config "$1" >"$2.log" 2>&1 || { tail -20 "$2.log"; exit 1; }
+}
 
-# ---- report ----
-field() {  # summary.csv, column name -> value
-  awk -F, -v k="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) c[$i] = i } NR == 2 { print $c[k] }' "$1"
+# The training recipe of each model of the state grid: df_train arguments after the config.
+model_args() {
+  case $1 in
+    df) ;;
+    tf) echo "--set diffusion.training_noise=teacher_forcing" ;;
+    dp) echo "--set robot.window=2 --set robot.window_until=expert_done" ;;
+    ctl) echo "--set robot.window=2 --set robot.window_until=expert_done --set robot.start_bit=true" ;;
+  esac
 }
-percent() { awk -v x="$1" 'BEGIN { printf "%.0f", 100 * x }'; }
-row() {  # setting, description, paper number
-  local s="$RUNS/eval/$1/summary.csv"
-  if [[ ! -f $s ]]; then echo "| $2 | not run | | | $3 |"; return; fi
-  local n k
-  n=$(field "$s" episodes); k=$(field "$s" successes)
-  echo "| $2 | $k / $n = **$(percent "$(field "$s" success_rate)")%** | $(percent "$(field "$s" ci95_low)")-$(percent "$(field "$s" ci95_high)")% | $(field "$s" failed_at_stage0) / $(field "$s" failed_at_stage1) / $(field "$s" failed_at_stage2) | $3 |"
-}
-picks_row() {  # setting, description
-  local s="$RUNS/eval/$1/summary.csv"
-  [[ -f $s ]] || { echo "| $2 | not run | | |"; return; }
-  echo "| $2 | $(field "$s" wrong_picks_stage1) of $(field "$s" picks_stage1) | $(field "$s" wrong_picks_stage2) of $(field "$s" picks_stage2) | $(field "$s" wrong_pick_episodes) of $(field "$s" episodes) |"
-}
-seconds() { [[ -f $1 ]] && awk '{ printf "%.1f min", $1 / 60 }' "$1" || echo "?"; }
-config_value() {  # section.key from a run's stored config
-  awk -v s="${2%%.*}" -v k="${2#*.}" '$0 ~ "^" s ":" { in_s = 1; next } /^[^ ]/ { in_s = 0 }
-       in_s && $1 == k ":" { print $2; exit }' "$1"
-}
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (with uncommitted changes)" || true)
-media=$(dirname "$REPORT")/robot
-mkdir -p "$media"
-for f in task_video.png task_video.mp4; do [[ -f "$RUNS/task_video/$f" ]] && cp "$RUNS/task_video/$f" "$media/"; done
-for s in df_memory_none df_memoryless_none df_memory_distractor tf_memory_distractor df_memory_blackout; do
-  v=$(ls "$RUNS/eval/$s"/episode_*.mp4 2>/dev/null | head -1 || true)
-  [[ -n $v ]] && cp "$v" "$media/${s}_$(basename "$v")"
-done
-dfc="$RUNS/df/config.yaml"
-{
-  echo "# Robot imitation with memory: the fruit swap in MuJoCo (paper section 4.4)"
-  echo
-  echo "Generated by \`scripts/robot_experiment.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$commit\`$dirty,"
-  echo "config \`$CONFIG\`, runs in \`$RUNS\`, $EPISODES seeded episodes per setting (env seeds"
-  echo "$(config_value "$dfc" robot.eval_seed 2>/dev/null || echo 1000) + i)."
-  echo
-  echo "The paper's real-robot data is not public; the task is rebuilt in simulation (see \"The task\" below)."
-  echo "Success: within $(config_value "$dfc" robot.eval_tokens 2>/dev/null || echo 48) tokens of 15 control steps (20 Hz), each fruit rests in"
-  echo "the other's start slot. Intervals: 95% Wilson. Failures by stage: failed episodes whose furthest"
-  echo "stage was 0 (nothing moved) / 1 (apple in C) / 2 (orange moved too). Corruption starts at token"
-  echo "$(config_value "$dfc" robot.corrupt_start 2>/dev/null || echo 10) for $(config_value "$dfc" robot.corrupt_tokens 2>/dev/null || echo 6) tokens; DF labels those observations with noise level"
-  echo "k = $(config_value "$dfc" robot.corrupt_level 2>/dev/null || echo 600), the teacher-forced model takes them as truth (k = 0)."
-  echo
-  echo "| policy | success | 95% CI | failed at stage 0 / 1 / 2 | paper |"
-  echo "|---|---|---|---|---|"
-  row df_memory_none "Diffusion Forcing (memory in the latent)" "80%"
-  row df_memory_distractor "DF, distractor bag on the table, labelled k > 0" "76% (visual distractor)"
-  row df_memory_blackout "DF, both cameras black, labelled k > 0" "(occlusion: no number)"
-  row df_memoryless_none "DF network without memory (z reset every token)" "Diffusion Policy: fails"
-  row df_memoryless_distractor "without memory, distractor" ""
-  row df_memoryless_blackout "without memory, cameras black" ""
-  row tf_memory_none "next-frame diffusion (teacher forcing)" ""
-  row tf_memory_distractor "next-frame diffusion, distractor taken as truth" "48%"
-  row tf_memory_blackout "next-frame diffusion, black frames taken as truth" ""
-  row dp_memoryless_none "Diffusion-Policy-style (trained on 2-token windows, no history)" "fails"
-  row dp_memoryless_distractor "Diffusion-Policy-style, distractor" ""
-  echo
-  echo "## Why the memoryless policy fails: wrong fruit at the ambiguous state"
-  echo
-  echo "Stage 1 (apple in C, orange in its start slot) and stage 2 (apple in C, orange in the apple's start"
-  echo "slot) of the two starts look alike: a policy that does not remember the start must guess which fruit"
-  echo "to move next. Grasps at those states, and how many took the wrong fruit (stage 1: the apple back out"
-  echo "of C; stage 2: the orange again):"
-  echo
-  echo "| policy | wrong picks at stage 1 | wrong picks at stage 2 | episodes with a wrong pick |"
-  echo "|---|---|---|---|"
-  for s in df_memory_none df_memoryless_none dp_memoryless_none tf_memory_none df_memory_distractor tf_memory_distractor; do
-    picks_row "$s" "$s"
+
+# The validation level of a corruption: the k in KS with the most successes, then the most right first picks at
+# the ambiguous state, then the smaller k, written with all candidates to DIR/k_selection_KIND.csv.
+choose_level() {  # seed dir, corruption
+  local run=$1 kind=$2 out="$1/eval/k_selection_$2.csv" k
+  echo "k,successes,episodes,right_first_picks,first_picks" >"$out.tmp"
+  for k in $KS; do
+    evaluate "$run/eval/val_df_${kind}_k$k" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" \
+      --set robot.corrupt_level="$k" --episodes "$VAL_EPISODES" --seed "$VAL_SEED" --videos 0 --label "validation $kind k=$k" >&2
+    awk -F, -v k="$k" 'NR == 2 { print k "," $3 "," $2 "," $16 "," $15 }' "$run/eval/val_df_${kind}_k$k/summary.csv" >>"$out.tmp"
   done
-  echo
-  echo "## Generated task video (Figure 4(c))"
-  echo
-  echo "From the first frame of an episode alone, the DF model rolls out the remaining tokens (its own"
-  echo "actions and both cameras). Rows: expert overview, generated overview, expert hand camera, generated"
-  echo "hand camera; columns: evenly spaced tokens. MP4: [robot/task_video.mp4](robot/task_video.mp4)."
-  echo
-  echo "![generated task video](robot/task_video.png)"
-  echo
-  echo "Episode videos (overview | hand camera, 20 fps):"
-  for v in "$media"/*_episode_*.mp4; do [[ -f $v ]] && echo "[$(basename "$v")](robot/$(basename "$v"))"; done
-  echo
-  echo "## Budgets and commands"
-  echo
-  echo "| run | steps | batch | wall time | command |"
-  echo "|---|---|---|---|---|"
+  mv "$out.tmp" "$out"
+  awk -F, 'NR > 1 && (k == "" || $2 > s || ($2 == s && $4 > r)) { s = $2; r = $4; k = $1 } END { print k }' "$out"
+}
+
+state_seed() {  # training seed [phase: memory = the models and evaluations of the memory table only; all]
+  local s=$1 phase=${2:-all} run="$RUNS/seed$1" config=configs/robot_swap_state.yaml m
+  if archive_is_fresh "$ARCHIVE/state/seed$s" && [[ ! -f "$ARCHIVE/state/seed$s/partial.txt" ]]; then
+    echo "skip seed $s (archived in $ARCHIVE/state/seed$s)"
+    return 0
+  fi
+  if [[ -d $run ]] && ! archive_is_fresh "$run"; then
+    echo "$run was made by other code: redoing it"
+    rm -rf "$run.stale" && mv "$run" "$run.stale"
+  fi
+  run_commit_stamp "$run"
+  # The memory table first (DF, the memoryless model, the control), then teacher forcing and the corruptions:
+  # a run cut short has the main claim.
+  for m in dp ctl df; do
+    [[ " $ONLY " == *" $m "* ]] || continue
+    # shellcheck disable=SC2046  # model_args is a list of words
+    train "$run/$m" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args "$m")
+  done
+  local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
+  [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "DF, memory"
+  [[ " $ONLY " == *" dp "* ]] && evaluate "$run/eval/dp_memoryless" --checkpoint "$run/dp/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless (2-token windows)"
+  [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_reset" --checkpoint "$run/df/checkpoint.pt" --policy memoryless "${test[@]}" --label "DF, latent reset every token"
+  [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
+  [[ $phase == memory ]] && return 0
+  if [[ " $ONLY " == *" tf "* ]]; then
+    train "$run/tf" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args tf)
+    evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
+  fi
+  if [[ " $ONLY " == *" df "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
+    local kind k
+    for kind in glitch dropout noise; do
+      if [[ $kind == noise ]]; then k=1; else k=$(choose_level "$run" "$kind"); fi  # noise: any k > 0 = the matching level
+      evaluate "$run/eval/df_${kind}_k" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" --set robot.corrupt_level="$k" "${test[@]}" --label "DF, $kind, labelled k > 0"
+      evaluate "$run/eval/df_${kind}_k0" --checkpoint "$run/df/checkpoint.pt" --corruption "$kind" --set robot.corrupt_level=0 "${test[@]}" --label "DF, $kind, k = 0"
+      [[ " $ONLY " == *" tf "* ]] || continue
+      evaluate "$run/eval/tf_${kind}" --checkpoint "$run/tf/checkpoint.pt" --corruption "$kind" "${test[@]}" --label "teacher forcing, $kind"
+    done
+  fi
+  [[ $ONLY == "df tf dp ctl" ]] || { echo "seed $s: ONLY=$ONLY, not archived"; return 0; }
+  archive_seed "$s"
+}
+
+# Copies a seed's small result files (configs, wall times, commands, summaries, k selections; no checkpoints)
+# into ARCHIVE/state/seedS. With "partial" (mode archive: a run stopped before the end) it takes the models and
+# evaluations that finished and writes partial.txt, which lets a later state run continue the seed.
+archive_seed() {  # training seed [partial]
+  local s=$1 run="$RUNS/seed$1" files=() f m
+  for m in df tf dp ctl; do
+    [[ -f "$run/$m/train_seconds.txt" ]] || continue
+    cp "$run/$m/train_command.sh" "$run/$m/train_command.txt"
+    files+=("$m/config.yaml" "$m/train_seconds.txt" "$m/train_command.txt")
+    [[ -f "$run/$m/validation.csv" ]] && files+=("$m/validation.csv")
+  done
+  for f in "$run"/eval/*/summary.csv "$run"/eval/*/command.txt "$run"/eval/*/eval_seconds.txt "$run"/eval/k_selection_*.csv; do
+    [[ -f $f && $f != */val_* && $f != */shipped_check/* && $f != */df_memory_half/* ]] && files+=("${f#"$run"/}")
+  done
+  rm -rf "$ARCHIVE/state/seed$s"
+  archive_store "$run" "$ARCHIVE/state/seed$s" "${files[@]}"
+  if [[ ${2:-} == partial ]]; then
+    echo "stopped before the end: the models and evaluations present are those that finished" >"$ARCHIVE/state/seed$s/partial.txt"
+  fi
+  echo "seed $s: archived in $ARCHIVE/state/seed$s${2:+ ($2)}"
+}
+
+scripted() {  # the expert and the random picker under the state config's limit (and the old 48 tokens)
+  local dir="$RUNS/scripted" c=configs/robot_swap_state.yaml
+  if archive_is_fresh "$ARCHIVE/state/scripted"; then return 0; fi
+  run_commit_stamp "$dir"
+  local n=(--episodes "$CHANCE_EPISODES" --seed "$TEST_SEED" --videos 0)
+  evaluate "$dir/expert" --scripted expert --config "$c" "${n[@]}" --label "scripted expert"
+  evaluate "$dir/random_pick" --scripted random_pick --config "$c" "${n[@]}" --label "random pick at the ambiguous state"
+  evaluate "$dir/random_pick_48" --scripted random_pick --config "$c" --set robot.eval_tokens=48 "${n[@]}" --label "random pick, 48 tokens"
+  # The expert's own lengths: the time limit is set from them (configs/robot_swap_state.yaml).
+  awk -F, 'NR > 1 && $4 > m { m = $4 } NR > 1 { s += $4; n++ } END { printf "success_step_max,%d\nsuccess_step_mean,%.1f\n", m, s / n }' \
+    "$dir/expert/episodes.csv" >"$dir/expert_lengths.csv"
+  rm -rf "$ARCHIVE/state/scripted"
+  archive_store "$dir" "$ARCHIVE/state/scripted" expert/summary.csv random_pick/summary.csv random_pick_48/summary.csv \
+    expert/command.txt random_pick/command.txt random_pick_48/command.txt expert_lengths.csv
+}
+
+# MP4s (overview | hand camera, rendered from the state episode) of one DF success and one memoryless failure
+# whose first pick at the ambiguous state was wrong: the test evaluation rerun whole (same batches, so the same
+# episodes) with --video-seeds recording the first such episode.
+videos() {
+  local run="$RUNS/seed0" media="$ARCHIVE/state/videos" want name seed setting policy
+  mkdir -p "$media"
+  for want in df dp; do
+    case $want in
+      df) name=df_success setting=df_memory policy=memory ;;
+      dp) name=memoryless_wrong_pick setting=dp_memoryless policy=memoryless ;;
+    esac
+    [[ -f "$media/$name.mp4" ]] && continue
+    seed=$(awk -F, -v w="$want" 'NR > 1 && ((w == "df" && $3 == 1) || (w == "dp" && $11 == 0)) { print $1; exit }' \
+           "$run/eval/$setting/episodes.csv")
+    [[ -n $seed ]] || { echo "no $name episode in $setting"; continue; }
+    rm -rf "$run/video_$want"
+    evaluate "$run/video_$want" --checkpoint "$run/$want/checkpoint.pt" --policy "$policy" --episodes "$EPISODES" \
+      --seed "$TEST_SEED" --videos 0 --video-seeds "$seed" --label "video $setting" >/dev/null
+    cmp -s "$run/eval/$setting/episodes.csv" "$run/video_$want/episodes.csv" ||
+      { echo "video run of $setting differs from its evaluation"; continue; }
+    cp "$run/video_$want/episode_$seed.mp4" "$media/$name.mp4"
+    awk -F, -v s="$seed" 'NR == 1 || $1 == s' "$run/video_$want/episodes.csv" >"$media/$name.csv"
+    cp "$run/video_$want/command.txt" "$media/$name.command.txt"
+  done
+}
+
+# The seed-0 DF policy ships in the repository (weights only) in half precision, to stay well under 1 MB; its
+# own test evaluation stands beside the float weights'. WEIGHTS/README.md says how it was made.
+# "successes / episodes, first pick right r / p" of a summary.csv (its label may hold commas).
+counts() {
+  /usr/bin/python3 - "$1" <<'PY'
+import csv, sys
+r = next(csv.DictReader(open(sys.argv[1])))
+print(f"{r['successes']} / {r['episodes']} successes, first pick at the ambiguous state right "
+      f"{r['right_first_picks']} / {r['first_picks']}")
+PY
+}
+
+ship_weights() {
+  local run="$RUNS/seed0" dest=${WEIGHTS:-weights/robot_state_df}
+  [[ -f "$run/eval/df_memory/episodes.csv" ]] || return 0
+  mkdir -p "$dest"
+  "$EVAL" --checkpoint "$run/df/checkpoint.pt" --export-weights "$run/policy_half.pt" --half >/dev/null 2>&1
+  evaluate "$run/eval/df_memory_half" --checkpoint "$run/policy_half.pt" --episodes "$EPISODES" --seed "$TEST_SEED" --videos 0 --label "DF, memory, half-precision weights"
+  cp "$run/policy_half.pt" "$dest/policy.pt"
+  # The replay check of tests/robot (robot_shipped_state_policy): the first 4 test episodes of the shipped file.
+  rm -rf "$run/eval/shipped_check"
+  "$EVAL" --checkpoint "$dest/policy.pt" --episodes 4 --seed "$TEST_SEED" --videos 0 --out "$run/eval/shipped_check" \
+    --set experiment.threads=1 >/dev/null 2>&1
+  cp "$run/eval/shipped_check/episodes.csv" "$dest/check_episodes.csv"
+  local c="$run/df/config.yaml"
+  {
+    echo "# State DF policy of the fruit swap (seed 0)"
+    echo
+    echo "\`policy.pt\`: the weights (no optimizer state) of the Diffusion Forcing policy on state observations that"
+    echo "\`scripts/robot_experiment.sh state\` trained for [docs/results/robot.md](../../docs/results/robot.md), in"
+    echo "half precision ($(stat -c %s "$dest/policy.pt") bytes), with its resolved config inside. Evaluate it on a fresh clone"
+    echo "(no training, no demonstrations):"
+    echo
+    echo '```bash'
+    echo "bash scripts/build.sh"
+    echo "build/apps/robot/df_robot_eval --checkpoint weights/robot_state_df/policy.pt --episodes 100 --seed 1000 --out runs/shipped_df"
+    echo '```'
+    echo
+    echo "- made by: \`$(cat "$run/df/train_command.sh")\`"
+    echo "- at commit: \`$(cat "$run/commit.txt")\`"
+    echo "- budget: $(awk '/^training:/ { t = 1 } t && /steps:/ { print $2; exit }' "$c") steps x batch $(awk '/^training:/ { t = 1 } t && /batch_size:/ { print $2; exit }' "$c"), $(awk '{ printf "%.1f", $1 / 60 }' "$run/df/train_seconds.txt") min of wall time on one thread of the shared 2-core machine"
+    echo "- exported by: \`df_robot_eval --checkpoint $run/df/checkpoint.pt --export-weights weights/robot_state_df/policy.pt --half\`"
+    echo "- \`check_episodes.csv\`: its first 4 test episodes (\`df_robot_eval --checkpoint weights/robot_state_df/policy.pt --episodes 4 --seed $TEST_SEED --videos 0\`), replayed by the test robot_shipped_state_policy; on another CPU kind or LibTorch build, rounding may differ: rewrite it with that command"
+    echo "- on test seeds $TEST_SEED-$((TEST_SEED + EPISODES - 1)): these half-precision weights $(counts "$run/eval/df_memory_half/summary.csv"), the float weights they were cast from $(counts "$run/eval/df_memory/summary.csv")"
+  } >"$dest/README.md"
+  echo "shipped $dest/policy.pt (half)"
+}
+
+pixels() {
+  local run="$RUNS" config=configs/robot_swap_cpu.yaml m
+  run_commit_stamp "$run"
+  demos "$config" "$run/demos"
+  train "$run/df" "$config" --set robot.demo_dir="$run/demos"
+  train "$run/tf" "$config" --set robot.demo_dir="$run/demos" --set diffusion.training_noise=teacher_forcing
+  train "$run/dp" "$config" --set robot.demo_dir="$run/demos" --set robot.window=2 --set robot.window_until=expert_done
+  local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
+  evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "pixels: DF, memory"
+  evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "pixels: teacher forcing"
+  evaluate "$run/eval/dp_memoryless" --checkpoint "$run/dp/checkpoint.pt" --policy memoryless "${test[@]}" --label "pixels: memoryless"
+  local files=()
   for m in df tf dp; do
-    c="$RUNS/$m/config.yaml"
-    [[ -f $c ]] || continue
-    echo "| $m | $(config_value "$c" training.steps) | $(config_value "$c" training.batch_size) | $(seconds "$RUNS/$m/train_seconds.txt") | \`$(cat "$RUNS/$m/train_command.sh")\` |"
+    cp "$run/$m/train_command.sh" "$run/$m/train_command.txt"
+    files+=("$m/config.yaml" "$m/train_seconds.txt" "$m/train_command.txt" "eval/${m}_$([[ $m == dp ]] && echo memoryless || echo memory)/summary.csv")
   done
-  for s in $ALL_SETTINGS; do
-    [[ -f "$RUNS/eval/$s/eval_command.sh" ]] || continue
-    echo "| eval $s | | | $(seconds "$RUNS/eval/$s/eval_seconds.txt") | \`$(cat "$RUNS/eval/$s/eval_command.sh")\` |"
-  done
-  if [[ -f $dfc ]]; then
-    echo
-    echo "Model: U-Net + ConvGRU, network_size $(config_value "$dfc" model.network_size), z $(config_value "$dfc" model.z_channels) channels,"
-    echo "$(config_value "$dfc" diffusion.objective) objective, $(config_value "$dfc" diffusion.schedule) schedule, $(config_value "$dfc" diffusion.sampling_steps) DDIM steps,"
-    echo "first token clean with probability $(config_value "$dfc" diffusion.first_token_clean_prob); tokens $(config_value "$dfc" robot.resolution)x$(config_value "$dfc" robot.resolution), $(config_value "$dfc" robot.n_frames) per demonstration."
-  fi
-  if [[ -f "$RUNS/df/validation.csv" ]]; then
-    echo
-    echo "Held-out validation (last row of \`validation.csv\`): DF \`$(tail -1 "$RUNS/df/validation.csv")\`,"
-    echo "teacher forcing \`$(tail -1 "$RUNS/tf/validation.csv" 2>/dev/null)\` (columns: $(head -1 "$RUNS/df/validation.csv"))."
-  fi
-  echo
-  echo "## The task"
-  echo
-  echo "- Scene (MJCF written by \`df_robot\`, stepped by MuJoCo $(ls /usr/lib/x86_64-linux-gnu/libmujoco.so.* 2>/dev/null | sed 's/.*so\.//' | head -1)): a table with slots A, B (front) and C"
-  echo "  (back), an apple (r 2.8 cm) and an orange (r 3.1 cm) as free spheres jittered up to 2 cm inside their"
-  echo "  slots, a mocap gripper moved towards each action's target at most 0.3 m/s and holding a fruit by a"
-  echo "  weld when it closes within 2 cm of the fruit's centre. Start: apple in A or B, orange in the other."
-  echo "- Cameras: an overview of the three slots and a camera on the hand, $(config_value "$dfc" robot.resolution)x$(config_value "$dfc" robot.resolution), rendered by MuJoCo's own"
-  echo "  renderer on an off-screen EGL context ($(grep -h -m1 -o 'cameras by .*' "$RUNS"/eval/*/eval.log 2>/dev/null | head -1 | sed 's/cameras by //'))."
-  echo "- Expert: apple to C, orange into the apple's start slot, apple into the orange's; back home and a pause"
-  echo "  of 31-40 steps after each move, so that some tokens show only the resting hand: at those, the next"
-  echo "  fruit depends on the start, which the picture does not show. $(config_value "$dfc" robot.demos) demonstrations (half per"
-  echo "  start), $(awk -v f="$(config_value "$dfc" robot.validation_fraction)" 'BEGIN { printf "%g", 100 * f }')% held out."
-  echo "- Tokens: [both cameras at step 15j | the 15 actions before it], actions (target x, y, z, grasp) packed"
-  echo "  as quadrant blocks of one channel each: 21 channels as in the reference. Details:"
-  echo "  [robot_env.md](robot_env.md)."
-} > "$REPORT"
-echo "wrote $REPORT"
+  rm -rf "$ARCHIVE/pixels"
+  archive_store "$run" "$ARCHIVE/pixels" "${files[@]}"
+}
+
+case "$MODE" in
+  state)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
+    mkdir -p "$RUNS"
+    demos configs/robot_swap_state.yaml "$RUNS/demos"
+    # The first seed's memory table, its videos and shipped weights, the rest of that seed (teacher forcing, the
+    # corruptions), then the chance levels and the other seeds: a run cut short still has the main claim.
+    first=${SEEDS%% *}
+    state_seed "$first" memory
+    if [[ $first == 0 ]]; then
+      if [[ -f "$RUNS/seed0/eval/dp_memoryless/episodes.csv" ]]; then videos; fi
+      ship_weights
+    fi
+    state_seed "$first"
+    scripted
+    for s in $SEEDS; do [[ $s == "$first" ]] || state_seed "$s"; done
+    ;;
+  pixels)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot/pixels}
+    pixels
+    ;;
+  archive)  # a state run stopped before its end: archive what finished (partial), then write the page
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
+    for s in $SEEDS; do
+      if [[ -f "$RUNS/seed$s/commit.txt" ]] && ! { archive_is_fresh "$ARCHIVE/state/seed$s" && [[ ! -f "$ARCHIVE/state/seed$s/partial.txt" ]]; }; then
+        archive_is_fresh "$RUNS/seed$s" && archive_seed "$s" partial
+      fi
+    done
+    ;;
+  media)  # only the first seed's videos (VIDEOS=0: none) and the shipped weights (after its memory table)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
+    if [[ ${VIDEOS:-1} == 1 ]]; then videos; fi
+    ship_weights
+    ;;
+  report) ;;
+  *) sed -n '2,8p' "$0" >&2; exit 1 ;;
+esac
+fresh=()
+for d in state/scripted state/seed0 state/seed1 state/seed2 pixels; do
+  archive_is_fresh "$ARCHIVE/$d" && fresh+=("$d")
+done
+/usr/bin/python3 scripts/robot_report.py --archive "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT" --eval "$EVAL"

@@ -60,6 +60,8 @@ SwapModel::SwapModel(const SceneSpec& spec) : spec_(spec) {
   }
   ids_.finger_actuator = {require_id(model_, mjOBJ_ACTUATOR, "finger_left"),
                           require_id(model_, mjOBJ_ACTUATOR, "finger_right")};
+  for (size_t k = 0; k < 2; ++k)
+    ids_.finger_qpos[k] = model_->jnt_qposadr[require_id(model_, mjOBJ_JOINT, k == 0 ? "finger_left" : "finger_right")];
   ids_.camera = {require_id(model_, mjOBJ_CAMERA, "overview"), require_id(model_, mjOBJ_CAMERA, "hand_camera")};
 }
 
@@ -155,6 +157,11 @@ Vec3 SwapEnv::hand() const {
 Vec3 SwapEnv::fruit(Fruit f) const {
   const mjtNum* q = data_->qpos + prototype_->ids().fruit_qpos[index(f)];
   return {q[0], q[1], q[2]};
+}
+
+double SwapEnv::gripper_closure() const {
+  const auto& q = prototype_->ids().finger_qpos;
+  return 0.5 * (data_->qpos[q[0]] + data_->qpos[q[1]]);
 }
 
 std::optional<Slot> SwapEnv::resting_slot(Fruit f) const {

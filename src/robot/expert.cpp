@@ -11,6 +11,12 @@ std::array<Move, 3> swap_plan(const StartState& start) {
   return {Move{Fruit::Apple, Slot::C}, Move{Fruit::Orange, apple}, Move{Fruit::Apple, orange}};
 }
 
+Move memoryless_move(Slot apple, Slot orange, bool orange_next) {
+  if (apple != Slot::C) return {Fruit::Apple, Slot::C};
+  const Slot empty = orange == Slot::A ? Slot::B : Slot::A;
+  return {orange_next ? Fruit::Orange : Fruit::Apple, empty};
+}
+
 SwapExpert::SwapExpert(const ExpertOptions& options, uint64_t seed) : options_(options), rng_(seed) {
   check(options.speed > 0 && options.dwell_min <= options.dwell_max &&
             options.start_dwell_min <= options.start_dwell_max && options.grasp_steps >= 1,
@@ -30,9 +36,28 @@ void SwapExpert::reset(const SwapEnv& env) {
   phases_.push_back(pause);
 }
 
+Move SwapExpert::next_move(const SwapEnv& env) {
+  if (options_.ambiguous_choice == AmbiguousChoice::Remember) return plan_[static_cast<size_t>(move_ - 1)];
+  // The slot each fruit is nearest to (it rests there after the expert's moves).
+  auto nearest = [&](Fruit f) {
+    const Vec3 p = env.fruit(f);
+    Slot best = Slot::A;
+    double best_distance = 1e9;
+    for (Slot s : {Slot::A, Slot::B, Slot::C}) {
+      const double d = std::hypot(p[0] - env.spec().slot(s)[0], p[1] - env.spec().slot(s)[1]);
+      if (d < best_distance) best = s, best_distance = d;
+    }
+    return best;
+  };
+  const bool orange_next = std::bernoulli_distribution(0.5)(rng_);
+  return memoryless_move(nearest(Fruit::Apple), nearest(Fruit::Orange), orange_next);
+}
+
 void SwapExpert::plan_move(const SwapEnv& env) {
+  current_ = next_move(env);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  const double r = options_.place_jitter * std::sqrt(u(rng_)), angle = 2.0 * M_PI * u(rng_);
+  const double jitter = options_.place_jitter < 0 ? env.spec().fruit_jitter : options_.place_jitter;
+  const double r = jitter * std::sqrt(u(rng_)), angle = 2.0 * M_PI * u(rng_);
   place_offset_ = {r * std::cos(angle), r * std::sin(angle)};
   const int g = options_.grasp_steps;
   const int dwell = std::uniform_int_distribution<int>(options_.dwell_min, options_.dwell_max)(rng_);
@@ -40,11 +65,10 @@ void SwapExpert::plan_move(const SwapEnv& env) {
   phases_ = {{Phase::OverFruit, 0, 0}, {Phase::AtFruit, 0, 0},  {Phase::Grip, 1, g},    {Phase::Up, 1, 0},
              {Phase::OverSlot, 1, 0},  {Phase::AtSlot, 1, 0},   {Phase::Release, 0, g}, {Phase::Up, 0, 0},
              {Phase::Home, 0, 0},      {Phase::Dwell, 0, dwell}};
-  (void)env;
 }
 
 Vec3 SwapExpert::phase_target(const Phase& phase, const SwapEnv& env) {
-  const Move& move = plan_[static_cast<size_t>(move_ - 1)];
+  const Move& move = current_;
   const double travel = options_.travel_height;
   switch (phase.kind) {
     case Phase::OverFruit: {
@@ -72,7 +96,7 @@ Vec3 SwapExpert::phase_target(const Phase& phase, const SwapEnv& env) {
 }
 
 Action SwapExpert::act(const SwapEnv& env) {
-  if (phases_.empty() && move_ < 3) {
+  if (phases_.empty() && (move_ < 3 || options_.ambiguous_choice == AmbiguousChoice::Random)) {
     ++move_;
     plan_move(env);
   }

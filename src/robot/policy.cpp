@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "df/core/compat.h"
 #include "df/core/error.h"
@@ -27,86 +26,111 @@ torch::Tensor as_executed(torch::Tensor actions, const SceneSpec& spec) {
   return actions;
 }
 
+// [B] -> [B, 1, ...] to broadcast over tokens [B, ...token].
+torch::Tensor per_token(const torch::Tensor& v, const torch::Tensor& tokens) {
+  std::vector<int64_t> shape(static_cast<size_t>(tokens.dim()), 1);
+  shape[0] = v.size(0);
+  return v.reshape(shape);
+}
+
 }  // namespace
 
-RobotPolicy::RobotPolicy(DiffusionForcingModel& model, RobotTokenLayout layout, PolicyOptions options)
-    : model_(&model), layout_(std::move(layout)), options_(std::move(options)) {
-  check(model.denoiser().x_shape() == layout_.token_shape(),
-        "RobotPolicy: the model's tokens are " + shape_str(model.denoiser().x_shape()) + ", the robot layout needs " +
-            shape_str(layout_.token_shape()) + " (robot.resolution / robot.action_stack)");
+RobotPolicy::RobotPolicy(DiffusionForcingModel& model, std::shared_ptr<const TokenCodec> codec, PolicyOptions options)
+    : model_(&model), codec_(std::move(codec)), options_(std::move(options)) {
+  check(codec_ != nullptr, "RobotPolicy: no token codec");
+  check(model.denoiser().x_shape() == codec_->token_shape(),
+        "RobotPolicy: the model's tokens are " + shape_str(model.denoiser().x_shape()) + ", " +
+            to_string(codec_->kind()) + " observations need " + shape_str(codec_->token_shape()) +
+            " (robot.observation, robot.resolution, robot.action_stack, robot.start_bit)");
   check(options_.max_tokens >= 1, "RobotPolicy: max_tokens must be >= 1");
+  check_corruption_fits(options_.corruption.kind, codec_->kind());
   const int64_t K = model.schedule().timesteps();
-  check(options_.corruption.level >= 0 && options_.corruption.level < K,
-        "robot.corrupt_level: expected a noise level in [0, " + std::to_string(K) + "), got " +
-            std::to_string(options_.corruption.level));
+  level_ = options_.corruption.level;
+  check(level_ >= 0 && level_ < K,
+        "robot.corrupt_level: expected a noise level in [0, " + std::to_string(K) + "), got " + std::to_string(level_));
+  if (options_.corruption.kind == CorruptionKind::Noise && level_ > 0) {
+    level_ = level_matching_noise(model.schedule(), options_.corruption.sigma);
+    check(level_ > 0, "robot.corrupt_sigma: " + std::to_string(options_.corruption.sigma) +
+                          " is below the noise of level 1; nothing to label");
+  }
 }
 
-torch::Tensor RobotPolicy::absorb(const torch::Tensor& z, const torch::Tensor& token, int64_t level,
-                                  torch::Generator& generator) {
+torch::Tensor labelled_input(const NoiseSchedule& schedule, const torch::Tensor& tokens, const torch::Tensor& levels,
+                             const torch::Tensor& eps, const torch::Tensor& observed, double observation_noise) {
+  const auto abar = per_token(NoiseSchedule::gather(schedule.alphas_cumprod, levels.to(tokens.device())), tokens);
+  auto noise_std = (1.0 - abar).sqrt().expand_as(tokens);
+  if (observation_noise > 0) {
+    const auto extra = (1.0 - abar * (1.0 + observation_noise * observation_noise)).clamp_min(0.0).sqrt();
+    const auto is_observed = observed.to(tokens.device()).unsqueeze(0).expand_as(tokens) > 0.5;
+    noise_std = torch::where(is_observed, extra.expand_as(tokens), noise_std);
+  }
+  return abar.sqrt() * tokens + noise_std * eps;
+}
+
+torch::Tensor RobotPolicy::absorb(const torch::Tensor& z, const torch::Tensor& tokens, const torch::Tensor& levels,
+                                  torch::Generator& generator, double observation_noise) {
   torch::NoGradGuard no_grad;
-  if (level == 0) return Sampler(*model_, options_.sampler).absorb_context(z, token.unsqueeze(0));
-  const int64_t B = token.size(0);
-  const auto levels = torch::full({1, B}, level, torch::TensorOptions().dtype(torch::kLong).device(token.device()));
-  const auto eps =
-      sample_clamped_noise(token.sizes(), torch::TensorOptions(torch::kFloat), model_->options().clip_noise, generator)
-          .to(token.device());
-  const auto noisy = model_->forward_process().noise(token.unsqueeze(0), levels, eps.unsqueeze(0))[0];
-  return model_->predict(z, noisy, levels[0]).z;
+  const auto clean = Sampler(*model_, options_.sampler).absorb_context(z, tokens.unsqueeze(0));
+  const auto levels_cpu = levels.to(torch::kCPU, torch::kLong);
+  if (levels_cpu.max().item<int64_t>() == 0) return clean;
+  const auto on_device = levels_cpu.to(tokens.device());
+  const auto eps = sample_clamped_noise(tokens.sizes(), torch::TensorOptions(torch::kFloat),
+                                        model_->options().clip_noise, generator)
+                       .to(tokens.device());
+  const auto noisy =
+      labelled_input(model_->schedule(), tokens, on_device, eps, codec_->observation_mask(), observation_noise);
+  const auto labelled = model_->predict(z, noisy, on_device).z;
+  return torch::where(per_token(on_device > 0, labelled), labelled, clean);
 }
 
-PolicyOutcome RobotPolicy::run(BatchedSwapEnv& envs, SceneRenderer& renderer, const PolicyObserver& observer) {
+PolicyOutcome RobotPolicy::run(BatchedSwapEnv& envs, SceneRenderer* renderer, const PolicyObserver& observer) {
   torch::NoGradGuard no_grad;
   const auto started = std::chrono::steady_clock::now();
   const int B = envs.size();
-  const int64_t R = layout_.resolution(), s = layout_.action_stack();
+  const int64_t s = codec_->action_stack();
   const auto device = model_->device();
   const auto& spec = envs.env(0).spec();
   const auto& corruption = options_.corruption;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   Sampler sampler(*model_, options_.sampler);
   const auto matrix = SchedulingMatrix::autoregressive(1, model_->grid().sampling_steps());
+  CorruptionSchedule schedule(corruption, B);
+  const double observation_noise = corruption.kind == CorruptionKind::Noise ? corruption.sigma : 0.0;
 
   PolicyOutcome outcome;
   outcome.success.assign(static_cast<size_t>(B), false);
   outcome.success_step.assign(static_cast<size_t>(B), -1);
   std::vector<bool> active(static_cast<size_t>(B), true);
+  std::vector<int64_t> starts;
   const auto z0 = model_->denoiser().initial_latent(B, {});
   auto z = z0;
-  std::vector<torch::Tensor> holds;
-  for (int i = 0; i < B; ++i) holds.push_back(layout_.hold_actions(envs.env(i).hand()));
-  auto executed = torch::stack(holds);  // [B, s, 4]
+  auto executed = torch::zeros({B, s, 4}, torch::kFloat);  // token 0: hold the start pose, gripper open
+  for (int i = 0; i < B; ++i) {
+    const Vec3 hand = envs.env(i).hand();
+    for (int64_t k = 0; k < 3; ++k) executed[i].select(1, k).fill_(hand[static_cast<size_t>(k)]);
+    starts.push_back(envs.env(i).start().apple_slot == Slot::A ? 0 : 1);
+  }
+  const auto apple_start = torch::tensor(starts, torch::kLong);
 
   for (int64_t j = 0; j < options_.max_tokens; ++j) {
-    const bool corrupted = corruption.active(j);
-    if (corruption.kind == CorruptionKind::Distractor && j == corruption.start_token) {
-      // Drawn from each env's own generator: the same bag pose for every policy on an episode seed.
-      for (int i = 0; i < B; ++i) {
-        auto& rng = envs.env(i).rng();
-        std::uniform_real_distribution<double> x(-0.2, 0.2), y(-0.08, 0.2), yaw(0.0, M_PI);
-        const double px = x(rng), py = y(rng);
-        envs.env(i).show_distractor({px, py}, yaw(rng));
-      }
-    }
-    if (corruption.kind == CorruptionKind::Distractor && j == corruption.start_token + corruption.tokens)
-      for (int i = 0; i < B; ++i) envs.env(i).hide_distractor();
+    const auto& corrupted = schedule.begin_token(envs, j);
+    std::vector<torch::Tensor> observations;
+    for (int i = 0; i < B; ++i) observations.push_back(codec_->observe(envs.env(i), renderer));
+    auto tokens = codec_->encode(torch::stack(observations), executed, apple_start);  // [B, ...token]
+    corrupt_tokens(tokens, corrupted, corruption, *codec_, generator);
+    if (observer.on_token) observer.on_token(j, tokens, corrupted);
 
-    std::vector<torch::Tensor> pictures;
-    for (int i = 0; i < B; ++i) pictures.push_back(renderer.observe(envs.env(i), static_cast<int>(R)));
-    auto frames = torch::stack(pictures);  // [B, 2, R, R, 3]
-    if (corrupted && corruption.kind == CorruptionKind::Blackout) {
-      if (corruption.blackout != CameraSet::Hand) frames.select(1, 0).zero_();
-      if (corruption.blackout != CameraSet::Overview) frames.select(1, 1).zero_();
-    }
-    if (observer.on_token) observer.on_token(j, frames, corrupted);
-
-    const auto token = layout_.pack(frames, executed).to(device);
+    std::vector<int64_t> levels;
+    for (int i = 0; i < B; ++i) levels.push_back(corrupted[static_cast<size_t>(i)] ? level_ : 0);
     if (options_.memory == PolicyMemory::Memoryless) z = z0;
-    z = absorb(z, token, corrupted ? corruption.level : 0, generator);
-    const auto noise = sample_clamped_noise({1, B, layout_.channels(), R, R}, torch::TensorOptions(torch::kFloat),
-                                            model_->options().clip_noise, generator)
-                           .to(device);
+    z = absorb(z, tokens.to(device), torch::tensor(levels, torch::kLong), generator, observation_noise);
+    std::vector<int64_t> noise_shape{1, B};
+    for (int64_t d : codec_->token_shape()) noise_shape.push_back(d);
+    const auto noise =
+        sample_clamped_noise(noise_shape, torch::TensorOptions(torch::kFloat), model_->options().clip_noise, generator)
+            .to(device);
     const auto next = sampler.sample_chunk(z, matrix, noise, {}, nullptr, generator_for(device, generator)).x[0];
-    executed = as_executed(layout_.actions_of(next).to(torch::kCPU).contiguous(), spec);
+    executed = as_executed(codec_->decode_actions(next).to(torch::kCPU).contiguous(), spec);
     outcome.tokens = j + 1;
 
     const auto chunk = executed.accessor<float, 3>();

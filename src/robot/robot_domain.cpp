@@ -27,6 +27,12 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_demonstrations(int64
   return {train, validation};
 }
 
+// robot.window, 0 meaning whole demonstrations (robot.n_frames).
+int64_t training_window(const Config& c) {
+  const int64_t window = c.get_int("robot.window");
+  return window == 0 ? c.get_int("robot.n_frames") : window;
+}
+
 class RobotDomain : public Domain {
  public:
   std::string name() const override { return "robot"; }
@@ -40,14 +46,26 @@ class RobotDomain : public Domain {
         .key("demos", generation.num_demos, "demonstrations to generate (half per start)")
         .key("demo_seed", generation.seed)
         .key("validation_fraction", 0.05, "held out for the validation loss (the reference: 5%)")
+        .key("observation", ObservationKind::Pixels,
+             "pixels: both cameras (unet_conv_gru, the paper's tokens); state: hand, gripper and fruit positions "
+             "(resmlp_gru, no renderer)")
+        .key("start_bit", false, "state tokens tell the start (the positive control of a memoryless policy only)")
         .key("resolution", generation.resolution, "camera pictures R x R (even)")
-        .key("n_frames", generation.frames, "tokens per demonstration and training sequence")
+        .key("n_frames", generation.frames, "tokens per demonstration")
         .key("action_stack", generation.frame_every, "control steps per token (a frame every action_stack steps)")
+        .key("window", int64_t{0}, "tokens per training sequence; 0 = robot.n_frames (whole demonstrations)")
+        .key("window_until", WindowRange::Anywhere,
+             "expert_done: windows end before the expert is back home after its last move (memoryless baselines)")
         .key("policy", policy.memory, "memoryless: z reset to z_0 before every token")
-        .key("corruption", policy.corruption.kind, "what happens to the cameras during evaluation")
-        .key("corrupt_start", policy.corruption.start_token, "first corrupted observation (token)")
+        .key("corruption", policy.corruption.kind,
+             "during evaluation; pixels: distractor | blackout; state: glitch | dropout | noise")
+        .key("corrupt_trigger", policy.corruption.trigger,
+             "token: from token corrupt_start; ambiguous: corrupt_start tokens after the apple first rests in C")
+        .key("corrupt_start", policy.corruption.start_token, "first corrupted observation (see corrupt_trigger)")
         .key("corrupt_tokens", policy.corruption.tokens, "corrupted observations in a row")
-        .key("corrupt_level", policy.corruption.level, "noise level DF labels them with (k > 0); 0 = truth")
+        .key("corrupt_level", policy.corruption.level,
+             "noise level DF labels them with (k > 0); 0 = truth; noise: any k > 0 means the level matching sigma")
+        .key("corrupt_sigma", policy.corruption.sigma, "corruption noise: std on the normalised state")
         .key("blackout_cameras", policy.corruption.blackout, "cameras that go black (corruption: blackout)")
         .key("eval_tokens", policy.max_tokens, "time limit of an evaluation episode in tokens")
         .key("eval_episodes", evaluation.episodes)
@@ -63,21 +81,34 @@ class RobotDomain : public Domain {
           "robot.eval_episodes", "robot.eval_batch", "robot.corrupt_tokens", "robot.video_resolution"})
       c.require_positive(key);
     for (const auto* key :
-         {"robot.demo_seed", "robot.corrupt_start", "robot.corrupt_level", "robot.eval_seed", "robot.videos"})
+         {"robot.demo_seed", "robot.corrupt_start", "robot.corrupt_level", "robot.eval_seed", "robot.videos",
+          "robot.window"})
       c.require_non_negative(key);
+    c.require_positive("robot.corrupt_sigma");
+    c.require_enum<ObservationKind>("robot.observation");
+    c.require_enum<WindowRange>("robot.window_until");
+    c.require_enum<CorruptionTrigger>("robot.corrupt_trigger");
     c.require_range("robot.validation_fraction", 0.0, 0.5);
     c.require_range("robot.video_resolution", 1, SceneSpec{}.render_buffer);
     c.require_enum<PolicyMemory>("robot.policy");
     c.require_enum<CorruptionKind>("robot.corruption");
     c.require_enum<CameraSet>("robot.blackout_cameras");
   }
-  std::vector<std::string> trained_keys() const override { return {"robot.resolution", "robot.action_stack"}; }
+  std::vector<std::string> trained_keys() const override {
+    return {"robot.observation", "robot.start_bit", "robot.resolution", "robot.action_stack"};
+  }
 
   ModelShape model_shape(const Config& c) const override {
-    check(c.get_enum<DenoiserKind>("model.kind") == DenoiserKind::UnetConvGru,
-          "model.kind: the robot tokens are images [6 + robot.action_stack, R, R]; use unet_conv_gru");
+    const auto codec = make_token_codec(c);
+    const auto kind = c.get_enum<DenoiserKind>("model.kind");
+    if (codec->kind() == ObservationKind::Pixels)
+      check(kind == DenoiserKind::UnetConvGru, "model.kind: robot.observation is pixels, tokens are images [6 + "
+                                               "robot.action_stack, R, R]; use unet_conv_gru");
+    else
+      check(kind == DenoiserKind::ResMlpGru, "model.kind: robot.observation is state, tokens are vectors " +
+                                                 shape_str(codec->token_shape()) + "; use resmlp_gru");
     ModelShape s;
-    s.x_shape = robot_token_layout(c).token_shape();
+    s.x_shape = codec->token_shape();
     return s;
   }
 
@@ -85,38 +116,40 @@ class RobotDomain : public Domain {
                                                    int repeats) const override {
     // One acting token of df_robot_eval (absorb the current token, sample the next one with S DDIM steps)
     // and rendering both cameras of every env, for one env and for robot.eval_batch envs.
-    const auto layout = robot_token_layout(c);
+    const auto codec = make_token_codec(c);
     const auto options = read_policy_options(c);
-    RobotPolicy policy(model, layout, options);
+    RobotPolicy policy(model, codec, options);
     Sampler sampler(model, options.sampler);
     const auto matrix = SchedulingMatrix::autoregressive(1, model.grid().sampling_steps());
     auto prototype = std::make_shared<const SwapModel>();
-    SceneRenderer renderer(*prototype);
-    const int R = static_cast<int>(layout.resolution());
+    std::unique_ptr<SceneRenderer> renderer;
+    if (codec->kind() == ObservationKind::Pixels) renderer = std::make_unique<SceneRenderer>(*prototype);
     std::map<std::string, double> result;
     for (const int64_t batch : {int64_t{1}, c.get_int("robot.eval_batch")}) {
       std::vector<uint64_t> seeds(static_cast<size_t>(batch));
       for (size_t i = 0; i < seeds.size(); ++i) seeds[i] = i;
       BatchedSwapEnv envs(seeds);
       envs.reset();
-      std::vector<torch::Tensor> frames;
-      for (int i = 0; i < envs.size(); ++i) frames.push_back(renderer.observe(envs.env(i), R));
-      const auto token =
-          layout.pack(torch::stack(frames), layout.hold_actions(prototype->spec().home).expand({batch, -1, -1}))
-              .to(model.device());
+      std::vector<torch::Tensor> observations;
+      for (int i = 0; i < envs.size(); ++i) observations.push_back(codec->observe(envs.env(i), renderer.get()));
+      auto hold = torch::zeros({batch, codec->action_stack(), 4});
+      for (int64_t k = 0; k < 3; ++k) hold.select(2, k).fill_(prototype->spec().home[static_cast<size_t>(k)]);
+      const auto token = codec->encode(torch::stack(observations), hold, torch::zeros({batch}, torch::kLong))
+                             .to(model.device());
       const auto z0 = model.denoiser().initial_latent(batch, {});
       auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
       const auto g = model.device().is_cpu() ? c10::optional<torch::Generator>(generator) : c10::nullopt;
+      const auto levels = torch::zeros({batch}, torch::kLong);
       const auto b = "_b" + std::to_string(batch) + "_s";
       result["act_token" + b] = median_seconds(
           [&] {
             torch::NoGradGuard no_grad;
-            sampler.sample_chunk(policy.absorb(z0, token, 0, generator), matrix, {}, {}, nullptr, g);
+            sampler.sample_chunk(policy.absorb(z0, token, levels, generator), matrix, {}, {}, nullptr, g);
           },
           repeats, 1, model.device());
-      result["render_cameras" + b] = median_seconds(
+      result["observe" + b] = median_seconds(
           [&] {
-            for (int i = 0; i < envs.size(); ++i) renderer.observe(envs.env(i), R);
+            for (int i = 0; i < envs.size(); ++i) codec->observe(envs.env(i), renderer.get());
           },
           repeats, 1, torch::kCPU);
     }
@@ -128,8 +161,8 @@ class RobotDomain : public Domain {
     const auto& data = demonstrations(c);
     const auto split =
         split_demonstrations(static_cast<int64_t>(data.set.demos.size()), c.get_double("robot.validation_fraction"));
-    auto dataset =
-        std::make_unique<RobotDemoDataset>(data.set, split.first, robot_token_layout(c), c.get_int("robot.n_frames"));
+    auto dataset = std::make_unique<RobotDemoDataset>(data.set, split.first, make_token_codec(c), training_window(c),
+                                                      c.get_enum<WindowRange>("robot.window_until"));
     spdlog::info("robot: {} training demonstrations, {} held out; sequences of {} tokens {}", split.first.size(),
                  split.second.size(), dataset->num_tokens(), shape_str(dataset->token_shape()));
     return dataset;
@@ -150,8 +183,8 @@ class RobotDomain : public Domain {
     const auto x0 = tokens.to(device);
     const auto out =
         model.training_loss(x0, model.denoiser().initial_latent(B, {}), levels, eps, {}, {}, teacher_forcing);
-    const int64_t C = tokens.size(2);
-    const auto action_error = (out.x0_pred - x0).narrow(2, 6, C - 6).abs().mean();
+    const auto is_action = 1.0 - make_token_codec(c)->observation_mask().to(device);
+    const auto action_error = ((out.x0_pred - x0).abs() * is_action).sum() / (is_action.sum() * T * B);
     return {{"val_loss", out.loss.item<double>()}, {"val_action_l1", action_error.item<double>()}};
   }
 
@@ -165,6 +198,7 @@ class RobotDomain : public Domain {
 
   std::map<std::string, double> evaluate_samples(const Config& c, const torch::Tensor& tokens, const std::string& dir,
                                                  const std::string& label) const override {
+    if (c.get_enum<ObservationKind>("robot.observation") != ObservationKind::Pixels) return {};
     // Sample 0's frames as a strip: overview on top, hand camera below.
     const auto frames = robot_token_layout(c).frames_of(tokens.select(1, 0).to(torch::kCPU));  // [N, 2, R, R, 3]
     const auto strip =
@@ -192,20 +226,42 @@ robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2,
         demo_dir: ")" + paths.work_dir + R"(/robot_demos"}
 )"};
     };
-    return {run("diffusion_forcing", "independent"), run("teacher_forcing", "teacher_forcing")};
+    // configs/robot_swap_state.yaml in miniature: state demonstrations, the ResMLP-GRU DF model and the
+    // memoryless model with the start bit (the positive control), trained on windows before the expert is done.
+    auto state_run = [&](const std::string& name, const std::string& robot_extra) {
+      return FingerprintRun{name, R"(
+experiment: {name: fingerprint_robot_state, domain: robot, seed: 0}
+model: {kind: resmlp_gru, network_size: 4, z_dim: 16, num_mlp_layers: 2, num_gru_layers: 1, initial_latent: learned}
+diffusion: {schedule: cosine, objective: x0, loss_weighting: constant, sampling_steps: 2, eta: 0.0,
+            first_token_clean_prob: 0.5}
+training: {steps: 2, batch_size: 2, lr: 0.001, lr_schedule: cosine, min_lr_ratio: 0.1, weight_decay: 0.0001,
+           warmup_steps: 1, grad_clip: 10.0, log_every: 2, validate_every: 2, checkpoint_every: 2}
+sampling: {matrix: autoregressive, chunk_size: 1}
+robot: {observation: state, demos: 4, n_frames: 40, action_stack: 15, eval_batch: 2, corrupt_level: 100,
+        eval_episodes: 2, eval_tokens: 3, corrupt_trigger: token, corrupt_start: 1, corrupt_tokens: 1, videos: 0,
+        demo_dir: ")" + paths.work_dir + R"(/robot_state_demos")" + robot_extra + "}\n"};
+    };
+    return {run("diffusion_forcing", "independent"), run("teacher_forcing", "teacher_forcing"),
+            state_run("state_diffusion_forcing", ""),
+            state_run("state_memoryless_start_bit", ", window: 2, window_until: expert_done, start_bit: true")};
   }
   void fingerprint_evaluation(DiffusionForcingModel& model, const Config& c, const FingerprintPaths& paths,
                               NumericsDigest& digest) const override {
     // df_robot_eval with and without memory, under the two corruptions of the experiment.
-    const std::pair<PolicyMemory, CorruptionKind> settings[] = {{PolicyMemory::Full, CorruptionKind::Distractor},
-                                                                {PolicyMemory::Memoryless, CorruptionKind::Blackout}};
+    const bool pixels = c.get_enum<ObservationKind>("robot.observation") == ObservationKind::Pixels;
+    const std::vector<std::pair<PolicyMemory, CorruptionKind>> settings =
+        pixels ? std::vector<std::pair<PolicyMemory, CorruptionKind>>{{PolicyMemory::Full, CorruptionKind::Distractor},
+                                                                      {PolicyMemory::Memoryless, CorruptionKind::Blackout}}
+               : std::vector<std::pair<PolicyMemory, CorruptionKind>>{{PolicyMemory::Full, CorruptionKind::Glitch},
+                                                                      {PolicyMemory::Full, CorruptionKind::Noise},
+                                                                      {PolicyMemory::Memoryless, CorruptionKind::Dropout}};
     for (const auto& [memory, corruption] : settings) {
       auto policy = read_policy_options(c);
       policy.memory = memory;
       policy.corruption.kind = corruption;
       auto eval = read_evaluation_options(c);
       eval.out_dir = paths.work_dir + "/robot_eval";
-      const auto summary = evaluate_robot_policy(model, robot_token_layout(c), policy, eval);
+      const auto summary = evaluate_robot_policy(model, make_token_codec(c), policy, eval);
       const auto label = to_string(memory) + "_" + to_string(corruption) + ".";
       digest.add(label + "rate", std::vector<double>{summary.rate, summary.ci_low, summary.ci_high});
       for (const auto& r : summary.records) {
@@ -219,22 +275,23 @@ robot: {demos: 4, resolution: 16, n_frames: 40, action_stack: 15, eval_batch: 2,
 
  private:
   struct Data {
-    std::string dir;
+    std::string key;  // the folder and the tokens made of it (one process may train several token kinds)
     DemoSet set;
     torch::Tensor held_out;  // [T, N, C, R, R] or undefined
   };
   // The demonstrations of robot.demo_dir, read once per process (validation runs many times).
   const Data& demonstrations(const Config& c) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto dir = c.get_string("robot.demo_dir");
-    if (!data_ || data_->dir != dir) {
+    const auto key = c.get_string("robot.demo_dir") + "|" + to_string(c.get_enum<ObservationKind>("robot.observation")) +
+                     "|" + shape_str(make_token_codec(c)->token_shape()) + "|" + std::to_string(c.get_int("robot.n_frames"));
+    if (!data_ || data_->key != key) {
       auto data = std::make_shared<Data>();
-      data->dir = dir;
+      data->key = key;
       data->set = load_or_generate_demonstrations(c);
       const auto split =
           split_demonstrations(static_cast<int64_t>(data->set.demos.size()), c.get_double("robot.validation_fraction"));
       if (!split.second.empty())
-        data->held_out = RobotDemoDataset(data->set, split.second, robot_token_layout(c), c.get_int("robot.n_frames"))
+        data->held_out = RobotDemoDataset(data->set, split.second, make_token_codec(c), c.get_int("robot.n_frames"))
                              .all_sequences();
       data_ = data;
     }
@@ -252,6 +309,14 @@ RobotTokenLayout robot_token_layout(const Config& c) {
   return RobotTokenLayout(c.get_int("robot.resolution"), c.get_int("robot.action_stack"));
 }
 
+std::shared_ptr<const TokenCodec> make_token_codec(const Config& c) {
+  if (c.get_enum<ObservationKind>("robot.observation") == ObservationKind::Pixels) {
+    check(!c.get_bool("robot.start_bit"), "robot.start_bit: only state tokens can carry the start bit");
+    return std::make_shared<PixelTokenCodec>(robot_token_layout(c));
+  }
+  return std::make_shared<StateTokenCodec>(c.get_int("robot.action_stack"), c.get_bool("robot.start_bit"));
+}
+
 DemoGenerationOptions read_demo_generation_options(const Config& c) {
   DemoGenerationOptions o;
   o.num_demos = c.get_int("robot.demos");
@@ -259,6 +324,7 @@ DemoGenerationOptions read_demo_generation_options(const Config& c) {
   o.frames = c.get_int("robot.n_frames");
   o.frame_every = c.get_int("robot.action_stack");
   o.resolution = c.get_int("robot.resolution");
+  o.pixels = c.get_enum<ObservationKind>("robot.observation") == ObservationKind::Pixels;
   return o;
 }
 
@@ -295,6 +361,9 @@ PolicyOptions read_policy_options(const Config& c) {
   p.memory = c.get_enum<PolicyMemory>("robot.policy");
   p.sampler = read_sampler_options(c);
   p.corruption.kind = c.get_enum<CorruptionKind>("robot.corruption");
+  check_corruption_fits(p.corruption.kind, c.get_enum<ObservationKind>("robot.observation"));
+  p.corruption.trigger = c.get_enum<CorruptionTrigger>("robot.corrupt_trigger");
+  p.corruption.sigma = c.get_double("robot.corrupt_sigma");
   p.corruption.start_token = c.get_int("robot.corrupt_start");
   p.corruption.tokens = c.get_int("robot.corrupt_tokens");
   p.corruption.level = c.get_int("robot.corrupt_level");
@@ -316,6 +385,7 @@ RobotEvaluationOptions read_evaluation_options(const Config& c) {
   RobotEvaluationOptions o;
   o.episodes = c.get_int("robot.eval_episodes");
   o.first_seed = static_cast<uint64_t>(c.get_int("robot.eval_seed"));
+  check_evaluation_seeds(o.first_seed, o.episodes);
   o.batch = c.get_int("robot.eval_batch");
   o.videos = c.get_int("robot.videos");
   o.video_resolution = c.get_int("robot.video_resolution");

@@ -8,6 +8,7 @@ void TaskMonitor::reset(const SwapEnv& env) {
   stage_ = max_stage_ = 0;
   off_plan_ = false;
   held_before_ = env.held().has_value();
+  first_pick_ = -1;
   picks_ = {};
   wrong_picks_ = {};
 }
@@ -18,6 +19,7 @@ void TaskMonitor::update(const SwapEnv& env) {
     ++picks_[static_cast<size_t>(stage_)];
     const Fruit right = stage_ == 1 ? Fruit::Orange : Fruit::Apple;
     if (*held != right) ++wrong_picks_[static_cast<size_t>(stage_)];
+    if (first_pick_ < 0) first_pick_ = *held == right ? 1 : 0;
   }
   held_before_ = held.has_value();
   const auto apple = env.resting_slot(Fruit::Apple), orange = env.resting_slot(Fruit::Orange);

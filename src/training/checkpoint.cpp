@@ -138,6 +138,19 @@ void load_inference_weights(torch::nn::Module& module, const Checkpoint& checkpo
   }
 }
 
+Checkpoint inference_checkpoint(const Checkpoint& checkpoint, bool half, bool prefer_ema) {
+  Checkpoint c;
+  c.step = checkpoint.step;
+  c.config_yaml = checkpoint.config_yaml;
+  c.model = checkpoint.model;
+  if (prefer_ema)
+    for (const auto& [name, value] : checkpoint.ema) c.model[name] = value;
+  if (half)
+    for (auto& [name, value] : c.model)
+      if (value.is_floating_point()) value = value.to(torch::kHalf);
+  return c;
+}
+
 std::string serialize_optimizer(const torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);

@@ -66,7 +66,7 @@ TEST_F(RobotDemonstrations, GeneratedHalfPerStartAndSucceeded) {
 TEST_F(RobotDemonstrations, ExecutingTokenJPlus1ActionsFromFrameJReproducesFrameJPlus1) {
   const auto& demo = set_.demos[1];
   const RobotTokenLayout layout(16, 15);
-  const auto actions = layout.actions_of(demonstration_tokens(demo, layout));  // [40, 15, 4]
+  const auto actions = layout.actions_of(demonstration_tokens(demo, PixelTokenCodec(layout)));  // [40, 15, 4]
   auto model = std::make_shared<const SwapModel>();
   SceneRenderer renderer(*model);
   SwapEnv env(model, demo.seed);
@@ -101,8 +101,32 @@ TEST_F(RobotDemonstrations, FolderRoundTrip) {
     EXPECT_EQ(back.demos[i].seed, set_.demos[i].seed);
     EXPECT_EQ(back.demos[i].success_step, set_.demos[i].success_step);
     EXPECT_TRUE(torch::equal(back.demos[i].frames, set_.demos[i].frames));
+    EXPECT_TRUE(torch::equal(back.demos[i].states, set_.demos[i].states));
     EXPECT_TRUE(torch::equal(back.demos[i].actions, set_.demos[i].actions));
   }
+  fs::remove_all(dir);
+}
+
+TEST(RobotStateDemonstrations, StateOnlyFolderRoundTripWithoutCameras) {
+  DemoGenerationOptions o;
+  o.num_demos = 2;
+  o.pixels = false;
+  const auto set = generate_demonstrations(o);
+  ASSERT_EQ(set.demos.size(), 2u);
+  EXPECT_FALSE(set.demos[0].frames.defined());
+  EXPECT_EQ(set.demos[0].states.sizes(), (std::vector<int64_t>{40, kStateDim}));
+  EXPECT_GT(set.demos[0].success_step, 0);
+  const auto dir = temp_dir("state_only");
+  write_demonstrations(set, dir);
+  EXPECT_FALSE(fs::exists(dir + "/demo_0000/frames.npy"));
+  const auto back = read_demonstrations(dir);
+  EXPECT_FALSE(back.pixels);
+  EXPECT_TRUE(torch::equal(back.demos[1].states, set.demos[1].states));
+  // A pixel policy cannot train on it: the error says why.
+  expect_error([&] { RobotDemoDataset(back, {0}, std::make_shared<PixelTokenCodec>(RobotTokenLayout(32, 15)), 40); },
+               {"robot.observation is pixels", "states only"});
+  fs::remove(dir + "/demo_0001/states.npy");
+  expect_error([&] { read_demonstrations(dir); }, {dir + "/demo_0001/states.npy", "missing"});
   fs::remove_all(dir);
 }
 
@@ -127,13 +151,22 @@ TEST_F(RobotDemonstrations, BadFoldersNameTheFile) {
   expect_error([&] { read_demonstrations(dir); }, {demo1 + "/frames.npy", "[40,2,16,16,3]", "[40,2,8,8,3]"});
   write_npy(demo1 + "/frames.npy", set_.demos[1].frames);
   EXPECT_NO_THROW(read_demonstrations(dir));
+  // States: missing, or of the wrong size.
+  fs::rename(demo1 + "/states.npy", demo1 + "/moved.npy");
+  expect_error([&] { read_demonstrations(dir); }, {demo1 + "/states.npy", "missing", "demos.csv:3"});
+  write_npy(demo1 + "/states.npy", torch::zeros({40, 10}));
+  expect_error([&] { read_demonstrations(dir); }, {demo1 + "/states.npy", "[40, 11]", "[40,10]"});
+  fs::rename(demo1 + "/moved.npy", demo1 + "/states.npy");
+  EXPECT_NO_THROW(read_demonstrations(dir));
   // A mismatched list and a broken format file.
   std::ofstream(dir + "/demos.csv", std::ios::app) << "demo_9999,A,1,40,10\n";
-  expect_error([&] { read_demonstrations(dir); }, {dir + "/demo_9999/frames.npy", "missing", "demos.csv:4"});
+  expect_error([&] { read_demonstrations(dir); }, {dir + "/demo_9999/states.npy", "missing", "demos.csv:4"});
   std::ofstream(dir + "/demos.csv") << "name,slot\n";
   expect_error([&] { read_demonstrations(dir); }, {dir + "/demos.csv", "header"});
-  std::ofstream(dir + "/format.txt") << "df-robot-demos 1\nresolution 16\n";
+  std::ofstream(dir + "/format.txt") << "df-robot-demos 2\nobservations state pixels\nresolution 16\n";
   expect_error([&] { read_demonstrations(dir); }, {dir + "/format.txt", "frame_every"});
+  std::ofstream(dir + "/format.txt") << "df-robot-demos 1\nresolution 16\nframe_every 15\n";
+  expect_error([&] { read_demonstrations(dir); }, {dir + "/format.txt", "leaked the start", "regenerate"});
   fs::remove(dir + "/format.txt");
   expect_error([&] { read_demonstrations(dir); }, {dir + "/format.txt", "missing"});
   fs::remove_all(dir);

@@ -44,6 +44,7 @@ class RobotPolicyTest : public ::testing::Test {
   static std::shared_ptr<const SwapModel> model_;
   static std::unique_ptr<SceneRenderer> renderer_;
   RobotTokenLayout layout_{16, 5};
+  std::shared_ptr<const TokenCodec> codec_ = std::make_shared<PixelTokenCodec>(layout_);
 };
 std::shared_ptr<const SwapModel> RobotPolicyTest::model_;
 std::unique_ptr<SceneRenderer> RobotPolicyTest::renderer_;
@@ -56,7 +57,7 @@ TEST_F(RobotPolicyTest, ExecutesOneChunkPerTokenAndSeesCorruptedFrames) {
   o.corruption.start_token = 1;
   o.corruption.tokens = 1;
   o.corruption.blackout = CameraSet::Hand;
-  RobotPolicy policy(*net, layout_, o);
+  RobotPolicy policy(*net, codec_, o);
   BatchedSwapEnv envs({1, 2});
   envs.reset();
   std::vector<int64_t> tokens;
@@ -64,13 +65,13 @@ TEST_F(RobotPolicyTest, ExecutesOneChunkPerTokenAndSeesCorruptedFrames) {
   std::vector<torch::Tensor> frames;
   int steps = 0;
   PolicyObserver observer;
-  observer.on_token = [&](int64_t j, const torch::Tensor& f, bool c) {
+  observer.on_token = [&](int64_t j, const torch::Tensor& t, const std::vector<bool>& c) {
     tokens.push_back(j);
-    corrupted.push_back(c);
-    frames.push_back(f.clone());
+    corrupted.push_back(c[0] && c[1]);
+    frames.push_back(layout_.frames_of(t));
   };
   observer.on_step = [&](int, const SwapEnv&) { ++steps; };
-  const auto outcome = policy.run(envs, *renderer_, observer);
+  const auto outcome = policy.run(envs, renderer_.get(), observer);
   EXPECT_EQ(outcome.tokens, 3);
   EXPECT_EQ(tokens, (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(corrupted, (std::vector<bool>{false, true, false}));
@@ -86,24 +87,39 @@ TEST_F(RobotPolicyTest, ExecutesOneChunkPerTokenAndSeesCorruptedFrames) {
 TEST_F(RobotPolicyTest, CorruptionLevelAndMemoryChangeTheLatent) {
   auto net = tiny_model(layout_);
   PolicyOptions o;
-  RobotPolicy policy(*net, layout_, o);
+  RobotPolicy policy(*net, codec_, o);
   SwapEnv env(model_, 3);
   env.reset();
   const auto token = layout_.pack(renderer_->observe(env, 16), layout_.hold_actions(env.hand())).unsqueeze(0);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
   torch::NoGradGuard no_grad;
   const auto z0 = net->denoiser().initial_latent(1, {});
-  const auto clean = policy.absorb(z0, token, 0, generator);
-  const auto again = policy.absorb(z0, token, 0, generator);
-  const auto noisy = policy.absorb(z0, token, 600, generator);
+  const auto level = [](int64_t k) { return torch::full({1}, k, torch::kLong); };
+  const auto clean = policy.absorb(z0, token, level(0), generator);
+  const auto again = policy.absorb(z0, token, level(0), generator);
+  const auto noisy = policy.absorb(z0, token, level(600), generator);
   EXPECT_TRUE(torch::equal(clean, again));  // level 0: the token as given
   EXPECT_FALSE(torch::allclose(clean, noisy));
   // A policy that remembers feeds z forward: two absorptions differ from one.
-  EXPECT_FALSE(torch::allclose(policy.absorb(clean, token, 0, generator), clean));
+  EXPECT_FALSE(torch::allclose(policy.absorb(clean, token, level(0), generator), clean));
+  // Per-env levels: env 0 clean, env 1 labelled; each gets its own level's absorption.
+  const auto two = torch::cat({token, token});
+  const auto z2 = net->denoiser().initial_latent(2, {});
+  auto g1 = at::make_generator<at::CPUGeneratorImpl>(5), g2 = at::make_generator<at::CPUGeneratorImpl>(5);
+  const auto mixed = policy.absorb(z2, two, torch::tensor({0, 600}, torch::kLong), g1);
+  const auto both_clean = policy.absorb(z2, two, torch::tensor({0, 0}, torch::kLong), g1);
+  const auto both_noisy = policy.absorb(z2, two, torch::tensor({600, 600}, torch::kLong), g2);
+  EXPECT_TRUE(torch::equal(mixed[0], both_clean[0]));
+  EXPECT_TRUE(torch::allclose(mixed[1], both_noisy[1], 1e-5, 1e-6));  // the same noise draw (one seed)
+  EXPECT_FALSE(torch::allclose(mixed[1], both_clean[1], 1e-3, 1e-3));
   PolicyOptions bad;
   bad.corruption.level = 1000;
-  EXPECT_THROW(RobotPolicy(*net, layout_, bad), df::Error);
-  EXPECT_THROW(RobotPolicy(*net, RobotTokenLayout(16, 6), o), df::Error);  // token shape mismatch
+  EXPECT_THROW(RobotPolicy(*net, codec_, bad), df::Error);
+  EXPECT_THROW(RobotPolicy(*net, std::make_shared<PixelTokenCodec>(RobotTokenLayout(16, 6)), o),
+               df::Error);  // token shape mismatch
+  PolicyOptions state_corruption;
+  state_corruption.corruption.kind = CorruptionKind::Glitch;
+  EXPECT_THROW(RobotPolicy(*net, codec_, state_corruption), df::Error);  // a state corruption on pixels
 }
 
 TEST_F(RobotPolicyTest, EvaluationWritesSummaryEpisodesAndVideos) {
@@ -121,7 +137,7 @@ TEST_F(RobotPolicyTest, EvaluationWritesSummaryEpisodesAndVideos) {
   e.out_dir = (fs::temp_directory_path() / ("df_robot_eval_" + std::to_string(::getpid()))).string();
   e.label = "tiny";
   fs::remove_all(e.out_dir);
-  const auto summary = evaluate_robot_policy(*net, layout_, o, e);
+  const auto summary = evaluate_robot_policy(*net, codec_, o, e);
   EXPECT_EQ(summary.episodes, 3);
   EXPECT_EQ(summary.records.size(), 3u);
   EXPECT_EQ(summary.records[2].seed, 1002u);

@@ -63,8 +63,10 @@ TEST(RobotTokens, TokenJHoldsTheFrameAtStepSjAndTheActionsBeforeIt) {
   Demonstration demo;
   demo.name = "demo_test";
   demo.frames = torch::randint(0, 256, {4, 2, 16, 16, 3}, torch::kLong).to(torch::kUInt8);
+  demo.states = torch::zeros({4, kStateDim});
   demo.actions = random_actions({}, 9, spec);  // (4 - 1) * 3 steps
-  const auto tokens = demonstration_tokens(demo, layout, spec);
+  const auto codec = std::make_shared<PixelTokenCodec>(layout);
+  const auto tokens = demonstration_tokens(demo, *codec, spec);
   ASSERT_EQ(tokens.sizes(), (std::vector<int64_t>{4, 9, 16, 16}));
   EXPECT_TRUE(torch::equal(layout.frames_of(tokens), demo.frames));
   const auto actions = layout.actions_of(tokens);  // [4, 3, 4]
@@ -76,13 +78,14 @@ TEST(RobotTokens, TokenJHoldsTheFrameAtStepSjAndTheActionsBeforeIt) {
   set.resolution = 16;
   set.frame_every = 3;
   set.demos = {demo, demo};
-  RobotDemoDataset dataset(set, {0, 1}, layout, 4);
+  RobotDemoDataset dataset(set, {0, 1}, codec, 4);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
   const auto batch = dataset.sample(5, generator);
   EXPECT_EQ(batch.x.sizes(), (std::vector<int64_t>{4, 5, 9, 16, 16}));
   EXPECT_TRUE(torch::equal(batch.x.select(1, 2), tokens));
-  EXPECT_THROW(RobotDemoDataset(set, {0}, layout, 5), df::Error);                   // sequences longer than the demos
-  EXPECT_THROW(RobotDemoDataset(set, {0}, RobotTokenLayout(16, 5), 4), df::Error);  // frame_every != action_stack
+  EXPECT_THROW(RobotDemoDataset(set, {0}, codec, 5), df::Error);  // sequences longer than the demos
+  EXPECT_THROW(RobotDemoDataset(set, {0}, std::make_shared<PixelTokenCodec>(RobotTokenLayout(16, 5)), 4),
+               df::Error);  // frame_every != action_stack
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ class SwapModel {
   struct Ids {
     int hand_body = -1, hand_mocap = -1, distractor_mocap = -1;
     std::array<int, 2> fruit_body{}, fruit_qpos{}, fruit_qvel{}, weld{};
-    std::array<int, 2> finger_actuator{};
+    std::array<int, 2> finger_actuator{}, finger_qpos{};
     std::array<int, 2> camera{};  // overview, hand
   };
   const Ids& ids() const { return ids_; }
@@ -74,6 +74,8 @@ class SwapEnv {
   Vec3 hand() const;
   Vec3 fruit(Fruit f) const;
   Gripper gripper() const { return gripper_; }
+  // How far the fingers have closed (finger joint travel, mean of both): 0 open .. SceneSpec::finger_travel.
+  double gripper_closure() const;
   std::optional<Fruit> held() const { return held_; }
   // The slot the fruit rests in (on the table, slow, centre inside the slot), if any.
   std::optional<Slot> resting_slot(Fruit f) const;

@@ -5,6 +5,15 @@
 // so some token's frame and executed actions show nothing but the hand resting at home: when the apple
 // sits in C, the next fruit to move depends on the initial placement, which that token does not show
 // (the paper's non-Markov ambiguity).
+//
+// Placements are drawn from the start distribution (uniform in the slot's jitter disc), so a fruit the
+// expert put down cannot be told from one that has not moved: at the ambiguous state only memory tells
+// the start. (Placing within 1 cm of the centre while starts spread over 2 cm leaked the start: a fruit far
+// from its slot's centre had not moved yet.)
+//
+// AmbiguousChoice::Random makes the chance baseline: an expert without memory that decides each move from
+// the fruits' current slots and, at the ambiguous states, picks one of the two continuations at random
+// (it keeps going until the episode's time limit stops it).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -15,6 +24,11 @@
 
 namespace df::robot {
 
+enum class AmbiguousChoice {
+  Remember,  // the plan of the start (swap_plan)
+  Random,    // memoryless: the next move from the current slots, a coin flip at the ambiguous states
+};
+
 struct ExpertOptions {
   double speed = 0.15;                 // m/s of the moving set-point
   double speed_jitter = 0.1;           // per episode: speed * U(1 - j, 1 + j)
@@ -22,7 +36,10 @@ struct ExpertOptions {
   int grasp_steps = 4;                 // steps standing still while the gripper closes / opens
   int dwell_min = 31, dwell_max = 40;  // pause at home after each move (steps)
   int start_dwell_min = 4, start_dwell_max = 12;
-  double place_jitter = 0.01;  // the release point: uniform in a disc of this radius around the slot centre
+  // The release point: uniform in a disc of this radius around the slot centre; < 0: the start jitter
+  // (SceneSpec::fruit_jitter), so placed and unmoved fruits look alike.
+  double place_jitter = -1;
+  AmbiguousChoice ambiguous_choice = AmbiguousChoice::Remember;
 };
 
 struct Move {
@@ -31,6 +48,9 @@ struct Move {
 };
 // The expert's three moves for a start.
 std::array<Move, 3> swap_plan(const StartState& start);
+// The next move of an expert without memory from the slots the fruits are in (apple not in C: the apple to
+// C; apple in C: the orange, if `orange_next`, else the apple, into the empty front slot).
+Move memoryless_move(Slot apple, Slot orange, bool orange_next);
 
 class SwapExpert {
  public:
@@ -40,8 +60,8 @@ class SwapExpert {
   // The action of the next control step (reads the fruit positions when a move starts, as a
   // tele-operator sees them).
   Action act(const SwapEnv& env);
-  // All moves done and the last pause over (the expert then rests at home).
-  bool finished() const { return move_ >= 3 && phases_.empty(); }
+  // All moves done and the last pause over (the expert then rests at home). Never for Random.
+  bool finished() const { return options_.ambiguous_choice == AmbiguousChoice::Remember && move_ >= 3 && phases_.empty(); }
   int moves_started() const { return move_; }
 
  private:
@@ -53,11 +73,13 @@ class SwapExpert {
     Vec3 target{};
   };
   void plan_move(const SwapEnv& env);
+  Move next_move(const SwapEnv& env);
   Vec3 phase_target(const Phase& phase, const SwapEnv& env);
 
   ExpertOptions options_;
   std::mt19937_64 rng_;
   std::array<Move, 3> plan_{};
+  Move current_{};
   std::deque<Phase> phases_;
   int move_ = 0;
   double step_length_ = 0;

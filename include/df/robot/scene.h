@@ -61,6 +61,7 @@ struct SceneSpec {
   // A closing gripper holds a fruit whose centre is this close to the grasp point.
   double grasp_tolerance_xy = 0.02;
   double grasp_tolerance_z = 0.02;
+  double finger_travel = 0.04;  // each finger slides at most this far towards the other
   int render_buffer = 256;  // off-screen buffer size: the largest picture that can be rendered
 
   double fruit_radius(Fruit f) const { return f == Fruit::Apple ? apple_radius : orange_radius; }

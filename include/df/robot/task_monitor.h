@@ -27,11 +27,14 @@ class TaskMonitor {
   int picks(int stage) const { return picks_.at(static_cast<size_t>(stage)); }
   int wrong_picks(int stage) const { return wrong_picks_.at(static_cast<size_t>(stage)); }
   int wrong_picks() const { return wrong_picks_[1] + wrong_picks_[2]; }
+  // The first grasp at an ambiguous state (stage 1 or 2): 1 the right fruit, 0 the wrong one, -1 none yet.
+  int first_ambiguous_pick() const { return first_pick_; }
 
  private:
   int stage_ = 0, max_stage_ = 0;
   bool off_plan_ = false;
   bool held_before_ = false;
+  int first_pick_ = -1;
   std::array<int, 4> picks_{}, wrong_picks_{};
 };
 

@@ -32,6 +32,11 @@ Checkpoint load_checkpoint(const std::string& path);
 void load_inference_weights(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& source,
                             bool prefer_ema = true);
 
+// The part of a checkpoint inference needs, e.g. to ship trained weights: step, config and the weights
+// load_inference_weights would pick (the EMA weights when present and prefer_ema), floating tensors cast to
+// half precision with `half` (they load into float models as any checkpoint); no EMA copy, no optimizer state.
+Checkpoint inference_checkpoint(const Checkpoint& checkpoint, bool half, bool prefer_ema = true);
+
 // Optimizer state <-> bytes.
 std::string serialize_optimizer(const torch::optim::Optimizer& optimizer);
 void deserialize_optimizer(torch::optim::Optimizer& optimizer, const std::string& bytes, const std::string& source);

@@ -1,0 +1,63 @@
+// State observations of the fruit swap (robot.observation: state): what a tracker and the gripper's own
+// sensors report instead of pictures. One state, raw [kStateDim]:
+//   hand x, y, z (the grasp point, metres) | gripper closure (finger travel, 0 open .. SceneSpec::finger_travel)
+//   | holding a fruit (0 / 1: the hand camera shows it) | apple x, y, z | orange x, y, z
+// Nothing reveals the start configuration or the time: no step counter, no start flag, no velocities, no
+// orientations. A state token is [normalised state | the s actions executed before it], the actions as in
+// the pixel tokens: target x, y, z scaled from the workspace box to [-1, 1], grasp -1 open / +1 closed. The
+// state is normalised the same way: positions by the workspace box, the closure by the finger travel, the
+// holding flag to -1 / +1.
+//
+// start_bit (only the positive control of the memory experiment) appends one entry that tells the start:
+// -1 apple started in A, +1 in B. A memoryless policy given it has what memory would give it.
+//
+//   StateTokenLayout layout(15, false);
+//   auto token = layout.pack(observe_state(env), executed);    // [11 + 60]
+//   auto actions = layout.actions_of(sampled);                  // [..., 15, 4] metres, grasp in [0, 1]
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "df/robot/env.h"
+
+namespace df::robot {
+
+inline constexpr int64_t kStateDim = 11;
+// Entries of a state (raw and normalised): the fruits' x coordinates (the corruption "glitch" mirrors them).
+inline constexpr int64_t kStateAppleX = 5, kStateOrangeX = 8;
+
+// The raw state of one env [kStateDim] float.
+torch::Tensor observe_state(const SwapEnv& env);
+
+class StateTokenLayout {
+ public:
+  StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec = {});
+
+  int64_t action_stack() const { return action_stack_; }
+  bool start_bit() const { return start_bit_; }
+  // Entries before the actions: the state and, with start_bit, the start.
+  int64_t observation_dim() const { return kStateDim + (start_bit_ ? 1 : 0); }
+  int64_t dim() const { return observation_dim() + 4 * action_stack_; }
+
+  // raw states [..., kStateDim] <-> normalised (the token's first kStateDim entries).
+  torch::Tensor normalise_states(const torch::Tensor& states) const;
+  torch::Tensor denormalise_states(const torch::Tensor& normalised) const;
+
+  // states [..., kStateDim] raw + actions [..., s, 4] raw (+ apple start slot [...] long, 0 = A, 1 = B, needed
+  // with start_bit and ignored without) -> tokens [..., dim].
+  torch::Tensor pack(const torch::Tensor& states, const torch::Tensor& actions,
+                     const torch::Tensor& apple_start = {}) const;
+  // The raw states [..., kStateDim] and actions [..., s, 4] (grasp in [0, 1]) of tokens [..., dim].
+  torch::Tensor states_of(const torch::Tensor& tokens) const;
+  torch::Tensor actions_of(const torch::Tensor& tokens) const;
+
+ private:
+  void check_tokens(const torch::Tensor& tokens) const;
+  int64_t action_stack_;
+  bool start_bit_;
+  torch::Tensor state_low_, state_high_;    // [kStateDim] normalisation range (double)
+  torch::Tensor action_low_, action_high_;  // [4]
+};
+
+}  // namespace df::robot

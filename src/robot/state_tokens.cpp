@@ -1,0 +1,93 @@
+#include "df/robot/state_tokens.h"
+
+#include "df/core/compat.h"
+#include "df/core/error.h"
+
+namespace df::robot {
+namespace {
+
+// [low, high] -> [-1, 1] and back, broadcasting over the last dimension.
+torch::Tensor to_unit(const torch::Tensor& x, const torch::Tensor& low, const torch::Tensor& high) {
+  const auto l = low.to(x.device()), h = high.to(x.device());
+  return ((x.to(torch::kDouble) - l) / (h - l) * 2.0 - 1.0).to(torch::kFloat);
+}
+torch::Tensor from_unit(const torch::Tensor& u, const torch::Tensor& low, const torch::Tensor& high) {
+  const auto l = low.to(u.device()), h = high.to(u.device());
+  return ((u.to(torch::kDouble) + 1.0) / 2.0 * (h - l) + l).to(torch::kFloat);
+}
+
+}  // namespace
+
+torch::Tensor observe_state(const SwapEnv& env) {
+  const Vec3 hand = env.hand(), apple = env.fruit(Fruit::Apple), orange = env.fruit(Fruit::Orange);
+  return torch::tensor({hand[0], hand[1], hand[2], env.gripper_closure(), env.held() ? 1.0 : 0.0, apple[0], apple[1],
+                        apple[2], orange[0], orange[1], orange[2]},
+                       torch::kDouble)
+      .to(torch::kFloat);
+}
+
+StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec)
+    : action_stack_(action_stack), start_bit_(start_bit) {
+  check(action_stack >= 1, "robot.action_stack: expected >= 1, got " + std::to_string(action_stack));
+  const auto& lo = spec.workspace_min;
+  const auto& hi = spec.workspace_max;
+  action_low_ = torch::tensor({lo[0], lo[1], lo[2], 0.0}, torch::kDouble);
+  action_high_ = torch::tensor({hi[0], hi[1], hi[2], 1.0}, torch::kDouble);
+  state_low_ = torch::tensor({lo[0], lo[1], lo[2], 0.0, 0.0, lo[0], lo[1], lo[2], lo[0], lo[1], lo[2]}, torch::kDouble);
+  state_high_ = torch::tensor(
+      {hi[0], hi[1], hi[2], spec.finger_travel, 1.0, hi[0], hi[1], hi[2], hi[0], hi[1], hi[2]}, torch::kDouble);
+}
+
+torch::Tensor StateTokenLayout::normalise_states(const torch::Tensor& states) const {
+  check(states.dim() >= 1 && states.size(-1) == kStateDim,
+        "StateTokenLayout: expected states [..., " + std::to_string(kStateDim) + "], got " + shape_str(states));
+  return to_unit(states, state_low_, state_high_);
+}
+
+torch::Tensor StateTokenLayout::denormalise_states(const torch::Tensor& normalised) const {
+  check(normalised.dim() >= 1 && normalised.size(-1) == kStateDim,
+        "StateTokenLayout: expected states [..., " + std::to_string(kStateDim) + "], got " + shape_str(normalised));
+  return from_unit(normalised, state_low_, state_high_);
+}
+
+torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::Tensor& actions,
+                                     const torch::Tensor& apple_start) const {
+  const int64_t n = actions.dim();
+  check(n >= 2 && actions.size(n - 2) == action_stack_ && actions.size(n - 1) == 4,
+        "StateTokenLayout::pack: expected actions [..., " + std::to_string(action_stack_) + ", 4], got " +
+            shape_str(actions));
+  const auto lead = actions.sizes().slice(0, static_cast<size_t>(n - 2)).vec();
+  check(states.sizes().slice(0, static_cast<size_t>(states.dim() - 1)).vec() == lead,
+        "StateTokenLayout::pack: states " + shape_str(states) + " and actions " + shape_str(actions) +
+            " differ in their leading dimensions");
+  std::vector<int64_t> flat = lead;
+  flat.push_back(4 * action_stack_);
+  std::vector<torch::Tensor> parts{normalise_states(states),
+                                   to_unit(actions, action_low_, action_high_).reshape(flat).to(states.device())};
+  if (start_bit_) {
+    check(apple_start.defined() && apple_start.sizes().vec() == lead,
+          "StateTokenLayout::pack: start_bit needs the apple's start slot per token " + shape_str(lead));
+    parts.insert(parts.begin() + 1, (apple_start.to(torch::kFloat) * 2.0 - 1.0).unsqueeze(-1).to(states.device()));
+  }
+  return torch::cat(parts, -1);
+}
+
+void StateTokenLayout::check_tokens(const torch::Tensor& tokens) const {
+  check(tokens.dim() >= 1 && tokens.size(-1) == dim(),
+        "StateTokenLayout: expected tokens [..., " + std::to_string(dim()) + "], got " + shape_str(tokens));
+}
+
+torch::Tensor StateTokenLayout::states_of(const torch::Tensor& tokens) const {
+  check_tokens(tokens);
+  return denormalise_states(tokens.narrow(-1, 0, kStateDim));
+}
+
+torch::Tensor StateTokenLayout::actions_of(const torch::Tensor& tokens) const {
+  check_tokens(tokens);
+  auto shape = tokens.sizes().vec();
+  shape.back() = action_stack_;
+  shape.push_back(4);
+  return from_unit(tokens.narrow(-1, observation_dim(), 4 * action_stack_).reshape(shape), action_low_, action_high_);
+}
+
+}  // namespace df::robot
