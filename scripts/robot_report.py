@@ -10,6 +10,7 @@ import csv
 import math
 import os
 import subprocess
+import sys
 from datetime import datetime, timezone
 
 SEEDS = ["seed0", "seed1", "seed2"]
@@ -323,7 +324,8 @@ def main():
             for k2, setting, name, p, _ in corr_rows:
                 if k2 == kind and p.n:
                     lo, hi = wilson(p.k, p.n)
-                    f.write(f"{kind}: {name.split('(')[0].strip()},{p.rate},{lo},{hi},{group}\n")
+                    label = name.split('(')[0].strip().replace(",", "")  # the chart's CSV has no quoting
+                    f.write(f"{kind}: {label},{p.rate},{lo},{hi},{group}\n")
         if chance:
             lo, hi = wilson(chance["successes"], chance["episodes"])
             f.write(f"random pick at the ambiguous state (chance),{chance['success_rate']},{lo},{hi},4\n")
@@ -335,7 +337,11 @@ def main():
                             "--title", "fruit swap on state observations: success and 95% interval"] + ref,
                            capture_output=True, text=True)
         chart_ok = r.returncode == 0
-    if chart_ok or os.path.exists(chart):
+        if not chart_ok:  # never show a chart of other numbers than the table's
+            sys.stderr.write(f"robot_report: the chart failed: {r.stderr.strip()}\n")
+            if os.path.exists(chart):
+                os.remove(chart)
+    if chart_ok:
         w(f"![success rates](robot/success_rates.png)")
         w("")
         w(f"Drawn by `df_robot_eval --rates-chart docs/results/robot/success_rates.csv --out "
