@@ -31,6 +31,9 @@ BEFORE=${1:-3bcb1bf}
 CONV_BEFORE=${CONV_BEFORE:-fbd6c5a}
 THREADS=${THREADS:-$(nproc)}
 export THREADS OMP_NUM_THREADS=$THREADS
+# The after build's tools run OpenBLAS's widest kernels (df/core/blas_kernels.h), also where the environment
+# pins OPENBLAS_CORETYPE (the before builds do not choose: they run what the environment gives).
+export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 out=${OUT:-docs/results/performance.md}
 work=runs/performance
 mkdir -p "$work"
@@ -161,7 +164,8 @@ authors_tuned=$(authors_large_step MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_T
   echo
   echo "Written by \`scripts/performance_table.sh $BEFORE\` on $(date -u '+%Y-%m-%d'), $(nproc) CPU cores"
   echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $THREADS intra-op threads for every"
-  echo "program, LibTorch $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null) with OpenBLAS. Before: commit $before_commit;"
+  echo "program, LibTorch $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null) with OpenBLAS (environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset};"
+  echo "the after build's tools: DF_BLAS_KERNELS=$DF_BLAS_KERNELS, $(build/tests/core/blas_kernels_probe 2>/dev/null | cut -d'|' -f1) kernels). Before: commit $before_commit;"
   echo "after: commit $after_commit. All figures are medians of repeated runs after a warm-up, from one run"
   echo "of this script (the machine is shared: compare only numbers of one run)."
   echo

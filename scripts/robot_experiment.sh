@@ -53,6 +53,8 @@ KS=${KS:-100 300 600}
 CORRUPTION_SEEDS=${CORRUPTION_SEEDS:-$SEEDS}
 ONLY=${ONLY:-df tf dp ctl}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+# OpenBLAS's widest kernels even where the environment pins OPENBLAS_CORETYPE=Haswell (df/core/blas_kernels.h)
+export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 source scripts/lib/train_resumable.sh
 source scripts/lib/run_archive.sh
 # What can change this experiment's numbers: the robot domain's numerics (df_fingerprint --domain robot runs

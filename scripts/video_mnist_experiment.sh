@@ -60,6 +60,8 @@ WEIGHTS=${WEIGHTS:-ema}
 case "$WEIGHTS" in ema|training) ;; *) echo "video_mnist_experiment: WEIGHTS=$WEIGHTS: expected ema or training" >&2; exit 1 ;; esac
 PIPELINE_CHECK=${PIPELINE_CHECK:-$([ "$TINY" = 1 ] || [ -n "$FROM_WEIGHTS" ] && echo 0 || echo 1)}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # the configs ask for one LibTorch thread (experiment.threads)
+# OpenBLAS's widest kernels even where the environment pins OPENBLAS_CORETYPE=Haswell (df/core/blas_kernels.h)
+export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 TRAIN="$BUILD/apps/tools/df_train"
 SAMPLE="$BUILD/apps/tools/df_sample"
 METRICS="$BUILD/apps/video/df_video_metrics"

@@ -10,12 +10,14 @@
 #include <filesystem>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/experiment/registry.h"
 #include "df/planning/maze_domain.h"
 #include "df/planning/maze_evaluation.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   namespace pl = df::planning;
   CLI::App cli{"Evaluate a maze planning model on the MuJoCo Maze2D environments"};
   std::string checkpoint, config_file, method_name = "all";

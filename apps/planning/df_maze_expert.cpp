@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/planning/d4rl_dataset.h"
 #include "df/planning/d4rl_hdf5.h"
@@ -60,6 +61,7 @@ void print_statistics(const DatasetStatistics& ours, const DatasetStatistics& re
 }  // namespace
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App app{"Maze2D waypoint expert vs D4RL reference scores, and D4RL dataset generation"};
   int episodes = 100;
   std::uint64_t seed = 0;

@@ -23,6 +23,7 @@
 #include <filesystem>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/experiment/registry.h"
 #include "df/robot/rates_chart.h"
@@ -30,6 +31,7 @@
 #include "df/training/checkpoint.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   namespace rb = df::robot;
   CLI::App cli{"Robot fruit swap: evaluate a policy or the scripted expert, record demonstrations, ship weights"};
   std::string checkpoint, config_file, out, label, policy, corruption, make_demos, scripted, export_weights,

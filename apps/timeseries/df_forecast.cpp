@@ -11,12 +11,14 @@
 #include <filesystem>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/experiment/registry.h"
 #include "df/timeseries/forecast.h"
 #include "df/timeseries/forecast_report.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Forecast the rolling test windows with a trained time-series model and score CRPS_sum"};
   std::string checkpoint, out_dir;
   std::vector<std::string> overrides;

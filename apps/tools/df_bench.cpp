@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/core/timing.h"
@@ -18,6 +19,7 @@
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Measure training-step and sampling time of a config"};
   std::string config_file, json_file;
   std::vector<std::string> overrides;

@@ -8,11 +8,13 @@
 #include <filesystem>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/atomic_file.h"
 #include "df/core/error.h"
 #include "df/training/inference_weights.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Export a checkpoint's inference weights (weights only) for shipping"};
   std::string checkpoint, out;
   bool half = false, no_ema = false;

@@ -12,10 +12,14 @@
 #include <cstdio>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/experiment/numerics_fingerprint.h"
 #include "df/experiment/registry.h"
 
 int main(int argc, char** argv) {
+  // First, as every tool; pinned to OpenBLAS's AVX2 kernels: the fingerprint names the code's numerics, not the
+  // kernel set this machine's OpenBLAS would pick (df/core/blas_kernels.h).
+  df::select_blas_kernels(argv, "Haswell");
   CLI::App cli{"Print the numerics fingerprint of each domain: a hash of tiny fixed training and sampling runs"};
   std::vector<std::string> names;
   df::FingerprintOptions options;

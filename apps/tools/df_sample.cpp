@@ -11,12 +11,14 @@
 #include <fstream>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
 #include "df/experiment/registry.h"
 #include "df/sampling/sampler.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Sample from a trained Diffusion Forcing model"};
   std::string checkpoint, out_dir, context_file, label = "samples", matrix, stab_input;
   std::vector<std::string> overrides;

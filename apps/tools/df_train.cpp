@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/core/stop_signal.h"
 #include "df/experiment/experiment_config.h"
@@ -21,6 +22,7 @@
 #include "df/training/trainer.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Train a Diffusion Forcing model (defaults -> --config file -> --set overrides)"};
   std::string config_file, run_dir;
   std::vector<std::string> overrides;

@@ -11,10 +11,12 @@
 #include <iostream>
 
 #include "../common/tool_main.h"
+#include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/video/rollout_report.h"
 
 int main(int argc, char** argv) {
+  df::select_blas_kernels(argv);  // first: may start this program again (df/core/blas_kernels.h)
   CLI::App cli{"Compare video rollouts from their per-frame CSVs (df_sample on a video model)"};
   std::vector<std::string> runs;
   std::string out_dir;

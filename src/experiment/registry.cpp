@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "df/core/blas_kernels.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/training/checkpoint.h"
@@ -99,8 +100,8 @@ torch::Device setup_runtime(const Config& config) {
   const auto device = resolve_device(config.get_string("experiment.device"));
   const int threads = configure_cpu_threads(config.get_int("experiment.threads"));
   const bool tuned = tune_host_allocator();
-  spdlog::info("device {}, {} CPU thread{}{}", describe_device(device), threads, threads == 1 ? "" : "s",
-               tuned ? ", heap kept for large tensors" : "");
+  spdlog::info("device {}, {} CPU thread{}{}; {}", describe_device(device), threads, threads == 1 ? "" : "s",
+               tuned ? ", heap kept for large tensors" : "", describe_blas_kernels());
   return device;
 }
 

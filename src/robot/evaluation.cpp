@@ -228,25 +228,13 @@ RobotEvaluationSummary evaluate_scripted_expert(const ExpertOptions& expert_opti
       experts.emplace_back(expert_options, envs.env(i).rng()() ^ 0x9E3779B97F4A7C15ULL);
       experts.back().reset(envs.env(i));
     }
-    PolicyOutcome outcome;
-    outcome.success.assign(static_cast<size_t>(B), false);
-    outcome.success_step.assign(static_cast<size_t>(B), -1);
+    auto outcome = PolicyOutcome::for_batch(B);
     std::vector<bool> active(static_cast<size_t>(B), true);
     std::vector<Action> actions(static_cast<size_t>(B));
     for (int64_t t = 0; t < max_steps; ++t) {
       for (int i = 0; i < B; ++i)
         if (active[static_cast<size_t>(i)]) actions[static_cast<size_t>(i)] = experts[static_cast<size_t>(i)].act(envs.env(i));
-      envs.step(actions, active);
-      for (int i = 0; i < B; ++i) {
-        if (!active[static_cast<size_t>(i)]) continue;
-        if (observer.on_step) observer.on_step(i, envs.env(i));
-        if (envs.env(i).success()) {
-          outcome.success[static_cast<size_t>(i)] = true;
-          outcome.success_step[static_cast<size_t>(i)] = envs.env(i).steps();
-          active[static_cast<size_t>(i)] = false;
-        }
-      }
-      if (std::none_of(active.begin(), active.end(), [](bool a) { return a; })) break;
+      if (!step_episodes(envs, actions, active, observer, outcome)) break;
     }
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return outcome;

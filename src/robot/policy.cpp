@@ -35,6 +35,31 @@ torch::Tensor per_token(const torch::Tensor& v, const torch::Tensor& tokens) {
 
 }  // namespace
 
+PolicyOutcome PolicyOutcome::for_batch(int batch) {
+  PolicyOutcome outcome;
+  outcome.success.assign(static_cast<size_t>(batch), false);
+  outcome.success_step.assign(static_cast<size_t>(batch), -1);
+  return outcome;
+}
+
+bool step_episodes(BatchedSwapEnv& envs, const std::vector<Action>& actions, std::vector<bool>& active,
+                   const PolicyObserver& observer, PolicyOutcome& outcome) {
+  envs.step(actions, active);
+  bool any_active = false;
+  for (int i = 0; i < envs.size(); ++i) {
+    const auto b = static_cast<size_t>(i);
+    if (!active[b]) continue;
+    if (observer.on_step) observer.on_step(i, envs.env(i));
+    if (envs.env(i).success()) {
+      outcome.success[b] = true;
+      outcome.success_step[b] = envs.env(i).steps();
+      active[b] = false;
+    }
+    any_active = any_active || active[b];
+  }
+  return any_active;
+}
+
 RobotPolicy::RobotPolicy(DiffusionForcingModel& model, std::shared_ptr<const TokenCodec> codec, PolicyOptions options)
     : model_(&model), codec_(std::move(codec)), options_(std::move(options)) {
   check(codec_ != nullptr, "RobotPolicy: no token codec");
@@ -97,9 +122,7 @@ PolicyOutcome RobotPolicy::run(BatchedSwapEnv& envs, SceneRenderer* renderer, co
   CorruptionSchedule schedule(corruption, B);
   const double observation_noise = corruption.kind == CorruptionKind::Noise ? corruption.sigma : 0.0;
 
-  PolicyOutcome outcome;
-  outcome.success.assign(static_cast<size_t>(B), false);
-  outcome.success_step.assign(static_cast<size_t>(B), -1);
+  auto outcome = PolicyOutcome::for_batch(B);
   std::vector<bool> active(static_cast<size_t>(B), true);
   std::vector<int64_t> starts;
   const auto z0 = model_->denoiser().initial_latent(B, {});
@@ -138,16 +161,7 @@ PolicyOutcome RobotPolicy::run(BatchedSwapEnv& envs, SceneRenderer* renderer, co
     for (int64_t t = 0; t < s; ++t) {
       for (int i = 0; i < B; ++i)
         actions[static_cast<size_t>(i)] = {chunk[i][t][0], chunk[i][t][1], chunk[i][t][2], chunk[i][t][3]};
-      envs.step(actions, active);
-      for (int i = 0; i < B; ++i) {
-        if (!active[static_cast<size_t>(i)]) continue;
-        if (observer.on_step) observer.on_step(i, envs.env(i));
-        if (envs.env(i).success()) {
-          outcome.success[static_cast<size_t>(i)] = true;
-          outcome.success_step[static_cast<size_t>(i)] = envs.env(i).steps();
-          active[static_cast<size_t>(i)] = false;
-        }
-      }
+      step_episodes(envs, actions, active, observer, outcome);
     }
     if (std::none_of(active.begin(), active.end(), [](bool a) { return a; })) break;
   }

@@ -63,7 +63,16 @@ struct PolicyOutcome {
   std::vector<int64_t> success_step;  // [B] first control step with the swap done, -1 if never
   int64_t tokens = 0;                 // tokens sampled
   double seconds = 0;                 // wall time of the episode batch
+
+  // The outcome of B episodes before their first step: none succeeded.
+  static PolicyOutcome for_batch(int batch);
 };
+
+// One control step of a batch of episodes, the success rule shared by the policy and the scripted expert:
+// steps every active environment with its action, reports the step to the observer, and retires the
+// environments that have just swapped the fruits (outcome records their step). Returns whether any is active.
+bool step_episodes(BatchedSwapEnv& envs, const std::vector<Action>& actions, std::vector<bool>& active,
+                   const PolicyObserver& observer, PolicyOutcome& outcome);
 
 // The model input for tokens [B, ...token] labelled with levels [B] (> 0): sqrt(abar_k) x + std eps with
 // std = sqrt(1 - abar_k), except at the entries where `observed` ([token], 1 = observation) is set when
