@@ -32,7 +32,7 @@ ckpt=$work/maze_medium_untrained
 bench_args() {  # config name -> df_bench arguments
   case $1 in
     maze2d_medium) echo "--config configs/maze2d_medium.yaml --set maze.generate_steps=20000 --set maze.dataset_cache=" ;;
-    robot_swap_state) echo "--config configs/robot_swap_state.yaml --set robot.demo_dir=$work/robot_demos" ;;
+    robot_swap_state) echo "--config configs/robot_swap_state.yaml --set robot.demos=100 --set robot.demo_dir=$work/robot_demos" ;;
     video_mnist_cpu) bash scripts/fetch_mnist.sh >/dev/null; echo "--config configs/video_mnist_cpu.yaml" ;;
   esac
 }

@@ -146,7 +146,7 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   for m in dp ctl df; do
     [[ " $ONLY " == *" $m "* ]] || continue
     # shellcheck disable=SC2046  # model_args is a list of words
-    train "$run/$m" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args "$m")
+    train "$run/$m" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args "$m")
   done
   local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
   [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "DF, memory"
@@ -155,7 +155,7 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
   [[ $phase == memory ]] && return 0
   if [[ " $ONLY " == *" tf "* ]]; then
-    train "$run/tf" "$config" --set robot.demo_dir="$RUNS/demos" --set experiment.seed="$s" $(model_args tf)
+    train "$run/tf" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args tf)
     evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
   fi
   if [[ " $ONLY " == *" df "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
@@ -308,7 +308,9 @@ case "$MODE" in
   state)
     RUNS=${RUNS:-/var/tmp/df-runs/robot}
     mkdir -p "$RUNS"
-    demos configs/robot_swap_state.yaml "$RUNS/demos"
+    # One folder per demonstration count: a folder of another count is never read in its place.
+    STATE_DEMOS="$RUNS/demos_$(awk '$1 == "demos:" { print $2; exit }' configs/robot_swap_state.yaml)"
+    demos configs/robot_swap_state.yaml "$STATE_DEMOS"
     # The first seed's memory table, its videos and shipped weights, the rest of that seed (teacher forcing, the
     # corruptions), then the chance levels and the other seeds: a run cut short still has the main claim.
     first=${SEEDS%% *}
