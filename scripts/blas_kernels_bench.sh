@@ -4,7 +4,7 @@
 # (DF_BLAS_KERNELS=widest; df/core/blas_kernels.h), alternating, REPS times each:
 #   1. guided replanning latency, df_maze_eval --latency-sweep (maze-medium network, untrained: latency does
 #      not depend on the weights; batch 1, MCG 1 and 2, horizons 15 and 30 tokens; median of 3 plans);
-#   2. training steps: df_bench on maze2d_medium (batch 64), robot_swap_state (batch 32) and video_mnist_cpu
+#   2. training steps (fp32): df_bench on maze2d_medium (batch 64), robot_swap_state (batch 32) and video_mnist_cpu
 #      (batch 8; its convolutions run on oneDNN, not OpenBLAS): median of 3 windows of STEPS steps.
 #   scripts/blas_kernels_bench.sh        (needs a Release build in ./build: scripts/build.sh)
 # Environment: REPS (default 3), THREADS (intra-op threads, default 1), STEPS (default 5), OUT (the page).
@@ -28,10 +28,11 @@ dirty=$([[ -n $(git status --porcelain --untracked-files=no) ]] && echo " (with 
 ckpt=$work/maze_medium_untrained
 [[ -f $ckpt/checkpoint.pt ]] || build/apps/tools/df_train --config configs/maze2d_medium.yaml --run-dir "$ckpt" \
   --set training.steps=1 --set training.batch_size=4 --set maze.generate_steps=20000 --set maze.dataset_cache= \
+  --set training.precision=fp32 \
   >"$ckpt.log" 2>&1
 bench_args() {  # config name -> df_bench arguments
   case $1 in
-    maze2d_medium) echo "--config configs/maze2d_medium.yaml --set maze.generate_steps=20000 --set maze.dataset_cache=" ;;
+    maze2d_medium) echo "--config configs/maze2d_medium.yaml --set maze.generate_steps=20000 --set maze.dataset_cache= --set training.precision=fp32 --set training.batch_size=64" ;;
     robot_swap_state) echo "--config configs/robot_swap_state.yaml --set robot.demos=100 --set robot.demo_dir=$work/robot_demos" ;;
     video_mnist_cpu) bash scripts/fetch_mnist.sh >/dev/null; echo "--config configs/video_mnist_cpu.yaml" ;;
   esac

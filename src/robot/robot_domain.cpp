@@ -333,7 +333,13 @@ DemoSet load_or_generate_demonstrations(const Config& c) {
   check(!dir.empty(), "robot.demo_dir: empty (a folder to read demonstrations from or generate them into)");
   if (std::filesystem::exists(dir)) {
     spdlog::info("robot: reading the demonstrations in {}", dir);
-    return read_demonstrations(dir);
+    auto set = read_demonstrations(dir);
+    const auto wanted = c.get_int("robot.demos");
+    check(static_cast<int64_t>(set.demos.size()) == wanted,
+          dir + ": holds " + std::to_string(set.demos.size()) + " demonstrations, but robot.demos is " +
+              std::to_string(wanted) + " (a folder recorded for another count: set robot.demos to match, or "
+              "robot.demo_dir to a new folder to record " + std::to_string(wanted) + ")");
+    return set;
   }
   auto o = read_demo_generation_options(c);
   o.progress = [total = o.num_demos](int64_t done) {
