@@ -4,8 +4,8 @@
 // Why: OpenBLAS (Debian 12: 0.3.21, built for every x86 core) picks its kernel set when it is loaded, from
 // the CPU or from OPENBLAS_CORETYPE. Machines that pin OPENBLAS_CORETYPE=Haswell (this project's
 // development machines do) run its AVX2 kernels on AVX-512 processors; its AVX-512 (SkylakeX) kernels make
-// a batch-1 guided maze plan 2.6x faster and the robot's state-policy training step 1.2x faster there
-// (docs/results/performance.md). OpenBLAS reads the variable once, before main() runs, so a program can
+// a batch-1 guided maze plan about 2x faster and the maze-medium training step 1.5x faster there
+// (docs/results/blas_kernels.md). OpenBLAS reads the variable once, before main() runs, so a program can
 // only change its kernels by starting again with the variable changed, which select_blas_kernels() does.
 #pragma once
 #include <string>
