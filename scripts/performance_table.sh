@@ -270,7 +270,8 @@ for k, v in d.items():
   echo "at 2.00x the throughput of one). A second intra-op thread in one process helps this step little: its ops"
   echo "are small (batch 8, 16-64 channels, 32x32 down to 8x8) and each parallel region costs a thread hand-off."
   echo "Where two processes at once reach nearly twice the throughput, the second core is better used by"
-  echo "data-parallel training (\`df_train --nproc 2\`, Gloo, see the README) or a second run:"
+  echo "data-parallel training (\`df_train --nproc 2\`, Gloo, see the README; its row: the same global batch of 8 split"
+  echo "over two one-thread ranks, whose gradients are averaged every step) or a second run:"
   echo
   echo "| run | s / step | steps / s, all processes | throughput against one thread |"
   echo "|---|---|---|---|"

@@ -68,4 +68,22 @@ print(f"| one process, 2 threads | {two:.3f} | {1 / two:.2f} | {one / two:.2f}x 
 print(f"| two 1-thread processes at once (cores 0 and 1) | {a:.3f} / {b:.3f} | {1 / a + 1 / b:.2f} | {one * (1 / a + 1 / b):.2f}x |")
 PY
   rm -f "$a" "$b"
+  # What a user gets from the second core: df_train --nproc 2, one thread per rank, the same global batch
+  # (training.data_shards=2); steps/s of rank 0's training loop (metrics.csv), median of 3 runs of DP_STEPS.
+  local rates=() r dir
+  dir=$(mktemp -d)
+  for r in 1 2 3; do
+    rm -rf "$dir/run"
+    OMP_NUM_THREADS=1 "$build/apps/tools/df_train" --nproc 2 --config configs/video_mnist_cpu.yaml \
+      --set training.steps="${DP_STEPS:-30}" --set training.data_shards=2 --set training.validate_every=0 \
+      --set training.checkpoint_every=0 --set training.log_every=0 --run-dir "$dir/run" >"$dir/log" 2>&1 ||
+      { echo "| df_train --nproc 2 | failed: $(tail -1 "$dir/log") | | |"; rm -rf "$dir"; return 0; }
+    rates+=("$(tail -1 "$dir/run/metrics.csv" | cut -d, -f4)")
+  done
+  rm -rf "$dir"
+  /usr/bin/python3 - "$one" "${rates[@]}" <<'PY'
+import statistics, sys
+one, rate = float(sys.argv[1]), statistics.median(map(float, sys.argv[2:]))
+print(f"| df_train --nproc 2 (data-parallel, 1 thread per rank, same global batch) | {1 / rate:.3f} | {rate:.2f} | {one * rate:.2f}x |")
+PY
 }
