@@ -29,8 +29,9 @@ conv_step_rows() {  # build, label, precisions
   local build=$1 label=$2 precisions=$3 config prec json
   for config in video_mnist_cpu robot_swap_cpu; do
     local extra=()
-    # A few demonstrations are enough to time a step (the generator writes them once, shared by both builds).
-    [[ $config == robot_swap_cpu ]] && extra=(--set robot.demos=4 --set robot.demo_dir=runs/performance/robot_demos_4)
+    # A few demonstrations are enough to time a step (written once per build label: the folder format changed
+    # between the builds, and each reads only its own).
+    [[ $config == robot_swap_cpu ]] && extra=(--set robot.demos=4 --set "robot.demo_dir=runs/performance/robot_demos_4_$label")
     for prec in $precisions; do
       json="runs/performance/conv_${label}_${config}_${prec}.json"
       if [[ ! -s $json ]]; then
