@@ -90,6 +90,9 @@ class Pooled:
         self.right = sum(r["right_first_picks"] for r in self.rows.values())
         self.stage_fail = [sum(r[f"failed_at_stage{i}"] for r in self.rows.values()) for i in range(3)]
         self.outside = sum(r["fruit_outside_slots"] for r in self.rows.values())
+        # Episodes whose gripper closed on nothing (summaries written before the count existed lack it).
+        counted = [r for r in self.rows.values() if "missed_grasp_episodes" in r]
+        self.missed = sum(r["missed_grasp_episodes"] for r in counted) if counted and len(counted) == len(self.rows) else None
 
     @property
     def rate(self):
@@ -176,13 +179,14 @@ def main():
     w("## Memory: who solves the swap")
     w("")
     w("| policy | success | 95% CI (per seed, %) | first pick at the ambiguous state right | failed at stage 0 / 1 / 2 | "
-      "a fruit left outside every slot |")
-    w("|---|---|---|---|---|---|")
+      "a fruit left outside every slot | episodes with a missed grasp |")
+    w("|---|---|---|---|---|---|---|")
     for setting, name, _ in CLEAN:
         p = pooled[setting]
         s, ci = p.success_cell()
+        missed = "" if not p.n else ("not counted" if p.missed is None else str(int(p.missed)))
         w(f"| {name} | {s} | {ci} | {p.pick_cell() if p.n else ''} | "
-          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} | {int(p.outside) if p.n else ''} |")
+          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} | {int(p.outside) if p.n else ''} | {missed} |")
     for row, name in ((expert, "scripted expert (knows the start)"),
                       (chance, "scripted expert picking at random at the ambiguous state (**chance level**)")):
         if row:
@@ -192,7 +196,7 @@ def main():
               f"{100 * lo:.1f}-{100 * hi:.1f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} = "
               f"{100 * row['first_pick_rate']:.0f}% ({100 * flo:.0f}-{100 * fhi:.0f}%) | "
               f"{int(row['failed_at_stage0'])} / {int(row['failed_at_stage1'])} / {int(row['failed_at_stage2'])} | "
-              f"{int(row['fruit_outside_slots'])} |")
+              f"{int(row['fruit_outside_slots'])} | {int(row['missed_grasp_episodes']) if 'missed_grasp_episodes' in row else 'not counted'} |")
     w("")
     w("*First pick at the ambiguous state*: the first grasp an episode makes while the apple rests in C (stage 1, "
       "or stage 2 after a wrong move back), right when it takes the fruit the expert takes there; counted over the "

@@ -114,6 +114,7 @@ DemoSet generate_demonstrations(const DemoGenerationOptions& o) {
   set.pixels = o.pixels;
   set.resolution = o.resolution;
   set.frame_every = o.frame_every;
+  set.missed_grasp_share = o.expert.missed_grasp_share;
   auto model = std::make_shared<const SwapModel>();
   std::unique_ptr<SceneRenderer> renderer;
   if (o.pixels) renderer = std::make_unique<SceneRenderer>(*model);
@@ -141,6 +142,7 @@ void write_demonstrations(const DemoSet& set, const std::string& dir) {
     format << kFormatHeader << "\nframe_every " << set.frame_every << "\nobservations state"
            << (set.pixels ? " pixels" : "") << "\n";
     if (set.pixels) format << "resolution " << set.resolution << "\n";
+    format << "missed_grasps " << set.missed_grasp_share << "\n";
     check(format.good(), dir + "/format.txt: write failed");
   }
   std::ofstream csv(dir + "/demos.csv");
@@ -189,6 +191,18 @@ DemoSet read_demonstrations(const std::string& dir) {
         format_path + ": \"observations\" must be \"state\" or \"state pixels\"");
   set.pixels = observations.size() == 2;
   set.resolution = set.pixels ? integer("resolution") : 0;
+  if (fields.count("missed_grasps") == 1) {
+    const auto& v = fields["missed_grasps"];
+    double share = -1;
+    try {
+      size_t used = 0;
+      share = v.size() == 1 ? std::stod(v[0], &used) : -1;
+      if (used != v[0].size()) share = -1;
+    } catch (const std::exception&) {
+    }
+    check(share >= 0 && share <= 1, format_path + ": \"missed_grasps\" must be one number in [0, 1]");
+    set.missed_grasp_share = share;
+  }
   const int64_t R = set.resolution, s = set.frame_every;
 
   const std::string csv_path = dir + "/demos.csv";

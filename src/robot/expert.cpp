@@ -21,12 +21,16 @@ SwapExpert::SwapExpert(const ExpertOptions& options, uint64_t seed) : options_(o
   check(options.speed > 0 && options.dwell_min <= options.dwell_max &&
             options.start_dwell_min <= options.start_dwell_max && options.grasp_steps >= 1,
         "ExpertOptions: speed > 0, dwell_min <= dwell_max, start_dwell_min <= start_dwell_max, grasp_steps >= 1");
+  check(options.missed_grasp_share >= 0 && options.missed_grasp_share <= 1 && options.miss_offset_min >= 0 &&
+            options.miss_offset_min <= options.miss_offset_max,
+        "ExpertOptions: missed_grasp_share in [0, 1] and 0 <= miss_offset_min <= miss_offset_max");
 }
 
 void SwapExpert::reset(const SwapEnv& env) {
   plan_ = swap_plan(env.start());
   move_ = 0;
   held_steps_ = 0;
+  missed_grasps_ = 0;
   setpoint_ = env.hand();
   std::uniform_real_distribution<double> jitter(1.0 - options_.speed_jitter, 1.0 + options_.speed_jitter);
   step_length_ = options_.speed * jitter(rng_) * env.spec().control_dt;
@@ -59,6 +63,13 @@ void SwapExpert::plan_move(const SwapEnv& env) {
   const double jitter = options_.place_jitter < 0 ? env.spec().fruit_jitter : options_.place_jitter;
   const double r = jitter * std::sqrt(u(rng_)), angle = 2.0 * M_PI * u(rng_);
   place_offset_ = {r * std::cos(angle), r * std::sin(angle)};
+  grasp_offset_ = {0, 0};
+  if (options_.missed_grasp_share > 0 && u(rng_) < options_.missed_grasp_share) {
+    const double r = options_.miss_offset_min + (options_.miss_offset_max - options_.miss_offset_min) * u(rng_);
+    const double a = 2.0 * M_PI * u(rng_);
+    grasp_offset_ = {r * std::cos(a), r * std::sin(a)};
+    ++missed_grasps_;
+  }
   const int g = options_.grasp_steps;
   const int dwell = std::uniform_int_distribution<int>(options_.dwell_min, options_.dwell_max)(rng_);
   // kind, grasp, hold
@@ -73,10 +84,12 @@ Vec3 SwapExpert::phase_target(const Phase& phase, const SwapEnv& env) {
   switch (phase.kind) {
     case Phase::OverFruit: {
       const Vec3 p = env.fruit(move.fruit);
-      return {p[0], p[1], travel};
+      return {p[0] + grasp_offset_[0], p[1] + grasp_offset_[1], travel};
     }
-    case Phase::AtFruit:
-      return env.fruit(move.fruit);
+    case Phase::AtFruit: {
+      const Vec3 p = env.fruit(move.fruit);
+      return {p[0] + grasp_offset_[0], p[1] + grasp_offset_[1], p[2]};
+    }
     case Phase::Up:
       return {setpoint_[0], setpoint_[1], travel};
     case Phase::OverSlot: {
@@ -101,6 +114,13 @@ Action SwapExpert::act(const SwapEnv& env) {
     plan_move(env);
   }
   if (phases_.empty()) return {setpoint_[0], setpoint_[1], setpoint_[2], 0.0};  // done: rest at home
+  if (!phases_.front().started && phases_.front().kind == Phase::Up && phases_.front().grasp > 0 &&
+      env.gripper() == Gripper::ClosedEmpty) {
+    // The grasp closed on nothing: open, go to where the fruit is now, close again (the retry is aimed true).
+    grasp_offset_ = {0, 0};
+    const int g = options_.grasp_steps;
+    phases_.insert(phases_.begin(), {{Phase::Release, 0, g}, {Phase::AtFruit, 0, 0}, {Phase::Grip, 1, g}});
+  }
   Phase& phase = phases_.front();
   if (!phase.started) {
     phase.target = phase_target(phase, env);

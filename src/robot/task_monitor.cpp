@@ -8,6 +8,8 @@ void TaskMonitor::reset(const SwapEnv& env) {
   stage_ = max_stage_ = 0;
   off_plan_ = false;
   held_before_ = env.held().has_value();
+  closed_empty_before_ = env.gripper() == Gripper::ClosedEmpty;
+  missed_grasps_ = 0;
   first_pick_ = -1;
   picks_ = {};
   wrong_picks_ = {};
@@ -22,6 +24,9 @@ void TaskMonitor::update(const SwapEnv& env) {
     if (first_pick_ < 0) first_pick_ = *held == right ? 1 : 0;
   }
   held_before_ = held.has_value();
+  const bool closed_empty = env.gripper() == Gripper::ClosedEmpty;
+  missed_grasps_ += closed_empty && !closed_empty_before_;
+  closed_empty_before_ = closed_empty;
   const auto apple = env.resting_slot(Fruit::Apple), orange = env.resting_slot(Fruit::Orange);
   if (!apple || !orange) return;  // something is held or on its way: the stage stays
   const Slot apple_start = env.start_slot(Fruit::Apple), orange_start = env.start_slot(Fruit::Orange);

@@ -111,6 +111,7 @@ TEST(RobotStateDemonstrations, StateOnlyFolderRoundTripWithoutCameras) {
   DemoGenerationOptions o;
   o.num_demos = 2;
   o.pixels = false;
+  o.expert.missed_grasp_share = 0.25;
   const auto set = generate_demonstrations(o);
   ASSERT_EQ(set.demos.size(), 2u);
   EXPECT_FALSE(set.demos[0].frames.defined());
@@ -121,12 +122,15 @@ TEST(RobotStateDemonstrations, StateOnlyFolderRoundTripWithoutCameras) {
   EXPECT_FALSE(fs::exists(dir + "/demo_0000/frames.npy"));
   const auto back = read_demonstrations(dir);
   EXPECT_FALSE(back.pixels);
+  EXPECT_DOUBLE_EQ(back.missed_grasp_share, 0.25);
   EXPECT_TRUE(torch::equal(back.demos[1].states, set.demos[1].states));
   // A pixel policy cannot train on it: the error says why.
   expect_error([&] { RobotDemoDataset(back, {0}, std::make_shared<PixelTokenCodec>(RobotTokenLayout(32, 15)), 40); },
                {"robot.observation is pixels", "states only"});
   fs::remove(dir + "/demo_0001/states.npy");
   expect_error([&] { read_demonstrations(dir); }, {dir + "/demo_0001/states.npy", "missing"});
+  std::ofstream(dir + "/format.txt") << "df-robot-demos 2\nframe_every 15\nobservations state\nmissed_grasps 1.5\n";
+  expect_error([&] { read_demonstrations(dir); }, {dir + "/format.txt", "missed_grasps", "[0, 1]"});
   fs::remove_all(dir);
 }
 

@@ -50,6 +50,53 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
   EXPECT_GT(starts[1], 0);
 }
 
+// An expert whose every first grasp is aimed beside the fruit: each of its three moves closes on nothing once
+// (the monitor sees the empty gripper), then retries and still finishes the swap within a demonstration, with
+// the right fruit at every pick; at a share of one half about half the moves miss once.
+TEST(RobotExpert, MissedGraspsAreRetriedAndTheSwapStillCompletes) {
+  auto model = std::make_shared<const SwapModel>();
+  const int64_t limit = 39 * 15;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    SwapEnv env(model, seed);
+    env.reset();
+    ExpertOptions options;
+    options.missed_grasp_share = 1.0;
+    SwapExpert expert(options, seed + 1000);
+    expert.reset(env);
+    TaskMonitor monitor(env);
+    for (int64_t t = 0; t < limit && !expert.finished(); ++t) {
+      env.step(expert.act(env));
+      monitor.update(env);
+    }
+    EXPECT_TRUE(env.success()) << "seed " << seed;
+    EXPECT_TRUE(expert.finished()) << "seed " << seed << ": not back at rest within " << limit << " steps";
+    EXPECT_EQ(expert.missed_grasps(), 3) << "seed " << seed;
+    EXPECT_EQ(monitor.missed_grasps(), 3) << "seed " << seed << ": every aimed-beside grasp closes on nothing";
+    EXPECT_EQ(monitor.wrong_picks(), 0);
+    EXPECT_FALSE(monitor.off_plan());
+  }
+  // Half the moves: 48 moves over 16 seeds miss Binomial(48, 0.5) times, 24 +- 3.5 (bounds at 3.4 sd).
+  int missed = 0;
+  for (uint64_t seed = 0; seed < 16; ++seed) {
+    SwapEnv env(model, seed);
+    env.reset();
+    ExpertOptions options;
+    options.missed_grasp_share = 0.5;
+    SwapExpert expert(options, seed + 2000);
+    expert.reset(env);
+    TaskMonitor monitor(env);
+    for (int64_t t = 0; t < limit && !expert.finished(); ++t) {
+      env.step(expert.act(env));
+      monitor.update(env);
+    }
+    EXPECT_TRUE(env.success() && expert.finished()) << "seed " << seed;
+    EXPECT_EQ(monitor.missed_grasps(), expert.missed_grasps()) << "seed " << seed;
+    missed += monitor.missed_grasps();
+  }
+  EXPECT_GE(missed, 12);
+  EXPECT_LE(missed, 36);
+}
+
 // At stage 1 of start A (apple in C, orange in B) and stage 2 of start B (apple in C, orange in B) the
 // fruits rest in the same slots, the hand rests at home and the last 15 actions were all "stay": the
 // expert's next move differs (orange vs apple). That is the memory the task asks for.

@@ -3,7 +3,8 @@
 //
 // A demonstration folder:
 //   format.txt              "df-robot-demos 2", then "frame_every s", "observations state" or
-//                           "observations state pixels", and with pixels "resolution R"
+//                           "observations state pixels", with pixels "resolution R", and
+//                           "missed_grasps p" (the expert's ExpertOptions::missed_grasp_share; absent: 0)
 //   demos.csv               name,apple_slot,seed,frames,success_step (one row per demonstration)
 //   <name>/states.npy       float32 [F, 11]: the state (state_tokens.h) at control steps 0, s, 2s, ...
 //   <name>/frames.npy       uint8 [F, 2, R, R, 3]: overview and hand camera at the same steps (with pixels)
@@ -41,6 +42,7 @@ struct DemoSet {
   bool pixels = true;        // frames recorded (else states only)
   int64_t resolution = 32;   // of the frames (meaningless without pixels)
   int64_t frame_every = 15;
+  double missed_grasp_share = 0;  // the expert's (ExpertOptions)
   std::vector<Demonstration> demos;
 };
 

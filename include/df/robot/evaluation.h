@@ -38,6 +38,7 @@ struct EpisodeRecord {
   int first_pick = -1;                        // first grasp at an ambiguous state: 1 right, 0 wrong, -1 none
   bool off_plan = false;
   bool fruit_outside_slots = false;  // at the end a fruit rests outside every slot
+  int missed_grasps = 0;             // times the gripper closed on nothing
 };
 
 struct RobotEvaluationSummary {
@@ -51,6 +52,7 @@ struct RobotEvaluationSummary {
   int64_t first_picks = 0, right_first_picks = 0;
   double first_pick_rate = 0, first_pick_ci_low = 0, first_pick_ci_high = 1;
   int64_t fruit_outside_slots = 0;
+  int64_t missed_grasps = 0, missed_grasp_episodes = 0;  // grasps that closed on nothing; episodes with one
   int64_t corruption_level = 0;  // the level corrupted observations were labelled with (0: truth)
   double seconds = 0;
   std::vector<EpisodeRecord> records;

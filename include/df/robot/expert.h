@@ -11,6 +11,12 @@
 // the start. (Placing within 1 cm of the centre while starts spread over 2 cm leaked the start: a fruit far
 // from its slot's centre had not moved yet.)
 //
+// Missed grasps (ExpertOptions::missed_grasp_share > 0): some first grasps of a move are aimed beside the
+// fruit and close on nothing; the expert sees the empty gripper, opens it, moves to the fruit and grasps
+// again. Demonstrations then show the recovery a policy needs when its own grasp misses, which an expert
+// that never misses never shows (the state policy's main failure: a missed grasp it did not retry).
+// With a share of 0 no random number is drawn for it, so such demonstrations are unchanged.
+//
 // AmbiguousChoice::Random makes the chance baseline: an expert without memory that decides each move from
 // the fruits' current slots and, at the ambiguous states, picks one of the two continuations at random
 // (it keeps going until the episode's time limit stops it).
@@ -39,6 +45,10 @@ struct ExpertOptions {
   // The release point: uniform in a disc of this radius around the slot centre; < 0: the start jitter
   // (SceneSpec::fruit_jitter), so placed and unmoved fruits look alike.
   double place_jitter = -1;
+  // Share of moves whose first grasp is aimed miss_offset_min..miss_offset_max metres sideways from the
+  // fruit (beyond the grasp tolerance, so it misses) and then retried.
+  double missed_grasp_share = 0;
+  double miss_offset_min = 0.025, miss_offset_max = 0.04;
   AmbiguousChoice ambiguous_choice = AmbiguousChoice::Remember;
 };
 
@@ -63,6 +73,7 @@ class SwapExpert {
   // All moves done and the last pause over (the expert then rests at home). Never for Random.
   bool finished() const { return options_.ambiguous_choice == AmbiguousChoice::Remember && move_ >= 3 && phases_.empty(); }
   int moves_started() const { return move_; }
+  int missed_grasps() const { return missed_grasps_; }  // aimed beside the fruit so far
 
  private:
   struct Phase {
@@ -85,6 +96,8 @@ class SwapExpert {
   double step_length_ = 0;
   Vec3 setpoint_{};
   Vec2 place_offset_{};
+  Vec2 grasp_offset_{};  // nonzero: this move's first grasp is aimed beside the fruit
+  int missed_grasps_ = 0;
   int held_steps_ = 0;
 };
 

@@ -6,7 +6,8 @@
 //   3  swapped (success)
 // Stages 1 and 2 of the two starts look alike (apple in C, orange in A or in B): a policy that does not
 // remember the start picks the wrong fruit there. A grasp at stage 1 that takes the apple (back out of
-// C), or at stage 2 that takes the orange, is counted as a wrong pick.
+// C), or at stage 2 that takes the orange, is counted as a wrong pick. A gripper that closes on nothing is a
+// missed grasp (counted by the stage it happened at).
 #pragma once
 #include <array>
 
@@ -29,11 +30,14 @@ class TaskMonitor {
   int wrong_picks() const { return wrong_picks_[1] + wrong_picks_[2]; }
   // The first grasp at an ambiguous state (stage 1 or 2): 1 the right fruit, 0 the wrong one, -1 none yet.
   int first_ambiguous_pick() const { return first_pick_; }
+  int missed_grasps() const { return missed_grasps_; }
 
  private:
   int stage_ = 0, max_stage_ = 0;
   bool off_plan_ = false;
   bool held_before_ = false;
+  bool closed_empty_before_ = false;
+  int missed_grasps_ = 0;
   int first_pick_ = -1;
   std::array<int, 4> picks_{}, wrong_picks_{};
 };
