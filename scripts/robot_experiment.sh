@@ -215,7 +215,15 @@ scripted() {  # the expert and the random picker under the state config's limit 
 # episodes) with --video-seeds recording the first such episode.
 videos() {
   local run="$RUNS/seed0" media="$ARCHIVE/state/videos" want name seed setting policy
+  [[ -f "$run/eval/df_memory/episodes.csv" && -f "$run/eval/dp_memoryless/episodes.csv" ]] || return 0
   mkdir -p "$media"
+  # The MP4s of another seed-0 run (older code or configs) are replaced.
+  local source
+  source="$(cat "$run/commit.txt" "$run/fingerprint.txt")"
+  if [[ ! -f "$media/made_from.txt" || "$(cat "$media/made_from.txt")" != "$source" ]]; then
+    rm -f "$media"/*.mp4 "$media"/*.csv "$media"/*.command.txt
+    echo "$source" >"$media/made_from.txt"
+  fi
   for want in df dp; do
     case $want in
       df) name=df_success setting=df_memory policy=memory ;;
@@ -319,7 +327,7 @@ case "$MODE" in
     first=${SEEDS%% *}
     state_seed "$first" memory
     if [[ $first == 0 ]]; then
-      if [[ -f "$RUNS/seed0/eval/dp_memoryless/episodes.csv" ]]; then videos; fi
+      videos
       ship_weights
     fi
     state_seed "$first"
