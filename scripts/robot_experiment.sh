@@ -320,7 +320,7 @@ case "$MODE" in
     # its place.
     STATE_DEMOS="$RUNS/demos_$(awk '$1 == "demos:" { print $2; exit }' configs/robot_swap_state.yaml)"
     missed=$(awk '$1 == "missed_grasps:" { print $2; exit }' configs/robot_swap_state.yaml)
-    [[ -n $missed && $missed != 0 && $missed != 0.0 ]] && STATE_DEMOS+="_missed$missed"
+    [[ -n $missed && $missed != 0 && $missed != 0.0 ]] && STATE_DEMOS+="_dart$missed"
     demos configs/robot_swap_state.yaml "$STATE_DEMOS"
     # The first seed's memory table, its videos and shipped weights, the rest of that seed (teacher forcing, the
     # corruptions), then the chance levels and the other seeds: a run cut short still has the main claim.

@@ -91,7 +91,7 @@ Demonstration record_expert_episode(SwapEnv& env, SceneRenderer* renderer, SwapE
   auto actions = d.actions.accessor<float, 2>();
   for (int64_t t = 0; t < steps; ++t) {
     const Action a = expert.act(env);
-    env.step(a);
+    env.step(expert.execute(a));  // recorded: the expert's action (DART: a shifted execution is not labelled)
     for (int64_t k = 0; k < 4; ++k) actions[t][k] = static_cast<float>(a[static_cast<size_t>(k)]);
     if (d.success_step < 0 && env.success()) d.success_step = t + 1;
     if ((t + 1) % frame_every == 0) {

@@ -31,6 +31,7 @@ void SwapExpert::reset(const SwapEnv& env) {
   move_ = 0;
   held_steps_ = 0;
   missed_grasps_ = 0;
+  grasp_offset_ = execution_offset_ = {0, 0};
   setpoint_ = env.hand();
   std::uniform_real_distribution<double> jitter(1.0 - options_.speed_jitter, 1.0 + options_.speed_jitter);
   step_length_ = options_.speed * jitter(rng_) * env.spec().control_dt;
@@ -84,12 +85,10 @@ Vec3 SwapExpert::phase_target(const Phase& phase, const SwapEnv& env) {
   switch (phase.kind) {
     case Phase::OverFruit: {
       const Vec3 p = env.fruit(move.fruit);
-      return {p[0] + grasp_offset_[0], p[1] + grasp_offset_[1], travel};
+      return {p[0], p[1], travel};
     }
-    case Phase::AtFruit: {
-      const Vec3 p = env.fruit(move.fruit);
-      return {p[0] + grasp_offset_[0], p[1] + grasp_offset_[1], p[2]};
-    }
+    case Phase::AtFruit:
+      return env.fruit(move.fruit);
     case Phase::Up:
       return {setpoint_[0], setpoint_[1], travel};
     case Phase::OverSlot: {
@@ -113,11 +112,13 @@ Action SwapExpert::act(const SwapEnv& env) {
     ++move_;
     plan_move(env);
   }
+  execution_offset_ = {0, 0};
   if (phases_.empty()) return {setpoint_[0], setpoint_[1], setpoint_[2], 0.0};  // done: rest at home
   if (!phases_.front().started && phases_.front().kind == Phase::Up && phases_.front().grasp > 0 &&
       env.gripper() == Gripper::ClosedEmpty) {
-    // The grasp closed on nothing: open, go to where the fruit is now, close again (the retry is aimed true).
+    // The grasp closed on nothing: open, move from where the hand really is to the fruit, close again.
     grasp_offset_ = {0, 0};
+    setpoint_ = env.hand();
     const int g = options_.grasp_steps;
     phases_.insert(phases_.begin(), {{Phase::Release, 0, g}, {Phase::AtFruit, 0, 0}, {Phase::Grip, 1, g}});
   }
@@ -136,8 +137,16 @@ Action SwapExpert::act(const SwapEnv& env) {
     for (size_t k = 0; k < 3; ++k) setpoint_[k] += d[k] * step_length_ / distance;
   }
   const Action action{setpoint_[0], setpoint_[1], setpoint_[2], phase.grasp};
+  // The shift lasts from the move's start through its grasp: the hand travels, descends and closes beside
+  // the fruit (the Up phase after the grasp, or the retry, ends it).
+  const bool approaching = phase.kind == Phase::OverFruit || phase.kind == Phase::AtFruit || phase.kind == Phase::Grip;
+  execution_offset_ = approaching ? grasp_offset_ : Vec2{0, 0};
   if (reached && held_steps_++ >= phase.hold) phases_.pop_front();
   return action;
+}
+
+Action SwapExpert::execute(const Action& action) const {
+  return {action[0] + execution_offset_[0], action[1] + execution_offset_[1], action[2], action[3]};
 }
 
 }  // namespace df::robot

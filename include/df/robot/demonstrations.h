@@ -8,7 +8,10 @@
 //   demos.csv               name,apple_slot,seed,frames,success_step (one row per demonstration)
 //   <name>/states.npy       float32 [F, 11]: the state (state_tokens.h) at control steps 0, s, 2s, ...
 //   <name>/frames.npy       uint8 [F, 2, R, R, 3]: overview and hand camera at the same steps (with pixels)
-//   <name>/actions.npy      float32 [(F - 1) * s, 4]: target x, y, z (metres) and grasp (0 / 1) per step
+//   <name>/actions.npy      float32 [(F - 1) * s, 4]: target x, y, z (metres) and grasp (0 / 1) per step: the
+//                           expert's actions; with missed_grasps > 0, a shifted approach was executed in their
+//                           place in some moves (SwapExpert::execute), so replaying them does not reproduce
+//                           those moves' states
 // Reading checks every file against format.txt and demos.csv and names the file that is missing or wrong.
 // Format 1 folders (pixels only, recorded by the expert that leaked the start) are refused.
 //

@@ -11,11 +11,14 @@
 // the start. (Placing within 1 cm of the centre while starts spread over 2 cm leaked the start: a fruit far
 // from its slot's centre had not moved yet.)
 //
-// Missed grasps (ExpertOptions::missed_grasp_share > 0): some first grasps of a move are aimed beside the
-// fruit and close on nothing; the expert sees the empty gripper, opens it, moves to the fruit and grasps
-// again. Demonstrations then show the recovery a policy needs when its own grasp misses, which an expert
-// that never misses never shows (the state policy's main failure: a missed grasp it did not retry).
-// With a share of 0 no random number is drawn for it, so such demonstrations are unchanged.
+// Missed grasps (ExpertOptions::missed_grasp_share > 0), as in DART (Laskey et al., 2017: noise injected
+// into the supervisor's execution, labelled with the supervisor's own actions): in some moves the executed
+// approach to the fruit is shifted sideways (execute()) while the expert's actions, which demonstrations
+// record, still aim at the fruit. The gripper closes on nothing; the expert sees the empty gripper, opens it,
+// moves from where the hand really is to the fruit and grasps again. Demonstrations then show the recovery a
+// policy needs when its own grasp misses (the state policy's main failure: a missed grasp never retried),
+// without ever showing an action that aims beside a fruit. With a share of 0 no random number is drawn for
+// it, so such demonstrations are unchanged.
 //
 // AmbiguousChoice::Random makes the chance baseline: an expert without memory that decides each move from
 // the fruits' current slots and, at the ambiguous states, picks one of the two continuations at random
@@ -45,8 +48,8 @@ struct ExpertOptions {
   // The release point: uniform in a disc of this radius around the slot centre; < 0: the start jitter
   // (SceneSpec::fruit_jitter), so placed and unmoved fruits look alike.
   double place_jitter = -1;
-  // Share of moves whose first grasp is aimed miss_offset_min..miss_offset_max metres sideways from the
-  // fruit (beyond the grasp tolerance, so it misses) and then retried.
+  // Share of moves whose first approach to the fruit is executed miss_offset_min..miss_offset_max metres
+  // sideways from the expert's actions (beyond the grasp tolerance, so it misses) and then retried.
   double missed_grasp_share = 0;
   double miss_offset_min = 0.025, miss_offset_max = 0.04;
   AmbiguousChoice ambiguous_choice = AmbiguousChoice::Remember;
@@ -73,7 +76,10 @@ class SwapExpert {
   // All moves done and the last pause over (the expert then rests at home). Never for Random.
   bool finished() const { return options_.ambiguous_choice == AmbiguousChoice::Remember && move_ >= 3 && phases_.empty(); }
   int moves_started() const { return move_; }
-  int missed_grasps() const { return missed_grasps_; }  // aimed beside the fruit so far
+  int missed_grasps() const { return missed_grasps_; }  // approaches executed beside the fruit so far
+  // The action to execute for the expert's action `action` (its last act()): shifted sideways during the
+  // approach and grasp of a move drawn to miss, unchanged otherwise.
+  Action execute(const Action& action) const;
 
  private:
   struct Phase {
@@ -96,7 +102,8 @@ class SwapExpert {
   double step_length_ = 0;
   Vec3 setpoint_{};
   Vec2 place_offset_{};
-  Vec2 grasp_offset_{};  // nonzero: this move's first grasp is aimed beside the fruit
+  Vec2 grasp_offset_{};  // nonzero: this move's first approach and grasp are executed beside the fruit
+  Vec2 execution_offset_{};  // the shift of the last act()'s action (grasp_offset_ while approaching)
   int missed_grasps_ = 0;
   int held_steps_ = 0;
 };
