@@ -172,7 +172,8 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   archive_seed "$s"
 }
 
-# Copies a seed's small result files (configs, wall times, commands, summaries, k selections; no checkpoints)
+# Copies a seed's small result files (configs, wall times, commands, summaries, per-episode rows, k selections;
+# no checkpoints)
 # into ARCHIVE/state/seedS. With "partial" (mode archive: a run stopped before the end) it takes the models and
 # evaluations that finished and writes partial.txt, which lets a later state run continue the seed.
 archive_seed() {  # training seed [partial]
@@ -183,7 +184,8 @@ archive_seed() {  # training seed [partial]
     files+=("$m/config.yaml" "$m/train_seconds.txt" "$m/train_command.txt")
     [[ -f "$run/$m/validation.csv" ]] && files+=("$m/validation.csv")
   done
-  for f in "$run"/eval/*/summary.csv "$run"/eval/*/command.txt "$run"/eval/*/eval_seconds.txt "$run"/eval/k_selection_*.csv; do
+  for f in "$run"/eval/*/summary.csv "$run"/eval/*/episodes.csv "$run"/eval/*/command.txt "$run"/eval/*/eval_seconds.txt \
+           "$run"/eval/k_selection_*.csv; do
     [[ -f $f && $f != */val_* && $f != */shipped_check/* && $f != */df_memory_half/* ]] && files+=("${f#"$run"/}")
   done
   rm -rf "$ARCHIVE/state/seed$s"

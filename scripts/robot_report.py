@@ -93,6 +93,12 @@ class Pooled:
         # Episodes whose gripper closed on nothing (summaries written before the count existed lack it).
         counted = [r for r in self.rows.values() if "missed_grasp_episodes" in r]
         self.missed = sum(r["missed_grasp_episodes"] for r in counted) if counted and len(counted) == len(self.rows) else None
+        # Failed episodes among those with a missed grasp (from episodes.csv, where archived).
+        self.missed_failed = None
+        episodes = [os.path.join(archive, "state", s, "eval", setting, "episodes.csv") for s in self.rows]
+        if self.missed is not None and episodes and all(os.path.exists(e) for e in episodes):
+            rows = [r for e in episodes for r in csv.DictReader(open(e))]
+            self.missed_failed = sum(1 for r in rows if int(r.get("missed_grasps", 0)) > 0 and r["success"] == "0")
 
     @property
     def rate(self):
@@ -213,6 +219,10 @@ def main():
           "put down)" + (": the motor skill, not the choice at the ambiguous state, limits it at this budget."
                          if df0.picks >= MIN_PICKS and df0.right >= 0.8 * df0.picks and df0.outside >= 0.5 * (df0.n - df0.k)
                          else ".") +
+          (f" {int(df0.missed)} of its {int(df0.n)} episodes have a grasp that closes on nothing (column *missed grasp*)"
+           f"{' and ' + str(int(df0.missed_failed)) + ' of them fail' if df0.missed_failed is not None else ''}: a grasp "
+           "point beside the fruit, from which the policy does not recover: the expert it imitates never misses."
+           if df0.missed is not None else "") +
           (f" The memoryless model grasps at the ambiguous state in only {int(pooled['dp_memoryless'].picks)} of "
            f"{int(pooled['dp_memoryless'].n)} episodes, so its choice there is not measured."
            if pooled["dp_memoryless"].n and pooled["dp_memoryless"].picks < MIN_PICKS else ""))
