@@ -266,6 +266,41 @@ def main():
                       f"{100 * ctl.rate:.1f}% vs DF {100 * df.rate:.1f}%" + ("" if working else ": both fail, nothing shown"),
                       working and abs(ctl.rate - df.rate) <= 0.1))
 
+    # ---- recipe probes ----
+    probes_dir = os.path.join(archive, "probes")
+    probes = sorted(os.listdir(probes_dir)) if os.path.isdir(probes_dir) else []
+    if probes:
+        w("## Recipe probes (training seed 0)")
+        w("")
+        w("Single-seed changes of the state recipe tried against the archived seed-0 models, on the same test episodes "
+          "(`PROBE=name MODEL=df|ctl DESC=... scripts/robot_experiment.sh probe --set key=value ...`, archived in "
+          f"[robot_runs/probes]({rel_archive}/probes)). A probe that did not help leaves the recipe as it is.")
+        w("")
+        w("| probe | what changes | success | 95% CI | first pick at the ambiguous state right | episodes with a missed grasp | commit |")
+        w("|---|---|---|---|---|---|---|")
+        base = [("seed-0 DF (the recipe above)", "df_memory"), ("seed-0 positive control (the recipe above)", "ctl_memoryless")]
+        for name, setting in base:
+            row = read_summary(os.path.join(archive, "state", "seed0", "eval", setting, "summary.csv"))
+            if row:
+                lo, hi = wilson(row["successes"], row["episodes"])
+                missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
+                w(f"| {name} | nothing | {int(row['successes'])} / {int(row['episodes'])} = **{100 * row['success_rate']:.0f}%** | "
+                  f"{100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} | {missed} | "
+                  f"`{read_text(os.path.join(archive, 'state', 'seed0', 'commit.txt'))[:10]}` |")
+        for probe in probes:
+            d = os.path.join(probes_dir, probe)
+            row = read_summary(os.path.join(d, "eval", "summary.csv"))
+            if not row:
+                continue
+            lo, hi = wilson(row["successes"], row["episodes"])
+            missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
+            w(f"| `{probe}` | {read_text(os.path.join(d, 'description.txt'))} | {int(row['successes'])} / {int(row['episodes'])} = "
+              f"**{100 * row['success_rate']:.0f}%** | {100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / "
+              f"{int(row['first_picks'])} | {missed} | `{read_text(os.path.join(d, 'commit.txt'))[:10]}` |")
+        w("")
+        w("Each probe's training command is in its folder (`*/train_command.txt`), with its evaluation command (`eval/command.txt`).")
+        w("")
+
     # ---- corruption ----
     corr_rows = []
     w("## Corrupted observations around the ambiguous state")
