@@ -7,7 +7,7 @@
 // Stages 1 and 2 of the two starts look alike (apple in C, orange in A or in B): a policy that does not
 // remember the start picks the wrong fruit there. A grasp at stage 1 that takes the apple (back out of
 // C), or at stage 2 that takes the orange, is counted as a wrong pick. A gripper that closes on nothing is a
-// missed grasp (counted by the stage it happened at).
+// missed grasp (counted over the whole episode).
 #pragma once
 #include <array>
 
