@@ -57,54 +57,60 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
 // once (the monitor sees the empty gripper), then retries and still finishes the swap within a demonstration,
 // with the right fruit at every pick, while none of its own actions closes the gripper away from the fruit it
 // takes (DART labels); at a share of one half about half the moves miss once.
-TEST(RobotExpert, MissedGraspsAreRetriedAndTheSwapStillCompletes) {
-  auto model = std::make_shared<const SwapModel>();
-  const int64_t limit = 39 * 15;
-  for (uint64_t seed = 0; seed < 8; ++seed) {
-    SwapEnv env(model, seed);
-    env.reset();
-    ExpertOptions options;
-    options.missed_grasp_share = 1.0;
-    SwapExpert expert(options, seed + 1000);
-    expert.reset(env);
-    TaskMonitor monitor(env);
-    double worst_labelled_miss = 0;  // distance of the expert's own grasp point from the nearest fruit
-    for (int64_t t = 0; t < limit && !expert.finished(); ++t) {
-      const Action a = expert.act(env);
-      const bool closing = a[3] > 0.5 && env.gripper() == Gripper::Open;
-      if (closing) {
-        double nearest = 1e9;
-        for (Fruit f : {Fruit::Apple, Fruit::Orange}) nearest = std::min(nearest, std::hypot(env.fruit(f)[0] - a[0], env.fruit(f)[1] - a[1]));
-        worst_labelled_miss = std::max(worst_labelled_miss, nearest);
-      }
-      env.step(expert.execute(a));
-      monitor.update(env);
+// One episode of an expert with missed grasps, executed as demonstrations are (SwapExpert::execute).
+struct MissedGraspEpisode {
+  bool success = false, finished = false, off_plan = false;
+  int expert_missed = 0, monitor_missed = 0, wrong_picks = 0;
+  double worst_labelled_miss = 0;  // largest distance of the expert's own closing point from the nearest fruit
+};
+MissedGraspEpisode run_missed_grasp_episode(uint64_t seed, double share, uint64_t expert_seed) {
+  static const auto model = std::make_shared<const SwapModel>();
+  SwapEnv env(model, seed);
+  env.reset();
+  ExpertOptions options;
+  options.missed_grasp_share = share;
+  SwapExpert expert(options, expert_seed);
+  expert.reset(env);
+  TaskMonitor monitor(env);
+  MissedGraspEpisode e;
+  for (int64_t t = 0; t < 39 * 15 && !expert.finished(); ++t) {  // the actions of a 40-token demonstration
+    const Action a = expert.act(env);
+    if (a[3] > 0.5 && env.gripper() == Gripper::Open) {
+      double nearest = 1e9;
+      for (Fruit f : {Fruit::Apple, Fruit::Orange})
+        nearest = std::min(nearest, std::hypot(env.fruit(f)[0] - a[0], env.fruit(f)[1] - a[1]));
+      e.worst_labelled_miss = std::max(e.worst_labelled_miss, nearest);
     }
-    EXPECT_TRUE(env.success()) << "seed " << seed;
-    EXPECT_TRUE(expert.finished()) << "seed " << seed << ": not back at rest within " << limit << " steps";
-    EXPECT_LT(worst_labelled_miss, 0.005) << "seed " << seed << ": a labelled action closed away from the fruit";
-    EXPECT_EQ(expert.missed_grasps(), 3) << "seed " << seed;
-    EXPECT_EQ(monitor.missed_grasps(), 3) << "seed " << seed << ": every aimed-beside grasp closes on nothing";
-    EXPECT_EQ(monitor.wrong_picks(), 0);
-    EXPECT_FALSE(monitor.off_plan());
+    env.step(expert.execute(a));
+    monitor.update(env);
+  }
+  e.success = env.success();
+  e.finished = expert.finished();
+  e.off_plan = monitor.off_plan();
+  e.expert_missed = expert.missed_grasps();
+  e.monitor_missed = monitor.missed_grasps();
+  e.wrong_picks = monitor.wrong_picks();
+  return e;
+}
+
+TEST(RobotExpert, MissedGraspsAreRetriedAndTheSwapStillCompletes) {
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    const auto e = run_missed_grasp_episode(seed, 1.0, seed + 1000);
+    EXPECT_TRUE(e.success) << "seed " << seed;
+    EXPECT_TRUE(e.finished) << "seed " << seed << ": not back at rest within a demonstration";
+    EXPECT_LT(e.worst_labelled_miss, 0.005) << "seed " << seed << ": a labelled action closed away from the fruit";
+    EXPECT_EQ(e.expert_missed, 3) << "seed " << seed;
+    EXPECT_EQ(e.monitor_missed, 3) << "seed " << seed << ": every shifted grasp closes on nothing";
+    EXPECT_EQ(e.wrong_picks, 0);
+    EXPECT_FALSE(e.off_plan);
   }
   // Half the moves: 48 moves over 16 seeds miss Binomial(48, 0.5) times, 24 +- 3.5 (bounds at 3.4 sd).
   int missed = 0;
   for (uint64_t seed = 0; seed < 16; ++seed) {
-    SwapEnv env(model, seed);
-    env.reset();
-    ExpertOptions options;
-    options.missed_grasp_share = 0.5;
-    SwapExpert expert(options, seed + 2000);
-    expert.reset(env);
-    TaskMonitor monitor(env);
-    for (int64_t t = 0; t < limit && !expert.finished(); ++t) {
-      env.step(expert.execute(expert.act(env)));
-      monitor.update(env);
-    }
-    EXPECT_TRUE(env.success() && expert.finished()) << "seed " << seed;
-    EXPECT_EQ(monitor.missed_grasps(), expert.missed_grasps()) << "seed " << seed;
-    missed += monitor.missed_grasps();
+    const auto e = run_missed_grasp_episode(seed, 0.5, seed + 2000);
+    EXPECT_TRUE(e.success && e.finished) << "seed " << seed;
+    EXPECT_EQ(e.monitor_missed, e.expert_missed) << "seed " << seed;
+    missed += e.monitor_missed;
   }
   EXPECT_GE(missed, 12);
   EXPECT_LE(missed, 36);
