@@ -59,6 +59,13 @@ def read_summary(path):
     return {k: (v if k == "label" else float(v)) for k, v in row.items()}
 
 
+def aim_cell(row):
+    """Grasp aim of one summary row: slope (mean distance of the closing point from the fruit)."""
+    if "grasp_aim_slope" not in row or not row["aimed_grasps"]:
+        return "not measured"
+    return f"{row['grasp_aim_slope']:.2f} ({row['grasp_aim_error_mm']:.1f} mm)"
+
+
 def read_text(path, default=""):
     return open(path).read().strip() if os.path.exists(path) else default
 
@@ -93,6 +100,13 @@ class Pooled:
         # Episodes whose gripper closed on nothing (summaries written before the count existed lack it).
         counted = [r for r in self.rows.values() if "missed_grasp_episodes" in r]
         self.missed = sum(r["missed_grasp_episodes"] for r in counted) if counted and len(counted) == len(self.rows) else None
+        # Grasp aim (task_monitor.h): per-seed slopes, error pooled over the grasps (older summaries lack it).
+        aimed = [r for r in self.rows.values() if "grasp_aim_slope" in r]
+        self.aim = None
+        if aimed and len(aimed) == len(self.rows) and sum(r["aimed_grasps"] for r in aimed) > 0:
+            grasps = sum(r["aimed_grasps"] for r in aimed)
+            self.aim = (", ".join(f"{r['grasp_aim_slope']:.2f}" for r in aimed),
+                        sum(r["grasp_aim_error_mm"] * r["aimed_grasps"] for r in aimed) / grasps)
         # Failed episodes among those with a missed grasp (from episodes.csv, where archived).
         self.missed_failed = None
         episodes = [os.path.join(archive, "state", s, "eval", setting, "episodes.csv") for s in self.rows]
@@ -110,6 +124,9 @@ class Pooled:
         lo, hi = wilson(self.k, self.n)
         per_seed = ", ".join(f"{100 * r['success_rate']:.0f}" for r in self.rows.values())
         return f"{int(self.k)} / {int(self.n)} = **{100 * self.rate:.1f}%**", f"{100 * lo:.1f}-{100 * hi:.1f}% (seeds: {per_seed})"
+
+    def aim_cell(self):
+        return "not measured" if self.aim is None else f"{self.aim[0]} ({self.aim[1]:.1f} mm)"
 
     def pick_cell(self):
         if not self.picks:
@@ -180,19 +197,29 @@ def main():
             k, v = line.strip().split(",")
             lengths[k] = float(v)
 
+    # The highest grasp-aim slope among the recipe probes whose grasps land near a fruit (under 25 mm on average).
+    best_probe_aim = None
+    probes_root = os.path.join(archive, "probes")
+    for probe in (sorted(os.listdir(probes_root)) if os.path.isdir(probes_root) else []):
+        row = read_summary(os.path.join(probes_root, probe, "eval", "summary.csv"))
+        if row and row.get("aimed_grasps") and row["grasp_aim_error_mm"] < 25:
+            if best_probe_aim is None or row["grasp_aim_slope"] > best_probe_aim[1]:
+                best_probe_aim = (probe, row["grasp_aim_slope"])
+
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
     w("## Memory: who solves the swap")
     w("")
     w("| policy | success | 95% CI (per seed, %) | first pick at the ambiguous state right | failed at stage 0 / 1 / 2 | "
-      "a fruit left outside every slot | episodes with a missed grasp |")
-    w("|---|---|---|---|---|---|---|")
+      "a fruit left outside every slot | episodes with a missed grasp | grasp aim: slope (per seed) and distance from the fruit |")
+    w("|---|---|---|---|---|---|---|---|")
     for setting, name, _ in CLEAN:
         p = pooled[setting]
         s, ci = p.success_cell()
         missed = "" if not p.n else ("not counted" if p.missed is None else str(int(p.missed)))
         w(f"| {name} | {s} | {ci} | {p.pick_cell() if p.n else ''} | "
-          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} | {int(p.outside) if p.n else ''} | {missed} |")
+          f"{' / '.join(str(int(x)) for x in p.stage_fail) if p.n else ''} | {int(p.outside) if p.n else ''} | {missed} | "
+          f"{p.aim_cell() if p.n else ''} |")
     for row, name in ((expert, "scripted expert (knows the start)"),
                       (chance, "scripted expert picking at random at the ambiguous state (**chance level**)")):
         if row:
@@ -202,12 +229,16 @@ def main():
               f"{100 * lo:.1f}-{100 * hi:.1f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} = "
               f"{100 * row['first_pick_rate']:.0f}% ({100 * flo:.0f}-{100 * fhi:.0f}%) | "
               f"{int(row['failed_at_stage0'])} / {int(row['failed_at_stage1'])} / {int(row['failed_at_stage2'])} | "
-              f"{int(row['fruit_outside_slots'])} | {int(row['missed_grasp_episodes']) if 'missed_grasp_episodes' in row else 'not counted'} |")
+              f"{int(row['fruit_outside_slots'])} | {int(row['missed_grasp_episodes']) if 'missed_grasp_episodes' in row else 'not counted'} | "
+              f"{aim_cell(row)} |")
     w("")
     w("*First pick at the ambiguous state*: the first grasp an episode makes while the apple rests in C (stage 1, "
       "or stage 2 after a wrong move back), right when it takes the fruit the expert takes there; counted over the "
       "episodes that grasp at that state. Stages: 0 start, 1 apple in C, 2 apple in C and orange in the apple's "
-      "start slot, 3 swapped.")
+      "start slot, 3 swapped. *Grasp aim*: at every grasp beside a fruit resting in a slot, the offsets from the "
+      "slot's centre of the fruit (f) and of the point the gripper closes at (h); slope = sum(f.h) / sum(f.f), 1 for a "
+      "grasp that follows the fruit, 0 for one that goes to the slot's centre whatever the fruit's jitter (up to 20 mm; "
+      "a grasp holds within 20 mm); in brackets the mean distance |h - f| (TaskMonitor, task_monitor.h).")
     w("")
     df0 = pooled["df_memory"]
     if df0.n:
@@ -223,6 +254,11 @@ def main():
            f"{' and ' + str(int(df0.missed_failed)) + ' of them fail' if df0.missed_failed is not None else ''}: a grasp "
            "point beside the fruit, from which the policy does not recover: the expert it imitates never misses."
            if df0.missed is not None else "") +
+          (f" Its grasp aim has slope {df0.aim[0]} against the expert's 1: the grasp point goes to the slot's centre "
+           "and ignores where the fruit lies in the slot, so the grasps that miss are those at the fruits jittered "
+           "furthest from the centre." + (f" Of the recipe probes below, the best slope is {best_probe_aim[1]:.2f} "
+                                          f"(`{best_probe_aim[0]}`)." if best_probe_aim else "")
+           if df0.aim is not None else "") +
           (f" The memoryless model grasps at the ambiguous state in only {int(pooled['dp_memoryless'].picks)} of "
            f"{int(pooled['dp_memoryless'].n)} episodes, so its choice there is not measured."
            if pooled["dp_memoryless"].n and pooled["dp_memoryless"].picks < MIN_PICKS else ""))
@@ -274,10 +310,13 @@ def main():
         w("")
         w("Single-seed changes of the state recipe tried against the archived seed-0 models, on the same test episodes "
           "(`PROBE=name MODEL=df|ctl DESC=... scripts/robot_experiment.sh probe --set key=value ...`, archived in "
-          f"[robot_runs/probes]({rel_archive}/probes)). A probe that did not help leaves the recipe as it is.")
+          f"[robot_runs/probes]({rel_archive}/probes)). A probe that did not help leaves the recipe as it is. The grasp aim is "
+          "as in the memory table; where a policy's grasps land centimetres from every fruit (the eps and v objectives, "
+          "with which this model does not learn the task) its slope means nothing.")
         w("")
-        w("| probe | what changes | success | 95% CI | first pick at the ambiguous state right | episodes with a missed grasp | commit |")
-        w("|---|---|---|---|---|---|---|")
+        w("| probe | what changes | success | 95% CI | first pick at the ambiguous state right | episodes with a missed grasp | "
+          "grasp aim | commit |")
+        w("|---|---|---|---|---|---|---|---|")
         base = [("seed-0 DF (the recipe above)", "df_memory"), ("seed-0 positive control (the recipe above)", "ctl_memoryless")]
         for name, setting in base:
             row = read_summary(os.path.join(archive, "state", "seed0", "eval", setting, "summary.csv"))
@@ -286,7 +325,7 @@ def main():
                 missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
                 w(f"| {name} | nothing | {int(row['successes'])} / {int(row['episodes'])} = **{100 * row['success_rate']:.0f}%** | "
                   f"{100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} | {missed} | "
-                  f"`{read_text(os.path.join(archive, 'state', 'seed0', 'commit.txt'))[:10]}` |")
+                  f"{aim_cell(row)} | `{read_text(os.path.join(archive, 'state', 'seed0', 'commit.txt'))[:10]}` |")
         for probe in probes:
             d = os.path.join(probes_dir, probe)
             row = read_summary(os.path.join(d, "eval", "summary.csv"))
@@ -296,7 +335,7 @@ def main():
             missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
             w(f"| `{probe}` | {read_text(os.path.join(d, 'description.txt'))} | {int(row['successes'])} / {int(row['episodes'])} = "
               f"**{100 * row['success_rate']:.0f}%** | {100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / "
-              f"{int(row['first_picks'])} | {missed} | `{read_text(os.path.join(d, 'commit.txt'))[:10]}` |")
+              f"{int(row['first_picks'])} | {missed} | {aim_cell(row)} | `{read_text(os.path.join(d, 'commit.txt'))[:10]}` |")
         w("")
         w("Each probe's training command is in its folder (`*/train_command.txt`), with its evaluation command (`eval/command.txt`).")
         w("")

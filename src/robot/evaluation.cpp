@@ -69,12 +69,13 @@ class EpisodeVideos {
 void write_episodes_csv(const std::string& path, const std::vector<EpisodeRecord>& records) {
   std::ofstream csv(path);
   csv << "seed,apple_start,success,success_step,max_stage,final_stage,picks_stage1,wrong_picks_stage1,"
-         "picks_stage2,wrong_picks_stage2,first_pick,off_plan,fruit_outside_slots,missed_grasps\n";
+         "picks_stage2,wrong_picks_stage2,first_pick,off_plan,fruit_outside_slots,missed_grasps,aimed_grasps,"
+         "aim_error_mm\n";
   for (const auto& r : records)
     csv << r.seed << "," << to_string(r.apple_start) << "," << r.success << "," << r.success_step << "," << r.max_stage
         << "," << r.final_stage << "," << r.picks[1] << "," << r.wrong_picks[1] << "," << r.picks[2] << ","
         << r.wrong_picks[2] << "," << r.first_pick << "," << r.off_plan << "," << r.fruit_outside_slots << ","
-        << r.missed_grasps << "\n";
+        << r.missed_grasps << "," << r.grasp_aim.grasps << "," << 1000 * r.grasp_aim.mean_error() << "\n";
   check(csv.good(), path + ": write failed");
 }
 
@@ -83,14 +84,16 @@ void write_summary_csv(const std::string& path, const RobotEvaluationSummary& s,
   csv << "label,episodes,successes,success_rate,ci95_low,ci95_high,failed_at_stage0,failed_at_stage1,"
          "failed_at_stage2,wrong_pick_episodes,picks_stage1,wrong_picks_stage1,picks_stage2,wrong_picks_stage2,"
          "first_picks,right_first_picks,first_pick_rate,first_pick_ci95_low,first_pick_ci95_high,"
-         "fruit_outside_slots,corruption_level,first_seed,seconds,missed_grasps,missed_grasp_episodes\n";
+         "fruit_outside_slots,corruption_level,first_seed,seconds,missed_grasps,missed_grasp_episodes,aimed_grasps,"
+         "grasp_aim_slope,grasp_aim_error_mm\n";
   csv << "\"" << s.label << "\"," << s.episodes << "," << s.successes << "," << s.rate << "," << s.ci_low << ","
       << s.ci_high << "," << s.failures_by_stage[0] << "," << s.failures_by_stage[1] << "," << s.failures_by_stage[2]
       << "," << s.wrong_pick_episodes << "," << s.picks[1] << "," << s.wrong_picks[1] << "," << s.picks[2] << ","
       << s.wrong_picks[2] << "," << s.first_picks << "," << s.right_first_picks << "," << s.first_pick_rate << ","
       << s.first_pick_ci_low << "," << s.first_pick_ci_high << "," << s.fruit_outside_slots << ","
       << s.corruption_level << "," << first_seed << "," << s.seconds << "," << s.missed_grasps << ","
-      << s.missed_grasp_episodes << "\n";
+      << s.missed_grasp_episodes << "," << s.grasp_aim.grasps << "," << s.grasp_aim.slope() << ","
+      << 1000 * s.grasp_aim.mean_error() << "\n";
   check(csv.good(), path + ": write failed");
 }
 
@@ -157,6 +160,7 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
       r.first_pick = m.first_ambiguous_pick();
       r.off_plan = m.off_plan();
       r.missed_grasps = m.missed_grasps();
+      r.grasp_aim = m.grasp_aim();
       for (Fruit f : {Fruit::Apple, Fruit::Orange})
         r.fruit_outside_slots = r.fruit_outside_slots || (env.held() != f && !env.resting_slot(f));
       summary.records.push_back(r);
@@ -182,6 +186,7 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
     summary.fruit_outside_slots += r.fruit_outside_slots;
     summary.missed_grasps += r.missed_grasps;
     summary.missed_grasp_episodes += r.missed_grasps > 0;
+    summary.grasp_aim.add(r.grasp_aim);
   }
   summary.rate = static_cast<double>(summary.successes) / static_cast<double>(summary.episodes);
   std::tie(summary.ci_low, summary.ci_high) = wilson_interval(summary.successes, summary.episodes);
@@ -194,12 +199,12 @@ RobotEvaluationSummary evaluate_episodes(const EpisodeRunner& runner, const Epis
   spdlog::info(
       "robot eval {}: success {}/{} = {:.1f}% (95% CI {:.1f}-{:.1f}); failed at stage 0/1/2: {}/{}/{}; first pick at "
       "the ambiguous state right {}/{}; wrong picks: stage 1 {}/{}, stage 2 {}/{} ({} episodes); missed grasps {} "
-      "({} episodes); {:.0f} s",
+      "({} episodes); grasp aim slope {:.2f}, {:.1f} mm from the fruit ({} grasps); {:.0f} s",
       summary.label, summary.successes, summary.episodes, 100 * summary.rate, 100 * summary.ci_low,
       100 * summary.ci_high, summary.failures_by_stage[0], summary.failures_by_stage[1], summary.failures_by_stage[2],
       summary.right_first_picks, summary.first_picks, summary.wrong_picks[1], summary.picks[1], summary.wrong_picks[2],
       summary.picks[2], summary.wrong_pick_episodes, summary.missed_grasps, summary.missed_grasp_episodes,
-      summary.seconds);
+      summary.grasp_aim.slope(), 1000 * summary.grasp_aim.mean_error(), summary.grasp_aim.grasps, summary.seconds);
   return summary;
 }
 

@@ -28,6 +28,7 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
   auto model = std::make_shared<const SwapModel>();
   const int64_t limit = 39 * 15;  // the actions of a 40-token demonstration
   int starts[2] = {0, 0};
+  GraspAim aim;
   for (uint64_t seed = 0; seed < 24; ++seed) {
     SwapEnv env(model, seed);
     env.reset();
@@ -48,7 +49,14 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
     EXPECT_EQ(monitor.wrong_picks(), 0);
     EXPECT_EQ(monitor.picks(1) + monitor.picks(2), 2) << "one pick at each ambiguous stage";
     EXPECT_FALSE(monitor.off_plan());
+    // The expert closes on the fruit's centre wherever it lies in its slot: three grasps, each on the fruit.
+    EXPECT_EQ(monitor.grasp_aim().grasps, 3) << "seed " << seed;
+    EXPECT_LT(monitor.grasp_aim().mean_error(), 0.001) << "seed " << seed;
+    aim.add(monitor.grasp_aim());
   }
+  // Pooled over 72 grasps whose fruits lie up to 2 cm from their slot's centre, the aim follows the offset.
+  EXPECT_NEAR(aim.slope(), 1.0, 0.02);
+  EXPECT_GT(aim.offset_square / static_cast<double>(aim.grasps), 0.01 * 0.01 / 4) << "the fruits were jittered";
   EXPECT_GT(starts[0], 0);
   EXPECT_GT(starts[1], 0);
 }
@@ -61,7 +69,8 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
 struct MissedGraspEpisode {
   bool success = false, finished = false, off_plan = false;
   int expert_missed = 0, monitor_missed = 0, wrong_picks = 0;
-  double worst_labelled_miss = 0;  // largest distance of the expert's own closing point from the nearest fruit
+  double worst_labelled_miss = 0;
+  GraspAim aim;  // largest distance of the expert's own closing point from the nearest fruit
 };
 MissedGraspEpisode run_missed_grasp_episode(uint64_t seed, double share, uint64_t expert_seed) {
   static const auto model = std::make_shared<const SwapModel>();
@@ -90,6 +99,7 @@ MissedGraspEpisode run_missed_grasp_episode(uint64_t seed, double share, uint64_
   e.expert_missed = expert.missed_grasps();
   e.monitor_missed = monitor.missed_grasps();
   e.wrong_picks = monitor.wrong_picks();
+  e.aim = monitor.grasp_aim();
   return e;
 }
 
@@ -103,6 +113,11 @@ TEST(RobotExpert, MissedGraspsAreRetriedAndTheSwapStillCompletes) {
     EXPECT_EQ(e.monitor_missed, 3) << "seed " << seed << ": every shifted grasp closes on nothing";
     EXPECT_EQ(e.wrong_picks, 0);
     EXPECT_FALSE(e.off_plan);
+    // Six grasps: three executed 2.5-4 cm beside the fruit, three retries on it. The monitor's aim error is
+    // their mean distance from the fruit: (3 x 2.5..4 cm + 3 x ~0) / 6.
+    EXPECT_EQ(e.aim.grasps, 6) << "seed " << seed;
+    EXPECT_GT(e.aim.mean_error(), 0.025 / 2 - 0.001) << "seed " << seed;
+    EXPECT_LT(e.aim.mean_error(), 0.04 / 2 + 0.001) << "seed " << seed;
   }
   // Half the moves: 48 moves over 16 seeds miss Binomial(48, 0.5) times, 24 +- 3.5 (bounds at 3.4 sd).
   int missed = 0;

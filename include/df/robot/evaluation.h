@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "df/robot/policy.h"
+#include "df/robot/task_monitor.h"
 
 namespace df::robot {
 
@@ -39,6 +40,7 @@ struct EpisodeRecord {
   bool off_plan = false;
   bool fruit_outside_slots = false;  // at the end a fruit rests outside every slot
   int missed_grasps = 0;             // times the gripper closed on nothing
+  GraspAim grasp_aim;                // where its grasps closed against the fruit's offset in its slot
 };
 
 struct RobotEvaluationSummary {
@@ -53,6 +55,7 @@ struct RobotEvaluationSummary {
   double first_pick_rate = 0, first_pick_ci_low = 0, first_pick_ci_high = 1;
   int64_t fruit_outside_slots = 0;
   int64_t missed_grasps = 0, missed_grasp_episodes = 0;  // grasps that closed on nothing; episodes with one
+  GraspAim grasp_aim;                                    // pooled over the episodes (task_monitor.h)
   int64_t corruption_level = 0;  // the level corrupted observations were labelled with (0: truth)
   double seconds = 0;
   std::vector<EpisodeRecord> records;

@@ -8,12 +8,27 @@
 // remember the start picks the wrong fruit there. A grasp at stage 1 that takes the apple (back out of
 // C), or at stage 2 that takes the orange, is counted as a wrong pick. A gripper that closes on nothing is a
 // missed grasp (counted over the whole episode).
+//
+// Grasp aim: at every grasp (a gripper that closes, on a fruit or on nothing) next to a fruit resting in a
+// slot, the offsets from that slot's centre of the fruit (f) and of the closing point (h), in the table plane.
+// An aim that follows the fruit has slope sum(f.h) / sum(f.f) = 1 and error |h - f| = 0 (the expert); one
+// that goes to the slot centre whatever the fruit's jitter has slope 0. Summed, so that evaluations pool.
 #pragma once
 #include <array>
 
 #include "df/robot/env.h"
 
 namespace df::robot {
+
+struct GraspAim {
+  int64_t grasps = 0;          // grasps next to (within a slot radius of) a fruit resting in a slot
+  double offset_dot = 0;       // sum of f.h over them (m^2)
+  double offset_square = 0;    // sum of f.f (m^2)
+  double error_sum = 0;        // sum of |h - f| (m)
+  void add(const GraspAim& other);
+  double slope() const { return offset_square > 0 ? offset_dot / offset_square : 0.0; }
+  double mean_error() const { return grasps > 0 ? error_sum / static_cast<double>(grasps) : 0.0; }
+};
 
 class TaskMonitor {
  public:
@@ -31,6 +46,7 @@ class TaskMonitor {
   // The first grasp at an ambiguous state (stage 1 or 2): 1 the right fruit, 0 the wrong one, -1 none yet.
   int first_ambiguous_pick() const { return first_pick_; }
   int missed_grasps() const { return missed_grasps_; }
+  const GraspAim& grasp_aim() const { return aim_; }
 
  private:
   int stage_ = 0, max_stage_ = 0;
@@ -40,6 +56,13 @@ class TaskMonitor {
   int missed_grasps_ = 0;
   int first_pick_ = -1;
   std::array<int, 4> picks_{}, wrong_picks_{};
+  // The grasp closes where the hand was before the step (SwapEnv::step grasps, then moves): kept from the
+  // previous update, with the fruits.
+  Vec3 hand_before_{};
+  std::array<Vec3, 2> fruits_before_{};
+  GraspAim aim_;
+  void remember(const SwapEnv& env);
+  void record_aim(const SwapEnv& env);
 };
 
 }  // namespace df::robot
