@@ -47,6 +47,11 @@ torch::Tensor sample_training_levels(const TrainingLevelOptions& options, int64_
     const auto coin = torch::rand({batch_size}, generator, torch::TensorOptions().device(device));
     levels[0] = torch::where(coin < options.first_token_clean_prob, torch::zeros_like(levels[0]), levels[0]);
   }
+  if (options.token_clean_prob > 0) {
+    check(options.mode == TrainingNoise::Independent, "token_clean_prob: only with independent training noise");
+    const auto coin = torch::rand({num_tokens, batch_size}, generator, torch::TensorOptions().device(device));
+    levels = torch::where(coin < options.token_clean_prob, torch::zeros_like(levels), levels);
+  }
   return levels;
 }
 

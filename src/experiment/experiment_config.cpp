@@ -53,7 +53,9 @@ const std::string& core_config_defaults() {
         .key("sampling_steps", diffusion.sampling_steps)
         .key("eta", diffusion.eta)
         .key("training_noise", trainer.levels.mode)
-        .key("first_token_clean_prob", trainer.levels.first_token_clean_prob);
+        .key("first_token_clean_prob", trainer.levels.first_token_clean_prob)
+        .key("token_clean_prob", trainer.levels.token_clean_prob,
+             "reference's gt_cond_prob: any token clean with this probability (independent noise only)");
     d.section("training")
         .key("steps", trainer.steps)
         .key("batch_size", trainer.batch_size)
@@ -121,6 +123,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
+  c.require_range("diffusion.token_clean_prob", 0.0, 1.0);
   c.require_range("training.ema_decay", 0.0, 0.999999);
   c.require_enum<ScheduleKind>("diffusion.schedule");
   c.require_enum<Objective>("diffusion.objective");
@@ -210,6 +213,10 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.precision = c.get_enum<Precision>("training.precision");
   t.levels.mode = c.get_enum<TrainingNoise>("diffusion.training_noise");
   t.levels.first_token_clean_prob = c.get_double("diffusion.first_token_clean_prob");
+  t.levels.token_clean_prob = c.get_double("diffusion.token_clean_prob");
+  check(t.levels.token_clean_prob == 0 || t.levels.mode == TrainingNoise::Independent,
+        "diffusion.token_clean_prob: only with diffusion.training_noise independent, got " +
+            std::to_string(t.levels.token_clean_prob));
   t.seed = static_cast<uint64_t>(c.get_int("experiment.seed"));
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");

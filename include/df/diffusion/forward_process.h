@@ -51,6 +51,9 @@ struct EnumNames<TrainingNoise> {
 struct TrainingLevelOptions {
   TrainingNoise mode = TrainingNoise::Independent;
   double first_token_clean_prob = 0.0;  // reference's gt_first_frame: token 0 forced to level 0 with this probability
+  // Reference's gt_cond_prob (Independent only): every token forced to level 0 with this probability, so that
+  // clean histories, which a policy conditions on at test time, are not rare in training (all levels i.i.d.).
+  double token_clean_prob = 0.0;
 };
 
 // Levels [T,B] int64 on `device`. For TeacherForcing the returned levels are those of the predicted
