@@ -263,7 +263,7 @@ def main():
            "furthest from the centre." + (f" Of the recipe probes below, the best slope is {best_probe_aim[1]:.2f} "
                                           f"(`{best_probe_aim[0]}`)." if best_probe_aim else "") +
            (f" Teacher forcing, the same network trained on clean histories only, aims with slope "
-            f"{pooled['tf_memory'].aim[0]} and succeeds in {100 * pooled['tf_memory'].rate:.0f}% "
+            f"{pooled['tf_memory'].aim[0]} and succeeds in {100 * pooled['tf_memory'].rate:.1f}% "
             f"(seeds {', '.join(pooled['tf_memory'].rows)}): it trains on the clean histories the policy conditions "
             "on, where DF's training draws every history token's noise level uniformly." +
             (f" But DF with half of its tokens clean (probe `df_clean05`) still aims with slope "
