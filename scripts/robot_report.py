@@ -197,18 +197,18 @@ def main():
             k, v = line.strip().split(",")
             lengths[k] = float(v)
 
-    # The highest grasp-aim slope among the recipe probes whose grasps land near a fruit (under 25 mm on average).
-    best_probe_aim = None
-    probes_root = os.path.join(archive, "probes")
-    for probe in (sorted(os.listdir(probes_root)) if os.path.isdir(probes_root) else []):
-        row = read_summary(os.path.join(probes_root, probe, "eval", "summary.csv"))
-        if row and row.get("aimed_grasps") and row["grasp_aim_error_mm"] < 25:
-            if best_probe_aim is None or row["grasp_aim_slope"] > best_probe_aim[1]:
-                best_probe_aim = (probe, row["grasp_aim_slope"])
-
-    clean_probe = read_summary(os.path.join(archive, "probes", "df_clean05", "eval", "summary.csv"))
-    if clean_probe and "grasp_aim_slope" not in clean_probe:
-        clean_probe = None
+    # The recipe probes' summaries (archived by `robot_experiment.sh probe`), read once for the text and their table.
+    probes_dir = os.path.join(archive, "probes")
+    probe_rows = {}
+    for probe in (sorted(os.listdir(probes_dir)) if os.path.isdir(probes_dir) else []):
+        row = read_summary(os.path.join(probes_dir, probe, "eval", "summary.csv"))
+        if row:
+            probe_rows[probe] = row
+    aimed_probes = {p: r for p, r in probe_rows.items() if "grasp_aim_slope" in r}
+    # The highest grasp-aim slope among the probes whose grasps land near a fruit (under 25 mm on average).
+    near = [(p, r["grasp_aim_slope"]) for p, r in aimed_probes.items() if r["aimed_grasps"] and r["grasp_aim_error_mm"] < 25]
+    best_probe_aim = max(near, key=lambda pr: pr[1]) if near else None
+    clean_probe = aimed_probes.get("df_clean05")
 
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
@@ -315,9 +315,7 @@ def main():
                       working and abs(ctl.rate - df.rate) <= 0.1))
 
     # ---- recipe probes ----
-    probes_dir = os.path.join(archive, "probes")
-    probes = sorted(os.listdir(probes_dir)) if os.path.isdir(probes_dir) else []
-    if probes:
+    if probe_rows:
         w("## Recipe probes (training seed 0)")
         w("")
         w("Single-seed changes of the state recipe tried against the archived seed-0 models, on the same test episodes "
@@ -338,11 +336,8 @@ def main():
                 w(f"| {name} | nothing | {int(row['successes'])} / {int(row['episodes'])} = **{100 * row['success_rate']:.0f}%** | "
                   f"{100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} | {missed} | "
                   f"{aim_cell(row)} | `{read_text(os.path.join(archive, 'state', 'seed0', 'commit.txt'))[:10]}` |")
-        for probe in probes:
+        for probe, row in probe_rows.items():
             d = os.path.join(probes_dir, probe)
-            row = read_summary(os.path.join(d, "eval", "summary.csv"))
-            if not row:
-                continue
             lo, hi = wilson(row["successes"], row["episodes"])
             missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
             w(f"| `{probe}` | {read_text(os.path.join(d, 'description.txt'))} | {int(row['successes'])} / {int(row['episodes'])} = "

@@ -69,8 +69,8 @@ TEST(RobotExpert, SwapsTheFruitsOnEverySeedOfBothStarts) {
 struct MissedGraspEpisode {
   bool success = false, finished = false, off_plan = false;
   int expert_missed = 0, monitor_missed = 0, wrong_picks = 0;
-  double worst_labelled_miss = 0;
-  GraspAim aim;  // largest distance of the expert's own closing point from the nearest fruit
+  double worst_labelled_miss = 0;  // largest distance of the expert's own closing point from the nearest fruit
+  GraspAim aim;                    // the monitor's grasp aim over the episode
 };
 MissedGraspEpisode run_missed_grasp_episode(uint64_t seed, double share, uint64_t expert_seed) {
   static const auto model = std::make_shared<const SwapModel>();
