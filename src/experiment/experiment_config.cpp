@@ -55,7 +55,9 @@ const std::string& core_config_defaults() {
         .key("training_noise", trainer.levels.mode)
         .key("first_token_clean_prob", trainer.levels.first_token_clean_prob)
         .key("token_clean_prob", trainer.levels.token_clean_prob,
-             "reference's gt_cond_prob: any token clean with this probability (independent noise only)");
+             "reference's gt_cond_prob: any token clean with this probability (independent noise only)")
+        .key("teacher_forcing_prob", trainer.levels.teacher_forcing_prob,
+             "share of training steps taken as teacher forcing (clean history; independent noise only)");
     d.section("training")
         .key("steps", trainer.steps)
         .key("batch_size", trainer.batch_size)
@@ -124,6 +126,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
   c.require_range("diffusion.token_clean_prob", 0.0, 1.0);
+  c.require_range("diffusion.teacher_forcing_prob", 0.0, 1.0);
   c.require_range("training.ema_decay", 0.0, 0.999999);
   c.require_enum<ScheduleKind>("diffusion.schedule");
   c.require_enum<Objective>("diffusion.objective");
@@ -217,6 +220,10 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   check(t.levels.token_clean_prob == 0 || t.levels.mode == TrainingNoise::Independent,
         "diffusion.token_clean_prob: only with diffusion.training_noise independent, got " +
             std::to_string(t.levels.token_clean_prob));
+  t.levels.teacher_forcing_prob = c.get_double("diffusion.teacher_forcing_prob");
+  check(t.levels.teacher_forcing_prob == 0 || t.levels.mode == TrainingNoise::Independent,
+        "diffusion.teacher_forcing_prob: only with diffusion.training_noise independent, got " +
+            std::to_string(t.levels.teacher_forcing_prob));
   t.seed = static_cast<uint64_t>(c.get_int("experiment.seed"));
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");

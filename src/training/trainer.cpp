@@ -120,6 +120,13 @@ torch::Generator Trainer::shard_generator(uint64_t seed, int64_t step, int64_t s
       splitmix64(step_stream ^ ((static_cast<uint64_t>(shard) + 1) * 0xD1B54A32D192ED03ULL)));
 }
 
+bool Trainer::teacher_forcing_step(int64_t step) const {
+  if (options_.levels.mode == TrainingNoise::TeacherForcing) return true;
+  if (options_.levels.teacher_forcing_prob <= 0) return false;
+  auto gen = shard_generator(options_.seed ^ 0x7EAC4E2F0A5C1D93ULL, step, 0);
+  return torch::rand({1}, gen).item<double>() < options_.levels.teacher_forcing_prob;
+}
+
 bool Trainer::is_root() const { return !group_ || group_->is_root(); }
 
 Trainer::StepDraw Trainer::draw_step(int64_t step) {
@@ -172,8 +179,7 @@ Trainer::StepResult Trainer::step_impl(int64_t step, bool poll_stop) {
   {
     AutocastGuard autocast(device, options_.precision == Precision::Bf16 ? torch::kBFloat16 : torch::kHalf,
                            options_.precision != Precision::Fp32);
-    const bool teacher_forcing = options_.levels.mode == TrainingNoise::TeacherForcing;
-    loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing).loss;
+    loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing_step(step)).loss;
   }
   StepResult result;
   double value = loss.item<double>();

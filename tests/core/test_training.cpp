@@ -1,7 +1,7 @@
 // Training: loss falls and samples land on the data of a tiny task; resume is bit-identical; a crashed
 // checkpoint write keeps the previous checkpoint; a non-finite loss stops the run cleanly; a stop request
 // (SIGTERM / SIGINT through StopSignalGuard) checkpoints at the current step; timed checkpoints; EMA weights
-// and the fp16 loss scaler against closed forms.
+// and the fp16 loss scaler against closed forms; the teacher-forcing share mixes whole steps of the two losses.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -374,6 +374,63 @@ TEST(Trainer, CheckpointMinutesIsReadFromTheConfig) {
     FAIL() << "a negative training.checkpoint_minutes was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training.checkpoint_minutes"), std::string::npos) << e.what();
+  }
+}
+
+// diffusion.teacher_forcing_prob: a step is either a DF step or a teacher-forcing step, whole; the choice
+// has its own stream, so the step's data, levels and noise are those of the other modes. With the learning
+// rate at 0 the weights never move, so every step's loss of the mixed run equals, bit for bit, that of the DF
+// run or that of the teacher-forced run, as teacher_forcing_step says.
+TEST(Trainer, TeacherForcingShareMixesWholeStepsOfTheTwoLosses) {
+  test::CircleDataset data(6, 0.5);
+  auto options_for = [&](TrainingNoise mode, double share, const std::string& name) {
+    auto t = circle_options(temp_dir(name), 40);
+    t.optimizer.lr = 0.0;
+    t.levels.mode = mode;
+    t.levels.first_token_clean_prob = 0.5;
+    t.levels.teacher_forcing_prob = share;
+    return t;
+  };
+  auto model_df = circle_model(3), model_tf = circle_model(3), model_mix = circle_model(3);
+  Trainer df(*model_df, data, options_for(TrainingNoise::Independent, 0.0, "mix_df"));
+  Trainer tf(*model_tf, data, options_for(TrainingNoise::TeacherForcing, 0.0, "mix_tf"));
+  Trainer mix(*model_mix, data, options_for(TrainingNoise::Independent, 0.5, "mix_both"));
+  int teacher_steps = 0;
+  for (int64_t s = 0; s < 40; ++s) {
+    const double l_df = df.train_step(s), l_tf = tf.train_step(s), l_mix = mix.train_step(s);
+    ASSERT_NE(l_df, l_tf) << "step " << s << ": the two losses must differ for the test to mean anything";
+    EXPECT_FALSE(df.teacher_forcing_step(s));
+    EXPECT_TRUE(tf.teacher_forcing_step(s));
+    const bool teacher = mix.teacher_forcing_step(s);
+    teacher_steps += teacher ? 1 : 0;
+    EXPECT_EQ(l_mix, teacher ? l_tf : l_df) << "step " << s;
+  }
+  // Binomial(40, 0.5): outside 8..32 with probability < 1e-4.
+  EXPECT_GE(teacher_steps, 8);
+  EXPECT_LE(teacher_steps, 32);
+  // The share over many steps: p = 0.3 over 20000 steps has sd 0.0032 (bound at 4 sd).
+  Trainer share(*model_mix, data, options_for(TrainingNoise::Independent, 0.3, "mix_share"));
+  int count = 0;
+  for (int64_t s = 0; s < 20000; ++s) count += share.teacher_forcing_step(s) ? 1 : 0;
+  EXPECT_NEAR(count / 20000.0, 0.3, 0.013);
+
+  // The config: a share in [0, 1], with independent noise only (in the other modes it means nothing).
+  auto config = make_experiment_config();
+  EXPECT_EQ(read_trainer_options(config, "run").levels.teacher_forcing_prob, 0.0) << "default must be off";
+  config.set("diffusion.teacher_forcing_prob=0.25");
+  config.validate();
+  EXPECT_EQ(read_trainer_options(config, "run").levels.teacher_forcing_prob, 0.25);
+  for (const std::string bad : {"diffusion.teacher_forcing_prob=1.5", "diffusion.training_noise=full_sequence"}) {
+    auto broken = make_experiment_config();
+    broken.set("diffusion.teacher_forcing_prob=0.25");
+    broken.set(bad);
+    try {
+      broken.validate();
+      (void)read_trainer_options(broken, "run");
+      FAIL() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("diffusion.teacher_forcing_prob"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -116,6 +116,10 @@ class Trainer {
   static torch::Generator step_generator(uint64_t seed, int64_t step);
   // The stream of shard `shard` of step `step` when data_shards > 1.
   static torch::Generator shard_generator(uint64_t seed, int64_t step, int64_t shard);
+  // Whether step `step` trains as teacher forcing: always in TeacherForcing mode, with probability
+  // levels.teacher_forcing_prob otherwise (a stream of its own, the same on every rank; the step's data, levels
+  // and noise do not depend on it).
+  bool teacher_forcing_step(int64_t step) const;
 
  private:
   struct StepDraw;
