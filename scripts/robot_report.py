@@ -132,7 +132,12 @@ class Pooled:
         if not self.picks:
             return "no grasp at the ambiguous state"
         lo, hi = wilson(self.right, self.picks)
-        return f"{int(self.right)} / {int(self.picks)} = {100 * self.right / self.picks:.0f}% ({100 * lo:.0f}-{100 * hi:.0f}%)"
+        cell = f"{int(self.right)} / {int(self.picks)} = {100 * self.right / self.picks:.0f}% ({100 * lo:.0f}-{100 * hi:.0f}%)"
+        return cell + (f"; seeds: {self.per_seed_picks()}" if len(self.rows) > 1 else "")
+
+    def per_seed_picks(self):
+        return ", ".join(f"{100 * r['right_first_picks'] / r['first_picks']:.0f}" if r["first_picks"] else "-"
+                         for r in self.rows.values())
 
 
 def main():
@@ -209,6 +214,8 @@ def main():
     near = [(p, r["grasp_aim_slope"]) for p, r in aimed_probes.items() if r["aimed_grasps"] and r["grasp_aim_error_mm"] < 25]
     best_probe_aim = max(near, key=lambda pr: pr[1]) if near else None
     clean_probe = aimed_probes.get("df_clean05")
+    # DF with a share of its training steps taken as teacher forcing (diffusion.teacher_forcing_prob).
+    mixed_probes = [(p, aimed_probes[p]) for p in ("df_tf05", "df_tf09") if p in aimed_probes]
 
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
@@ -268,7 +275,16 @@ def main():
             "on, where DF's training draws every history token's noise level uniformly." +
             (f" But DF with half of its tokens clean (probe `df_clean05`) still aims with slope "
              f"{clean_probe['grasp_aim_slope']:.2f} and succeeds in {100 * clean_probe['success_rate']:.0f}%: the "
-             "share of clean history alone does not close the gap." if clean_probe else "")
+             "share of clean history alone does not close the gap." if clean_probe else "") +
+            (" Nor does mixing whole teacher-forcing steps into DF's training: with " +
+             "; with ".join(f"{int(round(100 * float(config_value(os.path.join(probes_dir, p, 'df', 'config.yaml'), 'diffusion.teacher_forcing_prob'))))}% "
+                          f"of its steps (`{p}`) it aims with slope {r['grasp_aim_slope']:.2f} and succeeds in "
+                          f"{100 * r['success_rate']:.0f}%" for p, r in mixed_probes) +
+             ". The slope rises with the share of clean-history training but stays far below teacher forcing's until "
+             "that share is nearly all. A reading consistent with these probes (not tested directly): the denoiser "
+             "of token t+1 sees only the latent z_t, not the noise level of the tokens z_t absorbed, so it cannot "
+             "tell when the fine fruit positions carried in z_t are exact; unless nearly every training history is "
+             "clean, it learns to discount them." if mixed_probes else "")
             if pooled["tf_memory"].n and pooled["tf_memory"].aim is not None else "")
            if df0.aim is not None else "") +
           (f" The memoryless model grasps at the ambiguous state in only {int(pooled['dp_memoryless'].picks)} of "
@@ -297,7 +313,9 @@ def main():
         if dp.picks >= MIN_PICKS:
             lo, hi = wilson(dp.right, dp.picks)
             goals.append(("memoryless at chance at the ambiguous state (first-pick interval contains 50%)",
-                          f"{100 * dp.right / dp.picks:.0f}% ({100 * lo:.0f}-{100 * hi:.0f}%) of {int(dp.picks)} picks",
+                          f"{100 * dp.right / dp.picks:.0f}% ({100 * lo:.0f}-{100 * hi:.0f}%) of {int(dp.picks)} picks "
+                          f"(seeds: {dp.per_seed_picks()}%: each trained memoryless model has a bias of its own at the "
+                          f"ambiguous state, so its picks are not independent across episodes)",
                           lo <= 0.5 <= hi))
         else:
             goals.append(("memoryless at chance at the ambiguous state (first-pick interval contains 50%)",
