@@ -179,7 +179,8 @@ Trainer::StepResult Trainer::step_impl(int64_t step, bool poll_stop) {
   {
     AutocastGuard autocast(device, options_.precision == Precision::Bf16 ? torch::kBFloat16 : torch::kHalf,
                            options_.precision != Precision::Fp32);
-    loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing_step(step)).loss;
+    const bool teacher_forcing = teacher_forcing_step(step);
+    loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing).loss;
   }
   StepResult result;
   double value = loss.item<double>();

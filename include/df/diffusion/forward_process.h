@@ -55,7 +55,7 @@ struct TrainingLevelOptions {
   // clean histories, which a policy conditions on at test time, are not rare in training (all levels i.i.d.).
   double token_clean_prob = 0.0;
   // Independent only: the share of training steps taken as teacher forcing (every token denoised from the
-  // clean history, TeacherForcing below), chosen per step by a stream of its own (Trainer::teacher_forcing_step).
+  // clean history, as TeacherForcing above), chosen per step by a stream of its own (Trainer::teacher_forcing_step).
   // A DF model keeps its noisy-history training on the other steps; a policy, which conditions on clean
   // observations, sees clean histories on every token of these.
   double teacher_forcing_prob = 0.0;
