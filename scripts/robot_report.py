@@ -214,8 +214,12 @@ def main():
     near = [(p, r["grasp_aim_slope"]) for p, r in aimed_probes.items() if r["aimed_grasps"] and r["grasp_aim_error_mm"] < 25]
     best_probe_aim = max(near, key=lambda pr: pr[1]) if near else None
     clean_probe = aimed_probes.get("df_clean05")
-    # DF with a share of its training steps taken as teacher forcing (diffusion.teacher_forcing_prob).
-    mixed_probes = [(p, aimed_probes[p]) for p in ("df_tf05", "df_tf09") if p in aimed_probes]
+    # DF probes with a share of their training steps taken as teacher forcing (diffusion.teacher_forcing_prob),
+    # by that share.
+    def teacher_share(probe):
+        value = config_value(os.path.join(probes_dir, probe, "df", "config.yaml"), "diffusion.teacher_forcing_prob")
+        return float(value) if value != "?" else 0.0
+    mixed_probes = sorted(((teacher_share(p), p, r) for p, r in aimed_probes.items() if teacher_share(p) > 0))
 
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
@@ -277,9 +281,8 @@ def main():
              f"{clean_probe['grasp_aim_slope']:.2f} and succeeds in {100 * clean_probe['success_rate']:.0f}%: the "
              "share of clean history alone does not close the gap." if clean_probe else "") +
             (" Nor does mixing whole teacher-forcing steps into DF's training: with " +
-             "; with ".join(f"{int(round(100 * float(config_value(os.path.join(probes_dir, p, 'df', 'config.yaml'), 'diffusion.teacher_forcing_prob'))))}% "
-                          f"of its steps (`{p}`) it aims with slope {r['grasp_aim_slope']:.2f} and succeeds in "
-                          f"{100 * r['success_rate']:.0f}%" for p, r in mixed_probes) +
+             "; with ".join(f"{100 * share:.0f}% of its steps (`{p}`) it aims with slope {r['grasp_aim_slope']:.2f} "
+                          f"and succeeds in {100 * r['success_rate']:.0f}%" for share, p, r in mixed_probes) +
              ". The slope rises with the share of clean-history training but stays far below teacher forcing's until "
              "that share is nearly all. A reading consistent with these probes (not tested directly): the denoiser "
              "of token t+1 sees only the latent z_t, not the noise level of the tokens z_t absorbed, so it cannot "

@@ -220,10 +220,7 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   check(t.levels.token_clean_prob == 0 || t.levels.mode == TrainingNoise::Independent,
         "diffusion.token_clean_prob: only with diffusion.training_noise independent, got " +
             std::to_string(t.levels.token_clean_prob));
-  t.levels.teacher_forcing_prob = c.get_double("diffusion.teacher_forcing_prob");
-  check(t.levels.teacher_forcing_prob == 0 || t.levels.mode == TrainingNoise::Independent,
-        "diffusion.teacher_forcing_prob: only with diffusion.training_noise independent, got " +
-            std::to_string(t.levels.teacher_forcing_prob));
+  t.levels.teacher_forcing_prob = c.get_double("diffusion.teacher_forcing_prob");  // checked by the Trainer
   t.seed = static_cast<uint64_t>(c.get_int("experiment.seed"));
   t.log_every = c.get_int("training.log_every");
   t.validate_every = c.get_int("training.validate_every");

@@ -73,6 +73,11 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
     : model_(&model), dataset_(&dataset), options_(std::move(options)), hooks_(std::move(hooks)), group_(group) {
   check(options_.batch_size >= 1, "training.batch_size must be >= 1");
   check(options_.steps >= 0, "training.steps must be >= 0");
+  check(options_.levels.teacher_forcing_prob >= 0 && options_.levels.teacher_forcing_prob <= 1,
+        "diffusion.teacher_forcing_prob must be in [0, 1], got " + std::to_string(options_.levels.teacher_forcing_prob));
+  check(options_.levels.teacher_forcing_prob == 0 || options_.levels.mode == TrainingNoise::Independent,
+        "diffusion.teacher_forcing_prob: only with diffusion.training_noise independent (teacher forcing steps mix "
+        "into DF training), got " + std::to_string(options_.levels.teacher_forcing_prob));
   check(options_.data_shards >= 1 && options_.batch_size % options_.data_shards == 0,
         "training.data_shards (" + std::to_string(options_.data_shards) + ") must divide training.batch_size (" +
             std::to_string(options_.batch_size) + ")");

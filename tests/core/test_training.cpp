@@ -414,20 +414,22 @@ TEST(Trainer, TeacherForcingShareMixesWholeStepsOfTheTwoLosses) {
   for (int64_t s = 0; s < 20000; ++s) count += share.teacher_forcing_step(s) ? 1 : 0;
   EXPECT_NEAR(count / 20000.0, 0.3, 0.013);
 
-  // The config: a share in [0, 1], with independent noise only (in the other modes it means nothing).
+  // The config key (default off) and the trainer's checks: a share in [0, 1], with independent noise only (in
+  // the other modes it means nothing); the config also rejects an out-of-range share by itself.
   auto config = make_experiment_config();
   EXPECT_EQ(read_trainer_options(config, "run").levels.teacher_forcing_prob, 0.0) << "default must be off";
   config.set("diffusion.teacher_forcing_prob=0.25");
   config.validate();
   EXPECT_EQ(read_trainer_options(config, "run").levels.teacher_forcing_prob, 0.25);
-  for (const std::string bad : {"diffusion.teacher_forcing_prob=1.5", "diffusion.training_noise=full_sequence"}) {
-    auto broken = make_experiment_config();
-    broken.set("diffusion.teacher_forcing_prob=0.25");
-    broken.set(bad);
+  config.set("diffusion.teacher_forcing_prob=1.5");
+  EXPECT_THROW(config.validate(), Error);
+  const std::vector<std::pair<TrainingNoise, double>> bad{
+      {TrainingNoise::Independent, 1.5}, {TrainingNoise::Independent, -0.1}, {TrainingNoise::FullSequence, 0.25},
+      {TrainingNoise::TeacherForcing, 0.25}};
+  for (const auto& [mode, value] : bad) {
     try {
-      broken.validate();
-      (void)read_trainer_options(broken, "run");
-      FAIL() << bad << " was accepted";
+      Trainer rejected(*model_mix, data, options_for(mode, value, "mix_bad"));
+      FAIL() << "teacher_forcing_prob " << value << " with " << to_string(mode) << " was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("diffusion.teacher_forcing_prob"), std::string::npos) << e.what();
     }
