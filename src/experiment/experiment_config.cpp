@@ -33,6 +33,9 @@ const std::string& core_config_defaults() {
         .key("z_channels", int64_t{16}, "unet_conv_gru latent channels (same H, W as the token)")
         .key("num_mlp_layers", mlp.num_mlp_layers)
         .key("num_gru_layers", mlp.num_gru_layers)
+        .key("level_embedding_dim", mlp.level_embedding_dim,
+             "resmlp_gru noise-level embedding width; 0 = network_size (the reference). Wider (e.g. 32) when "
+             "network_size is small: at 4 it can hardly tell a clean token from a noisy one (df/models/resmlp_gru.h)")
         .key("dim_mults", unet.dim_mults)
         .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
         .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
@@ -118,9 +121,9 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
         "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
   for (const auto* key :
-       {"experiment.threads", "model.num_gru_layers", "model.head_channels", "diffusion.eta", "training.steps",
-        "training.weight_decay", "training.warmup_steps", "training.grad_clip", "training.log_every",
-        "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
+       {"experiment.threads", "model.num_gru_layers", "model.head_channels", "model.level_embedding_dim",
+        "diffusion.eta", "training.steps", "training.weight_decay", "training.warmup_steps", "training.grad_clip",
+        "training.log_every", "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
         "training.early_stopping_patience", "sampling.uncertainty_scale", "sampling.window"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
@@ -153,6 +156,10 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape&
     o.network_size = c.get_int("model.network_size");
     o.num_mlp_layers = c.get_int("model.num_mlp_layers");
     o.num_gru_layers = c.get_int("model.num_gru_layers");
+    o.level_embedding_dim = c.get_int("model.level_embedding_dim");
+    check(o.level_embedding_dim == 0 || (o.level_embedding_dim >= 4 && o.level_embedding_dim % 2 == 0),
+          "model.level_embedding_dim: expected 0 (= network_size) or an even width >= 4, got " +
+              std::to_string(o.level_embedding_dim));
     check(o.num_gru_layers >= 1, "model.num_gru_layers: resmlp_gru needs at least 1 GRU layer");
     o.cond_dim = shape.cond_dim;
     o.observation_dim = shape.observation_dim;

@@ -47,6 +47,10 @@ class TransitionMlpImpl : public torch::nn::Module {
                                    const torch::Tensor& cond);
   // Everything after the first block: the rest of the ResMLP before the GRU, the GRU stack, the ResMLP after.
   torch::Tensor after_first_block(const torch::Tensor& h, const torch::Tensor& z_prev);
+  // The noise-level embedding's width: level_embedding_dim, or network_size when that is 0.
+  int64_t level_width() const {
+    return options_.level_embedding_dim > 0 ? options_.level_embedding_dim : options_.network_size;
+  }
 
   ResMlpGruOptions options_;
   torch::nn::Sequential time_mlp{nullptr};

@@ -54,10 +54,11 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   check(o.num_gru_layers >= 1 && o.z_dim % o.num_gru_layers == 0,
         "resmlp_gru: z_dim (" + std::to_string(o.z_dim) + ") must be divisible by num_gru_layers (" +
             std::to_string(o.num_gru_layers) + ")");
-  const int64_t ns = o.network_size, hidden = 32 * ns;
-  time_mlp = register_module("time_mlp",
-                             nn::Sequential(SinusoidalEmbedding(ns), nn::Linear(ns, ns), nn::GELU(), nn::Linear(ns, ns)));
-  int64_t in_dim = o.z_dim + o.x_dim + ns;
+  check(o.level_embedding_dim >= 0, "resmlp_gru: level_embedding_dim must be >= 0 (0 = network_size)");
+  const int64_t ns = o.network_size, hidden = 32 * ns, ls = level_width();
+  time_mlp = register_module(
+      "time_mlp", nn::Sequential(SinusoidalEmbedding(ls), nn::Linear(ls, ls), nn::GELU(), nn::Linear(ls, ls)));
+  int64_t in_dim = o.z_dim + o.x_dim + ls;
   if (o.cond_dim > 0) {
     cond_mlp = register_module("cond_mlp", nn::Sequential(nn::Linear(o.cond_dim, ns), nn::GELU(), nn::Linear(ns, ns)));
     in_dim += ns;
@@ -81,7 +82,7 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
 torch::Tensor TransitionMlpImpl::latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& levels,
                                                     const torch::Tensor& cond) {
   std::vector<torch::Tensor> parts{
-      x_noisy, time_mlp->forward(levels.flatten()).view(with_last(levels.sizes(), options_.network_size))};
+      x_noisy, time_mlp->forward(levels.flatten()).view(with_last(levels.sizes(), level_width()))};
   if (cond_mlp) {
     check(cond.defined() && cond.size(-1) == options_.cond_dim,
           "resmlp_gru: expected a condition of dim " + std::to_string(options_.cond_dim));

@@ -6,8 +6,8 @@
 //   g    = GRU stack(h, z_{t-1})           (G cells on z/G chunks of the latent, chained)
 //   z_t  = ResMLP_after(g)                 (mirror of before; L == 1: Linear(z->z))
 //   out  = Linear(z_t -> x_dim)
-// with H = 32 * network_size and a level embedding network_size wide. Parameter names equal the
-// reference's, so its state dict loads by name.
+// with H = 32 * network_size and a level embedding network_size wide (level_embedding_dim overrides the
+// width). Parameter names equal the reference's, so its state dict loads by name.
 #pragma once
 #include <torch/torch.h>
 
@@ -24,6 +24,12 @@ struct ResMlpGruOptions {
   int64_t num_mlp_layers = 4;
   int64_t num_gru_layers = 1;
   int64_t cond_dim = 0;      // external condition per token (0 = none)
+  // Width of the noise-level embedding; 0 = network_size (the reference ties them). Why it can need more:
+  // a sinusoidal embedding of width w has w/2 frequencies from 1 to 1e-4, and at w = 4 (the CPU configs'
+  // network_size) those are 1 rad per level, which aliases (level 0 and level 710 differ by 0.07 in one
+  // entry), and 1e-4, which spans 0..0.1 over 1000 levels: the model can hardly tell a clean token from
+  // a noisy one.
+  int64_t level_embedding_dim = 0;
   InitialLatent initial_latent = InitialLatent::Zeros;
   int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
 };
