@@ -303,9 +303,12 @@ pixels() {
   local run="$RUNS" config=configs/robot_swap_cpu.yaml m
   run_commit_stamp "$run"
   demos "$config" "$run/demos"
-  train "$run/df" "$config" --set robot.demo_dir="$run/demos"
-  train "$run/tf" "$config" --set robot.demo_dir="$run/demos" --set diffusion.training_noise=teacher_forcing
-  train "$run/dp" "$config" --set robot.demo_dir="$run/demos" --set robot.window=2 --set robot.window_until=expert_done
+  # Hours per model: a checkpoint every 10 minutes of wall time too, so a session that ends loses little (set
+  # here, not in the config, which is an input of every archived robot run).
+  local shared_args=(--set robot.demo_dir="$run/demos" --set training.checkpoint_minutes=10)
+  train "$run/df" "$config" "${shared_args[@]}"
+  train "$run/tf" "$config" "${shared_args[@]}" --set diffusion.training_noise=teacher_forcing
+  train "$run/dp" "$config" "${shared_args[@]}" --set robot.window=2 --set robot.window_until=expert_done
   local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
   evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "pixels: DF, memory"
   evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "pixels: teacher forcing"
