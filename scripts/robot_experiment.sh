@@ -61,11 +61,15 @@ export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 source scripts/lib/train_resumable.sh
 source scripts/lib/run_archive.sh
 # What can change this experiment's numbers: the robot domain's numerics (df_fingerprint --domain robot runs
-# tiny state and pixel pipelines) and its configs.
+# tiny state and pixel pipelines) and its configs (by resolved configuration where a run archived its
+# training command: NUMERICS_CONFIG_TOOL below).
 NUMERICS_DOMAIN=robot
 NUMERICS_INPUTS="configs/robot_swap_state.yaml configs/robot_swap_cpu.yaml"
 TRAIN="$BUILD/apps/tools/df_train"
 EVAL="$BUILD/apps/robot/df_robot_eval"
+# Trained runs (their train_command.txt and config.yaml archived) are compared by resolved configuration, so
+# that a comment in a config, or a recipe first run with --set and then written into the config, keeps them.
+NUMERICS_CONFIG_TOOL=$TRAIN
 NICE=(nice -n 10)
 
 if (( TEST_SEED + EPISODES > VAL_SEED && VAL_SEED + VAL_EPISODES > TEST_SEED )); then

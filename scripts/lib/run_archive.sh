@@ -18,6 +18,7 @@
 #   numerics_fingerprint              # NUMERICS_FINGERPRINT <- the current build's line for NUMERICS_DOMAIN
 #   run_commit_stamp RUN_DIR          # at the start of a run: commit.txt <- HEAD, fingerprint.txt (kept on resume)
 #   archive_is_fresh DIR              # 0 when DIR was made with today's fingerprint from today's inputs
+#                                     # (or today's resolved configs: NUMERICS_CONFIG_TOOL below)
 #   archive_store RUN_DIR DEST FILES  # copy FILES (relative to RUN_DIR), commit.txt and fingerprint.txt to DEST
 #
 # The fingerprint is computed once per invocation (seconds) and cached in $BUILD/numerics_fingerprints/ (or
@@ -25,6 +26,16 @@
 # the library is linked into it statically), the shared libraries it loads (LibTorch), the CPU model and the
 # data of data/timeseries.
 # A run started while its inputs had uncommitted changes is stamped "<sha>-dirty" and never counts as fresh.
+#
+# Inputs by resolved configuration (NUMERICS_CONFIG_TOOL=<df_train>, set by the caller): an archive whose
+# runs recorded their training command (train_command.txt beside the config.yaml df_train wrote, at any
+# depth) is compared by configuration instead of by input files. It is fresh while each command, replayed
+# today with --print-config, resolves to exactly what its stored config.yaml resolves to (a key added since
+# then takes its default in both). So a comment, a reordering, or a key added with the old behaviour as its
+# default keeps the runs; a changed value, in a config file or in the defaults, makes them stale; and a run
+# trained with `--set` overrides stays fresh when its config file takes those values. Archives without such
+# commands keep the file rule. Verdicts are cached beside the fingerprints, keyed by the tool, the stored
+# configs, the commands and the input files.
 
 numerics_fingerprint() {
   local domain=${NUMERICS_DOMAIN:?NUMERICS_DOMAIN is not set}
@@ -72,8 +83,45 @@ archive_is_fresh() {
   git cat-file -e "$sha^{commit}" 2>/dev/null || return 1
   numerics_fingerprint || return 1
   [[ $(cat "$dir/fingerprint.txt") == "$NUMERICS_FINGERPRINT" ]] || return 1
-  # shellcheck disable=SC2086
-  git diff --quiet "$sha" -- $NUMERICS_INPUTS
+  if [[ -n ${NUMERICS_CONFIG_TOOL:-} && -n $(archive_train_commands "$dir") ]]; then
+    archive_configs_match "$dir"
+  else
+    # shellcheck disable=SC2086
+    git diff --quiet "$sha" -- $NUMERICS_INPUTS
+  fi
+}
+
+# The train_command.txt files under DIR that have a config.yaml beside them, sorted.
+archive_train_commands() {
+  local f
+  find "$1" -name train_command.txt 2>/dev/null | sort | while IFS= read -r f; do
+    [[ -f "$(dirname "$f")/config.yaml" ]] && echo "$f"
+  done
+}
+
+archive_configs_match() {
+  local dir=$1 tool=$NUMERICS_CONFIG_TOOL key cache f run replay stored
+  local -a cmd
+  [[ -x $tool ]] || { echo "archive_configs_match: $tool is missing (build df_train)" >&2; return 1; }
+  key=$({
+    stat -L -c '%n %s %Y' "$tool"
+    while IFS= read -r f; do cat "$f" "$(dirname "$f")/config.yaml"; done < <(archive_train_commands "$dir")
+    # shellcheck disable=SC2086  # NUMERICS_INPUTS is a list of pathspecs
+    git ls-files -z -- $NUMERICS_INPUTS | xargs -0 -r cat
+  } | sha256sum | cut -c1-16)
+  cache="${FINGERPRINT_CACHE:-${BUILD:-build}/numerics_fingerprints}/configs/$key"
+  if [[ ! -s $cache ]]; then
+    local verdict=match
+    while IFS= read -r f; do
+      run=$(dirname "$f")
+      read -r -a cmd <"$f"
+      replay=$("$tool" "${cmd[@]:1}" --print-config 2>&1) || { verdict="differ: $f does not replay"; break; }
+      stored=$("$tool" --config "$run/config.yaml" --print-config 2>&1) || { verdict="differ: $run/config.yaml"; break; }
+      [[ $replay == "$stored" ]] || { verdict="differ: $f"; break; }
+    done < <(archive_train_commands "$dir")
+    mkdir -p "$(dirname "$cache")" && echo "$verdict" >"$cache"
+  fi
+  [[ $(cat "$cache") == match ]]
 }
 
 archive_store() {

@@ -5,7 +5,9 @@
 # its inputs (committed or not), makes it stale; a run started from uncommitted inputs, an unknown commit, or
 # a run without fingerprint.txt is never fresh. The fingerprint is computed once per invocation and cached per
 # tool binary. archive_store copies the named files with the stamps and names a missing one. Works in a
-# throwaway git repository with a stand-in df_fingerprint.
+# throwaway git repository with a stand-in df_fingerprint. With NUMERICS_CONFIG_TOOL (a stand-in df_train), an
+# archive of runs that recorded their training command is fresh while each command resolves to its stored
+# config: a comment or an override written into the config keeps it, a changed value does not.
 set -euo pipefail
 source "$1/scripts/lib/run_archive.sh"
 work=$(mktemp -d)
@@ -103,6 +105,68 @@ archive_is_fresh runs/none && fail "missing commit.txt counted as fresh"
 new_invocation
 msg=$(FINGERPRINT_TOOL="$work/bin/missing" numerics_fingerprint 2>&1) && fail "missing tool accepted"
 [[ $msg == *"$work/bin/missing is missing"* ]] || fail "unclear error: $msg"
+
+# By resolved configuration (NUMERICS_CONFIG_TOOL): a stand-in df_train whose --print-config "resolves" a
+# config as its lines without comments with the --set values replacing theirs, sorted, with the default
+# "k: 0" added when no line sets k.
+new_invocation
+echo 0123456789abcdef >"$work/fp" && sed -i '$d' "$work/bin/df_fingerprint"
+cat >"$work/bin/df_train" <<'EOF2'
+#!/usr/bin/env bash
+config="" sets=()
+while (( $# )); do
+  case $1 in
+    --config) config=$2; shift 2 ;;
+    --set) sets+=("$2"); shift 2 ;;
+    --print-config) shift ;;
+    *) shift 2 ;;
+  esac
+done
+[[ -f $config ]] || { echo "no config $config" >&2; exit 1; }
+resolved=$(mktemp)
+# the --set values first: sort -u keeps the first line of each key
+{ for s in "${sets[@]}"; do echo "${s%%=*}: ${s#*=}"; done; grep -v '^#' "$config"; } | sort -s -u -t: -k1,1 >"$resolved"
+grep -q '^k:' "$resolved" || echo "k: 0" >>"$resolved"
+sort "$resolved" && rm -f "$resolved"
+EOF2
+chmod +x "$work/bin/df_train"
+NUMERICS_DOMAIN=robot NUMERICS_INPUTS="configs/r.yaml"
+printf 'a: 1\nb: 2\n' >configs/r.yaml && git add configs/r.yaml && git commit -qm seven
+# A run trained from configs/r.yaml with --set b=3, archived with its command and the config it wrote.
+train_run() {  # run dir, --set args...
+  local dir=$1; shift
+  mkdir -p "$dir"
+  echo "build/apps/tools/df_train --config configs/r.yaml --run-dir $dir $*" >"$dir/train_command.txt"
+  local -a cmd; read -r -a cmd <"$dir/train_command.txt"
+  "$work/bin/df_train" "${cmd[@]:1}" --print-config >"$dir/config.yaml"
+}
+run_commit_stamp runs/r && train_run runs/r/m --set b=3
+archive_store runs/r archive/r m/train_command.txt m/config.yaml
+NUMERICS_CONFIG_TOOL="$work/bin/df_train"
+archive_is_fresh archive/r || fail "config rule: a fresh run reported stale"
+# A comment in the config, committed: the file rule would call it stale, the config rule keeps it.
+printf '# why b\na: 1\nb: 2\n' >configs/r.yaml && git commit -qam eight
+(unset NUMERICS_CONFIG_TOOL; archive_is_fresh archive/r) && fail "file rule: a committed config edit not seen"
+archive_is_fresh archive/r || fail "config rule: a comment made the run stale"
+# The --set value written into the config keeps it; a key added with the old default keeps it.
+printf 'a: 1\nb: 3\n' >configs/r.yaml && git commit -qam nine
+archive_is_fresh archive/r || fail "config rule: the run's override moved into its config made it stale"
+printf 'a: 1\nb: 3\nk: 0\n' >configs/r.yaml
+archive_is_fresh archive/r || fail "config rule: a key added with its default made the run stale"
+# A changed value, committed or not, makes it stale; so does a stored config that no longer resolves.
+printf 'a: 5\nb: 3\n' >configs/r.yaml
+archive_is_fresh archive/r && fail "config rule: a changed value not seen"
+printf 'a: 1\nb: 3\n' >configs/r.yaml
+archive_is_fresh archive/r || fail "config rule: reverted value still stale"
+mv archive/r/m/config.yaml archive/r/m/config.yml
+archive_is_fresh archive/r && fail "config rule: an archive whose command has no config beside it used the config rule"
+mv archive/r/m/config.yml archive/r/m/config.yaml
+# The rule keeps the fingerprint's: another fingerprint is stale whatever the configs.
+echo fedcba9876543210 >"$work/fp" && echo "# rebuilt again" >>"$work/bin/df_fingerprint"
+new_invocation
+archive_is_fresh archive/r && fail "config rule: a changed fingerprint not seen"
+unset NUMERICS_CONFIG_TOOL
+NUMERICS_DOMAIN=timeseries NUMERICS_INPUTS="configs/ts.yaml"
 
 # A missing file is named.
 msg=$(archive_store runs/x archive/x2 nothing.csv 2>&1) && fail "missing file archived"
