@@ -39,7 +39,8 @@
 # (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
 # CORRUPTION_SEEDS (the seeds that also run the corruption grid; default SEEDS), STEPS (training steps, default
 # the config's), ONLY (space-separated model names of the state grid to run: df
-# tf dp ctl; default all). One process at a time, one thread, niced.
+# tf dp ctl; default all), STATE_SET (key=value overrides of every state model, below). One process at a
+# time, one thread, niced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-state}
@@ -55,6 +56,11 @@ VAL_SEED=${VAL_SEED:-500000}
 KS=${KS:-100 300 600}
 CORRUPTION_SEEDS=${CORRUPTION_SEEDS:-$SEEDS}
 ONLY=${ONLY:-df tf dp ctl}
+# STATE_SET: "key=value ..." overrides for every model of the state grid: a new recipe run on all seeds
+# (RUNS, ARCHIVE elsewhere) before it is written into the config; its runs stay valid when it is (the
+# archive compares resolved configurations).
+STATE_SET_ARGS=()
+for kv in ${STATE_SET:-}; do STATE_SET_ARGS+=(--set "$kv"); done
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # OpenBLAS's widest kernels even where the environment pins OPENBLAS_CORETYPE=Haswell (df/core/blas_kernels.h)
 export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
@@ -155,7 +161,8 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   for m in dp ctl df; do
     [[ " $ONLY " == *" $m "* ]] || continue
     # shellcheck disable=SC2046  # model_args is a list of words
-    train "$run/$m" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args "$m")
+    train "$run/$m" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args "$m") \
+      "${STATE_SET_ARGS[@]}"
   done
   local test=(--episodes "$EPISODES" --seed "$TEST_SEED" --videos 0)
   [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_memory" --checkpoint "$run/df/checkpoint.pt" "${test[@]}" --label "DF, memory"
@@ -164,7 +171,8 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
   [[ $phase == memory ]] && return 0
   if [[ " $ONLY " == *" tf "* ]]; then
-    train "$run/tf" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args tf)
+    train "$run/tf" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args tf) \
+      "${STATE_SET_ARGS[@]}"
     evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
   fi
   if [[ " $ONLY " == *" df "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then

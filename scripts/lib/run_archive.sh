@@ -27,9 +27,9 @@
 # data of data/timeseries.
 # A run started while its inputs had uncommitted changes is stamped "<sha>-dirty" and never counts as fresh.
 #
-# Inputs by resolved configuration (NUMERICS_CONFIG_TOOL=<df_train>, set by the caller): an archive whose
-# runs recorded their training command (train_command.txt beside the config.yaml df_train wrote, at any
-# depth) is compared by configuration instead of by input files. It is fresh while each command, replayed
+# Inputs by resolved configuration (NUMERICS_CONFIG_TOOL=<df_train>, set by the caller): an archive or run
+# folder whose runs recorded their training command (train_command.txt, or train_command.sh, beside the
+# config.yaml df_train wrote, at any depth) is compared by configuration instead of by input files. It is fresh while each command, replayed
 # today with --print-config, resolves to exactly what its stored config.yaml resolves to (a key added since
 # then takes its default in both). So a comment, a reordering, or a key added with the old behaviour as its
 # default keeps the runs; a changed value, in a config file or in the defaults, makes them stale; and a run
@@ -91,11 +91,15 @@ archive_is_fresh() {
   fi
 }
 
-# The train_command.txt files under DIR that have a config.yaml beside them, sorted.
+# The training commands under DIR that have a config.yaml beside them, sorted: train_command.txt (archives)
+# or, where there is none, train_command.sh (the run folders the experiment scripts write).
 archive_train_commands() {
-  local f
-  find "$1" -name train_command.txt 2>/dev/null | sort | while IFS= read -r f; do
-    [[ -f "$(dirname "$f")/config.yaml" ]] && echo "$f"
+  local f d
+  find "$1" \( -name train_command.txt -o -name train_command.sh \) 2>/dev/null | sort | while IFS= read -r f; do
+    d=$(dirname "$f")
+    [[ -f $d/config.yaml ]] || continue
+    [[ $f == *.sh && -f $d/train_command.txt ]] && continue
+    echo "$f"
   done
 }
 

@@ -161,6 +161,12 @@ archive_is_fresh archive/r || fail "config rule: reverted value still stale"
 mv archive/r/m/config.yaml archive/r/m/config.yml
 archive_is_fresh archive/r && fail "config rule: an archive whose command has no config beside it used the config rule"
 mv archive/r/m/config.yml archive/r/m/config.yaml
+# A run folder (train_command.sh, as the experiment scripts write it) is judged the same way.
+mv runs/r/m/train_command.txt runs/r/m/train_command.sh
+archive_is_fresh runs/r || fail "config rule: a run folder with train_command.sh reported stale"
+printf 'a: 7\nb: 3\n' >configs/r.yaml
+archive_is_fresh runs/r && fail "config rule: a run folder's train_command.sh not read"
+printf 'a: 1\nb: 3\n' >configs/r.yaml
 # The rule keeps the fingerprint's: another fingerprint is stale whatever the configs.
 echo fedcba9876543210 >"$work/fp" && echo "# rebuilt again" >>"$work/bin/df_fingerprint"
 new_invocation
