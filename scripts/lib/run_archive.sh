@@ -31,11 +31,11 @@
 # folder whose runs recorded their training command (train_command.txt, or train_command.sh, beside the
 # config.yaml df_train wrote, at any depth) is compared by configuration instead of by input files. It is
 # fresh while each command, replayed today with --print-config, resolves to exactly what its stored
-# config.yaml resolves to (a key added since then takes its default in both). So a comment, a reordering, or a key added with the old behaviour as its
-# default keeps the runs; a changed value, in a config file or in the defaults, makes them stale; and a run
-# trained with `--set` overrides stays fresh when its config file takes those values. Archives without such
-# commands keep the file rule. Verdicts are cached beside the fingerprints, keyed by the tool, the stored
-# configs, the commands and the input files.
+# config.yaml resolves to (a key added since then takes its default in both). So a comment, a reordering, or
+# a key added with the old behaviour as its default keeps the runs; a changed value, in a config file or in
+# the defaults, makes them stale; and a run trained with `--set` overrides stays fresh when its config file
+# takes those values. Archives without such commands keep the file rule. Verdicts are cached beside the
+# fingerprints, keyed by the tool, the stored configs, the commands and the input files.
 
 numerics_fingerprint() {
   local domain=${NUMERICS_DOMAIN:?NUMERICS_DOMAIN is not set}
@@ -120,7 +120,8 @@ archive_configs_match() {
       run=$(dirname "$f")
       read -r -a cmd <"$f"
       replay=$("$tool" "${cmd[@]:1}" --print-config 2>/dev/null) || { verdict="differ: $f does not replay"; break; }
-      stored=$("$tool" --config "$run/config.yaml" --print-config 2>/dev/null) || { verdict="differ: $run/config.yaml"; break; }
+      stored=$("$tool" --config "$run/config.yaml" --print-config 2>/dev/null) ||
+        { verdict="differ: $run/config.yaml"; break; }
       [[ $replay == "$stored" ]] || { verdict="differ: $f"; break; }
     done < <(archive_train_commands "$dir")
     mkdir -p "$(dirname "$cache")" && echo "$verdict" >"$cache"
