@@ -391,8 +391,10 @@ case "$MODE" in
     cp "$run/$MODEL/train_command.sh" "$run/$MODEL/train_command.txt"
     echo "$DESC" >"$run/description.txt"
     rm -rf "$ARCHIVE/probes/$PROBE"
+    probe_extra=()
+    [[ -f "$run/$MODEL/validation.csv" ]] && probe_extra+=("$MODEL/validation.csv")
     archive_store "$run" "$ARCHIVE/probes/$PROBE" description.txt "$MODEL/train_command.txt" "$MODEL/train_seconds.txt" \
-      "$MODEL/config.yaml" eval/summary.csv eval/episodes.csv eval/command.txt
+      "$MODEL/config.yaml" eval/summary.csv eval/episodes.csv eval/command.txt "${probe_extra[@]}"
     ;;
   report) ;;
   *) sed -n '2,8p' "$0" >&2; exit 1 ;;

@@ -220,6 +220,20 @@ def main():
         value = config_value(os.path.join(probes_dir, probe, "df", "config.yaml"), "diffusion.teacher_forcing_prob")
         return float(value) if value != "?" else 0.0
     mixed_probes = sorted(((teacher_share(p), p, r) for p, r in aimed_probes.items() if teacher_share(p) > 0))
+    # Probes with a noise-level embedding wider than network_size (model.level_embedding_dim), with their final
+    # validation loss beside that of the seed-0 model of the same kind.
+    def final_val_loss(path):
+        if not os.path.exists(path):
+            return None
+        rows = list(csv.DictReader(open(path)))
+        return float(rows[-1]["val_loss"]) if rows else None
+    level_probes = []
+    for p, r in sorted(aimed_probes.items()):
+        kind = "ctl" if os.path.isdir(os.path.join(probes_dir, p, "ctl")) else "df"
+        width = config_value(os.path.join(probes_dir, p, kind, "config.yaml"), "model.level_embedding_dim")
+        if width not in ("?", "0"):
+            level_probes.append((p, r, kind, width, final_val_loss(os.path.join(probes_dir, p, kind, "validation.csv")),
+                                 final_val_loss(os.path.join(archive, "state", "seed0", kind, "validation.csv"))))
 
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
@@ -284,10 +298,18 @@ def main():
              "; with ".join(f"{100 * share:.0f}% of its steps (`{p}`) it aims with slope {r['grasp_aim_slope']:.2f} "
                           f"and succeeds in {100 * r['success_rate']:.0f}%" for share, p, r in mixed_probes) +
              ". The slope rises with the share of clean-history training but stays far below teacher forcing's until "
-             "that share is nearly all. A reading consistent with these probes (not tested directly): the denoiser "
-             "of token t+1 sees only the latent z_t, not the noise level of the tokens z_t absorbed, so it cannot "
-             "tell when the fine fruit positions carried in z_t are exact; unless nearly every training history is "
-             "clean, it learns to discount them." if mixed_probes else "")
+             "that share is nearly all." if mixed_probes else "") +
+            (" One reading was that the model cannot tell when the fine fruit positions in its latent are exact: at "
+             "network_size 4 the noise-level embedding has only the frequencies 1 and 1e-4, so levels alias (level "
+             "289 lies within 0.03 of level 0 in every entry: tests/core/test_resmlp_gru.cpp) and no token's level "
+             "is readable. Tested with a wider embedding (model.level_embedding_dim): " +
+             "; ".join(f"`{p}` ({'DF' if kind == 'df' else 'the control'}, width {width}) aims with slope "
+                       f"{r['grasp_aim_slope']:.2f} and succeeds in {100 * r['success_rate']:.0f}%" +
+                       (f", final validation loss {val:.4f} against the seed-0 model's {base:.4f}"
+                        if val is not None and base is not None else "")
+                       for p, r, kind, width, val, base in level_probes) +
+             ". Readable levels do not make the aim follow the fruit, so that reading is not borne out; what makes "
+             "DF's aim discount the fruit positions is still open." if level_probes else "")
             if pooled["tf_memory"].n and pooled["tf_memory"].aim is not None else "")
            if df0.aim is not None else "") +
           (f" The memoryless model grasps at the ambiguous state in only {int(pooled['dp_memoryless'].picks)} of "
