@@ -27,8 +27,9 @@ struct ResMlpGruOptions {
   // Width of the noise-level embedding; 0 = network_size (the reference ties them). Why it can need more:
   // a sinusoidal embedding of width w has w/2 frequencies from 1 to 1e-4, and at w = 4 (the CPU configs'
   // network_size) those are 1 rad per level, which aliases (level 0 and level 710 differ by 0.07 in one
-  // entry), and 1e-4, which spans 0..0.1 over 1000 levels: the model can hardly tell a clean token from
-  // a noisy one.
+  // entry), and 1e-4, which spans 0..0.1 over 1000 levels: the embedding hardly tells a clean token from a
+  // noisy one. Measured at 32 on the robot's state config: faster early training, the same final validation
+  // loss and no better policy (docs/results/robot.md, recipe probes), so the configs keep 0.
   int64_t level_embedding_dim = 0;
   InitialLatent initial_latent = InitialLatent::Zeros;
   int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
