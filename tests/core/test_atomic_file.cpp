@@ -15,8 +15,10 @@
 
 #include "df/core/atomic_file.h"
 #include "df/core/error.h"
+#include "../error_of.h"
 
 namespace fs = std::filesystem;
+using df::error_of;
 
 namespace {
 
@@ -44,15 +46,6 @@ class AtomicFileTest : public ::testing::Test {
   }
   fs::path dir_;
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const df::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "df/core/config.h"
 #include "df/core/error.h"
+#include "../error_of.h"
 
 namespace df {
 namespace {
@@ -27,15 +28,6 @@ Config make() {
   c.require_positive("training.lr");
   c.require_choice("training.precision", {"fp32", "fp16", "bf16"});
   return c;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Config, OverrideOrderDefaultsFileSet) {

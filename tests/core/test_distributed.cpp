@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "../error_of.h"
 #include "circle_dataset.h"
 #include "df/core/error.h"
 #include "df/diffusion/forward_process.h"
@@ -48,15 +49,6 @@ class ScopedEnvironment {
  private:
   std::map<std::string, std::optional<std::string>> saved_;
 };
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Runs body(group) on `world` ranks, one thread each, over 127.0.0.1; rethrows the first rank's exception.
 void run_ranks(int world, const std::function<void(ProcessGroup&)>& body, double bucket_mb = 25.0) {

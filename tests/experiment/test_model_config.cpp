@@ -2,24 +2,15 @@
 // training like the other network keys.
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <string>
 
 #include "df/core/error.h"
 #include "df/experiment/experiment_config.h"
 #include "df/experiment/registry.h"
+#include "../error_of.h"
 
 namespace df {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ModelConfig, LevelEmbeddingWidthReachesTheModel) {
   const ModelShape shape{{6}, 0, 0};

@@ -11,23 +11,14 @@
 #include "df/video/teco_dataset.h"
 #include "df/video/video_file.h"
 #include "df/video/video_folder.h"
+#include "../error_of.h"
 #include "video_test_data.h"
 
 using namespace df::video;
 namespace fs = std::filesystem;
+using df::error_of;
 
 namespace {
-
-// Runs `body` and returns the df::Error message ("" when nothing was thrown).
-template <typename F>
-std::string error_of(F body) {
-  try {
-    body();
-  } catch (const df::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A moving bright square on a dark background, [T, size, size, 3] uint8: x position 2t.
 torch::Tensor square_video(int64_t frames, int64_t size) {
