@@ -6,6 +6,8 @@
 #   scripts/robot_experiment.sh media     # seed 0's MP4s and shipped weights only
 #   scripts/robot_experiment.sh archive   # archive what a stopped state run finished (partial), write the page
 #   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files
+#   scripts/robot_experiment.sh aim       # what each network reads when it aims (df_robot_eval
+#                                         # --aim-sensitivity) for the archived runs whose checkpoints are in RUNS
 #   PROBE=name MODEL=df|ctl DESC=... scripts/robot_experiment.sh probe --set key=value ...
 #                                         # a seed-0 recipe probe (the state config with these overrides),
 #                                         # archived in ARCHIVE/probes/name and listed on the page
@@ -24,6 +26,9 @@
 # weights (seed 0's models), then the scripted expert and the expert picking at random at the ambiguous state
 # (the chance level) under the same time limit on CHANCE_EPISODES episodes (also at the old 48-token limit), then
 # the other seeds.
+#
+# Every state model and probe also gets df_robot_eval --aim-sensitivity (aim_sensitivity.h): how its predicted
+# chunk and its predicted fruit position move with the fruit positions of a clean history, archived in aim/.
 #
 # Each finished seed's small result files (summaries, k selection, configs, wall times; no checkpoints) are
 # archived in ARCHIVE (docs/results/robot_runs, committed) with the commit that made them
@@ -101,6 +106,25 @@ evaluate() {  # out dir, df_robot_eval args...: skipped when finished
   grep -h "success" "$dir/eval.log" | tail -1
 }
 
+# What a state model reads when it aims (df_robot_eval --aim-sensitivity) into RUN/aim/MODEL, with the
+# commit that computed it; skipped when done or when the checkpoint is not here.
+aim_sensitivity() {  # run dir, model, policy (memory | memoryless)
+  local run=$1 m=$2 dir="$1/aim/$2"
+  [[ -f "$dir/aim_sensitivity.csv" || ! -f "$run/$m/checkpoint.pt" ]] && return 0
+  mkdir -p "$dir"
+  "${NICE[@]}" "$EVAL" --checkpoint "$run/$m/checkpoint.pt" --aim-sensitivity --policy "$3" --out "$dir" \
+    --set experiment.threads=1 >"$dir/aim.log" 2>&1 || { tail -20 "$dir/aim.log"; exit 1; }
+  git rev-parse HEAD >"$dir/commit.txt"
+  grep -h "level" "$dir/aim.log" | head -1
+}
+aim_files() {  # run dir: the aim files to archive, relative to it
+  local f
+  for f in "$1"/aim/*/aim_sensitivity.csv "$1"/aim/*/command.txt "$1"/aim/*/commit.txt; do
+    [[ -f $f ]] && echo "${f#"$1"/}"
+  done
+  return 0
+}
+
 niced_train() { "${NICE[@]}" "$TRAIN" "$@"; }  # train_resumable calls it again with --resume
 
 train() {  # run dir, config, df_train args...
@@ -169,11 +193,15 @@ state_seed() {  # training seed [phase: memory = the models and evaluations of t
   [[ " $ONLY " == *" dp "* ]] && evaluate "$run/eval/dp_memoryless" --checkpoint "$run/dp/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless (2-token windows)"
   [[ " $ONLY " == *" df "* ]] && evaluate "$run/eval/df_reset" --checkpoint "$run/df/checkpoint.pt" --policy memoryless "${test[@]}" --label "DF, latent reset every token"
   [[ " $ONLY " == *" ctl "* ]] && evaluate "$run/eval/ctl_memoryless" --checkpoint "$run/ctl/checkpoint.pt" --policy memoryless "${test[@]}" --label "memoryless + start bit"
+  for m in df dp ctl; do
+    [[ " $ONLY " == *" $m "* ]] && aim_sensitivity "$run" "$m" "$([[ $m == df ]] && echo memory || echo memoryless)"
+  done
   [[ $phase == memory ]] && return 0
   if [[ " $ONLY " == *" tf "* ]]; then
     train "$run/tf" "$config" --set robot.demo_dir="$STATE_DEMOS" --set experiment.seed="$s" $(model_args tf) \
       "${STATE_SET_ARGS[@]}"
     evaluate "$run/eval/tf_memory" --checkpoint "$run/tf/checkpoint.pt" "${test[@]}" --label "teacher forcing"
+    aim_sensitivity "$run" tf memory
   fi
   if [[ " $ONLY " == *" df "* && " $CORRUPTION_SEEDS " == *" $s "* ]]; then
     local kind k
@@ -205,6 +233,7 @@ archive_seed() {  # training seed [partial]
            "$run"/eval/k_selection_*.csv; do
     [[ -f $f && $f != */val_* && $f != */shipped_check/* && $f != */df_memory_half/* ]] && files+=("${f#"$run"/}")
   done
+  mapfile -t -O "${#files[@]}" files < <(aim_files "$run")
   rm -rf "$ARCHIVE/state/seed$s"
   archive_store "$run" "$ARCHIVE/state/seed$s" "${files[@]}"
   if [[ ${2:-} == partial ]]; then
@@ -388,13 +417,41 @@ case "$MODE" in
     [[ $MODEL == ctl ]] && policy=memoryless
     evaluate "$run/eval" --checkpoint "$run/$MODEL/checkpoint.pt" --policy "$policy" --episodes "$EPISODES" \
       --seed "$TEST_SEED" --videos 0 --label "$PROBE"
+    aim_sensitivity "$run" "$MODEL" "$policy"
     cp "$run/$MODEL/train_command.sh" "$run/$MODEL/train_command.txt"
     echo "$DESC" >"$run/description.txt"
     rm -rf "$ARCHIVE/probes/$PROBE"
     probe_extra=()
     [[ -f "$run/$MODEL/validation.csv" ]] && probe_extra+=("$MODEL/validation.csv")
+    mapfile -t -O "${#probe_extra[@]}" probe_extra < <(aim_files "$run")
     archive_store "$run" "$ARCHIVE/probes/$PROBE" description.txt "$MODEL/train_command.txt" "$MODEL/train_seconds.txt" \
       "$MODEL/config.yaml" eval/summary.csv eval/episodes.csv eval/command.txt "${probe_extra[@]}"
+    ;;
+  aim)  # the aim diagnostic of archived runs whose checkpoints are in RUNS (the same run: same commit and configs)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot}
+    add_aim() {  # run dir, archive dir, model, policy
+      local run=$1 dest=$2 f
+      [[ -f "$run/$3/checkpoint.pt" && -f "$dest/$3/config.yaml" ]] || return 0
+      if ! cmp -s "$run/commit.txt" "$dest/commit.txt" || ! cmp -s "$run/$3/config.yaml" "$dest/$3/config.yaml"; then
+        echo "$run/$3 is not the run archived in $dest: skipped"
+        return 0
+      fi
+      aim_sensitivity "$run" "$3" "$4"
+      for f in aim_sensitivity.csv command.txt commit.txt; do
+        mkdir -p "$dest/aim/$3" && cp "$run/aim/$3/$f" "$dest/aim/$3/$f"
+      done
+    }
+    for s in $SEEDS; do
+      for m in df tf dp ctl; do
+        add_aim "$RUNS/seed$s" "$ARCHIVE/state/seed$s" "$m" "$([[ $m == df || $m == tf ]] && echo memory || echo memoryless)"
+      done
+    done
+    for d in "$ARCHIVE"/probes/*/; do
+      d=${d%/}
+      for m in df ctl; do
+        add_aim "$RUNS/probes/$(basename "$d")" "$d" "$m" "$([[ $m == df ]] && echo memory || echo memoryless)"
+      done
+    done
     ;;
   report) ;;
   *) sed -n '2,8p' "$0" >&2; exit 1 ;;

@@ -15,6 +15,9 @@
 //       does not exist).
 //   df_robot_eval --checkpoint runs/x/checkpoint.pt --export-weights weights/x.pt [--half]
 //       Weights only (EMA when present), optionally in half precision: a checkpoint to ship and evaluate.
+//   df_robot_eval --checkpoint runs/x/checkpoint.pt --aim-sensitivity [--aim-levels 999 500] [--policy memoryless]
+//       State policies: what the network reads when it aims (aim_sensitivity.h), on the held-out
+//       demonstrations; aim_sensitivity.csv in --out (default <checkpoint dir>/aim_sensitivity/<policy>).
 //   df_robot_eval --rates-chart rates.csv --out chart.png [--title T] [--reference 0.25]
 //       The results page's bar chart of success rates with their intervals (rates_chart.h).
 #include <spdlog/spdlog.h>
@@ -26,6 +29,7 @@
 #include "df/core/blas_kernels.h"
 #include "df/core/error.h"
 #include "df/experiment/registry.h"
+#include "df/robot/aim_sensitivity.h"
 #include "df/robot/rates_chart.h"
 #include "df/robot/robot_domain.h"
 #include "df/training/checkpoint.h"
@@ -39,8 +43,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   std::vector<double> references;
   std::vector<uint64_t> video_seeds;
+  std::vector<int64_t> aim_levels;
   int64_t episodes = 0, seed = -1, videos = -1;
-  bool task_video = false, no_ema = false, half = false;
+  bool task_video = false, no_ema = false, half = false, aim = false;
   cli.add_option("--checkpoint", checkpoint, "checkpoint.pt written by df_train (or --export-weights)");
   cli.add_option("--config", config_file, "YAML merged over the checkpoint's stored config (evaluation knobs)");
   cli.add_option("--set", overrides, "override a key, e.g. --set robot.corrupt_level=400 (repeatable)");
@@ -55,6 +60,9 @@ int main(int argc, char** argv) {
   cli.add_option("--label", label, "name of the summary row (default <policy>_<corruption>)");
   cli.add_option("--scripted", scripted, "expert | random_pick: evaluate the scripted expert (no checkpoint)");
   cli.add_flag("--task-video", task_video, "generate the whole task from one first frame (Figure 4(c))");
+  cli.add_flag("--aim-sensitivity", aim, "state policies: what the network reads when it aims (held-out demos)");
+  cli.add_option("--aim-levels", aim_levels, "with --aim-sensitivity: noise levels of the predicted token "
+                                             "(default K-1 and K/2)");
   cli.add_option("--make-demos", make_demos, "record the expert's demonstrations into this folder and exit");
   cli.add_option("--export-weights", export_weights, "write the checkpoint's inference weights to this file");
   cli.add_flag("--half", half, "with --export-weights: in half precision");
@@ -129,6 +137,29 @@ int main(int argc, char** argv) {
       video.out_dir = out.empty() ? (checkpoint_dir / "task_video").string() : out;
       rb::generate_task_video(*trained.model, rb::robot_token_layout(config), df::read_sampler_options(config), video);
       df::app::write_command(video.out_dir + "/command.txt", argc, argv);
+      return 0;
+    }
+    if (aim) {
+      df::check(config.get_string("robot.observation") == "state",
+                checkpoint + ": --aim-sensitivity reads state entries; this policy was trained with robot.observation " +
+                    config.get_string("robot.observation"));
+      const auto tokens = rb::held_out_tokens(config);
+      df::check(tokens.defined(), "--aim-sensitivity needs held-out demonstrations: robot.validation_fraction is 0");
+      const int64_t K = trained.model->schedule().timesteps();
+      if (aim_levels.empty()) aim_levels = {K - 1, K / 2};
+      const auto codec = rb::make_token_codec(config);
+      const auto& layout = dynamic_cast<const rb::StateTokenCodec&>(*codec).layout();
+      const auto memory = config.get_enum<rb::PolicyMemory>("robot.policy");
+      const auto rows = rb::aim_sensitivity(*trained.model, layout, tokens, memory, aim_levels,
+                                            static_cast<uint64_t>(config.get_int("experiment.seed")));
+      const auto dir = out.empty() ? (checkpoint_dir / "aim_sensitivity" / config.get_string("robot.policy")).string() : out;
+      std::filesystem::create_directories(dir);
+      rb::write_aim_sensitivity_csv(dir + "/aim_sensitivity.csv", rows);
+      df::app::write_command(dir + "/command.txt", argc, argv);
+      for (const auto& r : rows)
+        spdlog::info("level {}: {} approach tokens; aim {:.3f}, hand {:.3f}, previous actions {:.3f}, readout {:.3f}",
+                     r.level, r.approach_tokens, r.aim, r.hand, r.previous_actions, r.readout);
+      spdlog::info("wrote {}/aim_sensitivity.csv", dir);
       return 0;
     }
     const auto policy_options = rb::read_policy_options(config);

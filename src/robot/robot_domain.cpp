@@ -27,6 +27,14 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_demonstrations(int64
   return {train, validation};
 }
 
+// The held-out demonstrations of `set` as tokens [robot.n_frames, N, ...token], undefined if none.
+torch::Tensor held_out_of(const DemoSet& set, const Config& c) {
+  const auto split =
+      split_demonstrations(static_cast<int64_t>(set.demos.size()), c.get_double("robot.validation_fraction"));
+  if (split.second.empty()) return {};
+  return RobotDemoDataset(set, split.second, make_token_codec(c), c.get_int("robot.n_frames")).all_sequences();
+}
+
 // robot.window, 0 meaning whole demonstrations (robot.n_frames).
 int64_t training_window(const Config& c) {
   const int64_t window = c.get_int("robot.window");
@@ -293,9 +301,7 @@ robot: {observation: state, demos: 4, n_frames: 40, action_stack: 15, eval_batch
       data->set = load_or_generate_demonstrations(c);
       const auto split =
           split_demonstrations(static_cast<int64_t>(data->set.demos.size()), c.get_double("robot.validation_fraction"));
-      if (!split.second.empty())
-        data->held_out = RobotDemoDataset(data->set, split.second, make_token_codec(c), c.get_int("robot.n_frames"))
-                             .all_sequences();
+      data->held_out = held_out_of(data->set, c);
       data_ = data;
     }
     return *data_;
@@ -408,5 +414,9 @@ RobotEvaluationOptions read_evaluation_options(const Config& c) {
 }
 
 std::unique_ptr<Domain> make_robot_domain() { return std::make_unique<RobotDomain>(); }
+
+torch::Tensor held_out_tokens(const Config& config) {
+  return held_out_of(load_or_generate_demonstrations(config), config);
+}
 
 }  // namespace df::robot

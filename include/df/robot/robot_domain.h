@@ -26,6 +26,9 @@ std::shared_ptr<const TokenCodec> make_token_codec(const Config& config);
 DemoGenerationOptions read_demo_generation_options(const Config& config);
 // robot.demo_dir if it exists, else generated and written there.
 DemoSet load_or_generate_demonstrations(const Config& config);
+// The held-out demonstrations' tokens [robot.n_frames, N, ...token] (the last robot.validation_fraction of
+// robot.demo_dir, as training holds them out); undefined when none is held out.
+torch::Tensor held_out_tokens(const Config& config);
 // Policy settings: robot.{policy, corruption, corrupt_*, blackout_cameras, eval_tokens}, the sampler's
 // options and experiment.seed. A model trained with teacher forcing has only seen clean histories: it
 // takes corrupted frames as truth (level 0), whatever robot.corrupt_level says.
