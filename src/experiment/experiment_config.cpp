@@ -55,6 +55,8 @@ const std::string& core_config_defaults() {
         .key("loss_scale", diffusion.loss_scale)
         .key("sampling_steps", diffusion.sampling_steps)
         .key("eta", diffusion.eta)
+        .key("input_scale", diffusion.input_scale,
+             "what the network is fed for a noisy token: none (x_k, the reference) or sqrt_alpha_bar (parameterization.h)")
         .key("training_noise", trainer.levels.mode)
         .key("first_token_clean_prob", trainer.levels.first_token_clean_prob)
         .key("token_clean_prob", trainer.levels.token_clean_prob,
@@ -133,6 +135,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
   c.require_range("training.ema_decay", 0.0, 0.999999);
   c.require_enum<ScheduleKind>("diffusion.schedule");
   c.require_enum<Objective>("diffusion.objective");
+  c.require_enum<InputScale>("diffusion.input_scale");
   c.require_enum<LossWeightingKind>("diffusion.loss_weighting");
   c.require_enum<TrainingNoise>("diffusion.training_noise");
   c.require_enum<Precision>("training.precision");
@@ -197,6 +200,7 @@ DiffusionOptions read_diffusion_options(const Config& c) {
   d.sampling_steps = c.get_int("diffusion.sampling_steps");
   check(d.sampling_steps <= d.schedule.timesteps, "diffusion.sampling_steps: must be <= diffusion.timesteps");
   d.eta = c.get_double("diffusion.eta");
+  d.input_scale = c.get_enum<InputScale>("diffusion.input_scale");
   return d;
 }
 

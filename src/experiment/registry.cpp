@@ -78,7 +78,8 @@ void require_as_trained(const Config& config, const std::string& stored_yaml, co
                                    "model.z_channels",     "model.num_mlp_layers", "model.num_gru_layers",
                                    "model.initial_latent", "model.attn_heads",     "model.attn_dim_head",
                                    "model.head_channels",  "diffusion.schedule",   "diffusion.objective",
-                                   "diffusion.timesteps",  "diffusion.frame_stack", "model.level_embedding_dim"};
+                                   "diffusion.timesteps",  "diffusion.frame_stack", "model.level_embedding_dim",
+                                   "diffusion.input_scale"};
   const auto extra = find_domain(stored.get_string("experiment.domain")).trained_keys();
   keys.insert(keys.end(), extra.begin(), extra.end());
   // Scalars compare as text, or as numbers when both parse as numbers ("2" == "2.0").

@@ -27,9 +27,15 @@ DiffusionForcingModel::DiffusionForcingModel(std::shared_ptr<CausalDenoiser> den
   denoiser_->to(device);
 }
 
+torch::Tensor DiffusionForcingModel::network_input(const torch::Tensor& x_noisy, const torch::Tensor& levels) const {
+  if (options_.input_scale == InputScale::None) return x_noisy;
+  const auto scale = schedule_.sqrt_alphas_cumprod.index_select(0, levels.flatten()).view(levels.sizes());
+  return x_noisy * broadcast_to_tokens(scale.to(x_noisy.dtype()), x_noisy);
+}
+
 StepPrediction DiffusionForcingModel::predict(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
                                               const torch::Tensor& levels, const torch::Tensor& cond) {
-  auto step = denoiser_->step(z_prev, x_noisy, levels, cond);
+  auto step = denoiser_->step(z_prev, network_input(x_noisy, levels), levels, cond);
   auto prediction = parameterization_.from_output(step.out, x_noisy, levels);
   return {step.z, step.out, prediction};
 }
@@ -51,14 +57,15 @@ TrainingOutput DiffusionForcingModel::training_loss(const torch::Tensor& x0, con
     // Next-token diffusion: the history is carried by a clean pass (level 0) over every token, and token t
     // is denoised from the clean latent after tokens < t; with that latent known, all T predictions are
     // one batched step.
-    const auto clean = denoiser_->forward_sequence(z0, x0, torch::zeros_like(levels), cond);
+    const auto zero = torch::zeros_like(levels);
+    const auto clean = denoiser_->forward_sequence(z0, network_input(x0, zero), zero, cond);
     const auto z_prev = torch::cat({z0.unsqueeze(0), clean.z.slice(0, 0, T - 1)});  // [T, B, ...z]
-    const auto flat = denoiser_->step(z_prev.flatten(0, 1), x_noisy.flatten(0, 1), levels.flatten(),
+    const auto flat = denoiser_->step(z_prev.flatten(0, 1), network_input(x_noisy, levels).flatten(0, 1), levels.flatten(),
                                       cond.defined() ? cond.flatten(0, 1) : torch::Tensor());
     steps.z = clean.z;
     steps.out = flat.out.reshape(x0.sizes());
   } else {
-    steps = denoiser_->forward_sequence(z0, x_noisy, levels, cond);
+    steps = denoiser_->forward_sequence(z0, network_input(x_noisy, levels), levels, cond);
   }
   const auto err = (steps.out - targets).pow(2);
   TrainingOutput result;

@@ -1,5 +1,6 @@
 // The ResMLP-GRU's noise-level embedding (model.level_embedding_dim): why its width matters and that it can be
-// set apart from network_size without changing the reference's default.
+// set apart from network_size without changing the reference's default. And diffusion.input_scale: the
+// network fed sqrt(abar_k) x_k instead of x_k, in prediction and in both training losses.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "../../src/models/sinusoidal_embedding.h"
+#include "df/models/diffusion_forcing_model.h"
 #include "df/models/resmlp_gru.h"
 
 namespace df {
@@ -72,6 +74,88 @@ TEST(LevelEmbedding, RejectsANegativeWidth) {
   o.x_dim = 6;
   o.level_embedding_dim = -2;
   EXPECT_THROW(ResMlpGruDenoiser{o}, std::exception);
+}
+
+// Two models sharing one denoiser, with and without the input scale.
+struct ScaledPair {
+  std::shared_ptr<ResMlpGruDenoiser> net;
+  std::shared_ptr<DiffusionForcingModel> plain, scaled;
+};
+ScaledPair scaled_pair() {
+  torch::manual_seed(5);
+  ResMlpGruOptions o;
+  o.x_dim = 6;
+  o.z_dim = 8;
+  o.network_size = 2;
+  o.num_mlp_layers = 2;
+  o.initial_latent = InitialLatent::Learned;
+  ScaledPair p;
+  p.net = std::make_shared<ResMlpGruDenoiser>(o);
+  DiffusionOptions d;
+  d.schedule.kind = ScheduleKind::Cosine;
+  p.plain = std::make_shared<DiffusionForcingModel>(p.net, d, torch::kCPU);
+  d.input_scale = InputScale::SqrtAlphaBar;
+  p.scaled = std::make_shared<DiffusionForcingModel>(p.net, d, torch::kCPU);
+  return p;
+}
+
+TEST(InputScale, FeedsTheNetworkSqrtAlphaBarTimesTheNoisyToken) {
+  auto p = scaled_pair();
+  const auto abar = p.plain->schedule().alphas_cumprod;
+  const auto x = torch::randn({3, 6});
+  const auto levels = torch::tensor({0, 500, 999}, torch::kLong);
+  const auto z = p.net->initial_latent(3, {});
+  // Closed form of the input: level 0 keeps the token (abar_0 = 1 - beta_0), level 999 all but removes it.
+  const auto input = p.scaled->network_input(x, levels);
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(torch::allclose(input[i], x[i] * std::sqrt(abar[levels[i].item<int64_t>()].item<double>()), 1e-6, 1e-7));
+  EXPECT_TRUE(torch::equal(p.plain->network_input(x, levels), x));
+  EXPECT_LT(input[2].abs().max().item<double>(), 0.01 * x[2].abs().max().item<double>());
+  // predict: the same latent and output as the plain model fed the scaled token; x0 from the output alone.
+  const auto a = p.scaled->predict(z, x, levels);
+  const auto b = p.plain->predict(z, input, levels);
+  EXPECT_TRUE(torch::allclose(a.z, b.z)) << (a.z - b.z).abs().max();
+  EXPECT_TRUE(torch::allclose(a.prediction.x0, b.out));  // x0 objective: the output is x0
+}
+
+TEST(InputScale, TrainingLossesScaleEveryNoisyInput) {
+  auto p = scaled_pair();
+  const int64_t T = 4, B = 3;
+  const auto x0 = torch::randn({T, B, 6});
+  const auto eps = torch::randn({T, B, 6});
+  const auto levels = torch::randint(0, 1000, {T, B}, torch::kLong);
+  const auto z0 = p.net->initial_latent(B, {});
+  const auto abar = p.plain->schedule().alphas_cumprod.index_select(0, levels.flatten()).view({T, B, 1});
+  const auto x_noisy = abar.sqrt() * x0 + (1 - abar).sqrt() * eps;
+  const auto w = p.plain->loss_weighting().compute(levels).weight.unsqueeze(-1);  // [T, B, 1]
+  // Independent levels: one recurrent pass over the scaled noisy tokens, x0 regressed with the levels' weights.
+  {
+    const auto out = p.scaled->training_loss(x0, z0, levels, eps);
+    auto z = z0;
+    std::vector<torch::Tensor> outs;
+    for (int64_t t = 0; t < T; ++t) {
+      const auto step = p.net->step(z, abar[t].sqrt() * x_noisy[t], levels[t], {});
+      z = step.z;
+      outs.push_back(step.out);
+    }
+    const auto expected = (w * (torch::stack(outs) - x0).pow(2)).mean();
+    EXPECT_NEAR(out.loss.item<double>(), expected.item<double>(), 1e-5 * expected.item<double>());
+    EXPECT_GT(std::abs(out.loss.item<double>() - p.plain->training_loss(x0, z0, levels, eps).loss.item<double>()),
+              1e-4 * expected.item<double>());
+  }
+  // Teacher forcing: the clean pass is fed sqrt(abar_0) x0, each noisy token its own scale.
+  {
+    const auto out = p.scaled->training_loss(x0, z0, levels, eps, {}, {}, true);
+    auto z = z0;
+    std::vector<torch::Tensor> outs;
+    const double clean_scale = std::sqrt(p.plain->schedule().alphas_cumprod[0].item<double>());
+    for (int64_t t = 0; t < T; ++t) {
+      outs.push_back(p.net->step(z, abar[t].sqrt() * x_noisy[t], levels[t], {}).out);
+      z = p.net->step(z, clean_scale * x0[t], torch::zeros({B}, torch::kLong), {}).z;
+    }
+    const auto expected = (w * (torch::stack(outs) - x0).pow(2)).mean();
+    EXPECT_NEAR(out.loss.item<double>(), expected.item<double>(), 1e-5 * expected.item<double>());
+  }
 }
 
 }  // namespace

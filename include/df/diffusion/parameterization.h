@@ -21,6 +21,19 @@ struct EnumNames<Objective> {
       {Objective::X0, "pred_x0"}, {Objective::Eps, "pred_noise"}, {Objective::V, "pred_v"}};
 };
 
+// What the network is fed for a noisy token x_k. None: x_k itself (the reference). SqrtAlphaBar:
+// sqrt(abar_k) x_k = abar_k x0 + sqrt(abar_k (1 - abar_k)) eps, the least-squares estimate of x0 from x_k for
+// unit-variance data: a clean token arrives whole and a noisy one shrinks towards 0, so a network that
+// takes its inputs by concatenation (the ResMLP-GRU) gets each token's reliability as its scale instead of
+// having to learn a level-dependent gate. Only the input changes: outputs and conversions use x_k.
+enum class InputScale { None, SqrtAlphaBar };
+template <>
+struct EnumNames<InputScale> {
+  static constexpr const char* what = "input scale";
+  static constexpr EnumName<InputScale> table[] = {{InputScale::None, "none"},
+                                                   {InputScale::SqrtAlphaBar, "sqrt_alpha_bar"}};
+};
+
 struct Prediction {
   torch::Tensor x0;   // predicted clean token
   torch::Tensor eps;  // implied noise

@@ -23,6 +23,7 @@ struct DiffusionOptions {
   double loss_scale = 1.0;              // extra factor (the reference multiplies the maze loss by 10)
   int64_t sampling_steps = 50;          // S (DDIM)
   double eta = 0.0;
+  InputScale input_scale = InputScale::None;  // what the network is fed for x_k (parameterization.h)
 };
 
 struct TrainingOutput {
@@ -60,6 +61,9 @@ class DiffusionForcingModel : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> ddim_step(const torch::Tensor& x, const torch::Tensor& z, int64_t index,
                                                     double eta, const torch::Tensor& noise,
                                                     const torch::Tensor& cond = {});
+
+  // The network's input for noisy tokens x_k [..., token] at levels [...] (options().input_scale).
+  torch::Tensor network_input(const torch::Tensor& x_noisy, const torch::Tensor& levels) const;
 
   CausalDenoiser& denoiser() { return *denoiser_; }
   std::shared_ptr<CausalDenoiser> denoiser_ptr() { return denoiser_; }
