@@ -86,7 +86,7 @@ ScaledPair scaled_pair() {
   ResMlpGruOptions o;
   o.x_dim = 6;
   o.z_dim = 8;
-  o.network_size = 2;
+  o.network_size = 4;
   o.num_mlp_layers = 2;
   o.initial_latent = InitialLatent::Learned;
   ScaledPair p;
