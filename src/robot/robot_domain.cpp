@@ -60,6 +60,8 @@ class RobotDomain : public Domain {
              "pixels: both cameras (unet_conv_gru, the paper's tokens); state: hand, gripper and fruit positions "
              "(resmlp_gru, no renderer)")
         .key("start_bit", false, "state tokens tell the start (the positive control of a memoryless policy only)")
+        .key("position_scale", 1.0,
+             "state tokens: positions (hand, fruits, action targets) normalised to [-s, s] (state_tokens.h)")
         .key("resolution", generation.resolution, "camera pictures R x R (even)")
         .key("n_frames", generation.frames, "tokens per demonstration")
         .key("action_stack", generation.frame_every, "control steps per token (a frame every action_stack steps)")
@@ -95,6 +97,7 @@ class RobotDomain : public Domain {
           "robot.window"})
       c.require_non_negative(key);
     c.require_positive("robot.corrupt_sigma");
+    c.require_positive("robot.position_scale");
     c.require_enum<ObservationKind>("robot.observation");
     c.require_enum<WindowRange>("robot.window_until");
     c.require_enum<CorruptionTrigger>("robot.corrupt_trigger");
@@ -106,7 +109,7 @@ class RobotDomain : public Domain {
     c.require_enum<CameraSet>("robot.blackout_cameras");
   }
   std::vector<std::string> trained_keys() const override {
-    return {"robot.observation", "robot.start_bit", "robot.resolution", "robot.action_stack"};
+    return {"robot.observation", "robot.start_bit", "robot.resolution", "robot.action_stack", "robot.position_scale"};
   }
 
   ModelShape model_shape(const Config& c) const override {
@@ -323,7 +326,8 @@ std::shared_ptr<const TokenCodec> make_token_codec(const Config& c) {
     check(!c.get_bool("robot.start_bit"), "robot.start_bit: only state tokens can carry the start bit");
     return std::make_shared<PixelTokenCodec>(robot_token_layout(c));
   }
-  return std::make_shared<StateTokenCodec>(c.get_int("robot.action_stack"), c.get_bool("robot.start_bit"));
+  return std::make_shared<StateTokenCodec>(c.get_int("robot.action_stack"), c.get_bool("robot.start_bit"),
+                                           c.get_double("robot.position_scale"));
 }
 
 DemoGenerationOptions read_demo_generation_options(const Config& c) {

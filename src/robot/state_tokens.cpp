@@ -6,14 +6,16 @@
 namespace df::robot {
 namespace {
 
-// [low, high] -> [-1, 1] and back, broadcasting over the last dimension.
-torch::Tensor to_unit(const torch::Tensor& x, const torch::Tensor& low, const torch::Tensor& high) {
+// [low, high] -> [-scale, scale] and back, broadcasting over the last dimension.
+torch::Tensor to_unit(const torch::Tensor& x, const torch::Tensor& low, const torch::Tensor& high,
+                      const torch::Tensor& scale) {
   const auto l = low.to(x.device()), h = high.to(x.device());
-  return ((x.to(torch::kDouble) - l) / (h - l) * 2.0 - 1.0).to(torch::kFloat);
+  return (((x.to(torch::kDouble) - l) / (h - l) * 2.0 - 1.0) * scale.to(x.device())).to(torch::kFloat);
 }
-torch::Tensor from_unit(const torch::Tensor& u, const torch::Tensor& low, const torch::Tensor& high) {
+torch::Tensor from_unit(const torch::Tensor& u, const torch::Tensor& low, const torch::Tensor& high,
+                        const torch::Tensor& scale) {
   const auto l = low.to(u.device()), h = high.to(u.device());
-  return ((u.to(torch::kDouble) + 1.0) / 2.0 * (h - l) + l).to(torch::kFloat);
+  return ((u.to(torch::kDouble) / scale.to(u.device()) + 1.0) / 2.0 * (h - l) + l).to(torch::kFloat);
 }
 
 }  // namespace
@@ -26,9 +28,13 @@ torch::Tensor observe_state(const SwapEnv& env) {
       .to(torch::kFloat);
 }
 
-StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec)
-    : action_stack_(action_stack), start_bit_(start_bit) {
+StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec, double position_scale)
+    : action_stack_(action_stack), start_bit_(start_bit), position_scale_(position_scale) {
   check(action_stack >= 1, "robot.action_stack: expected >= 1, got " + std::to_string(action_stack));
+  check(position_scale > 0, "robot.position_scale: expected > 0, got " + std::to_string(position_scale));
+  const double s = position_scale;
+  state_scale_ = torch::tensor({s, s, s, 1.0, 1.0, s, s, s, s, s, s}, torch::kDouble);
+  action_scale_ = torch::tensor({s, s, s, 1.0}, torch::kDouble);
   const auto& lo = spec.workspace_min;
   const auto& hi = spec.workspace_max;
   action_low_ = torch::tensor({lo[0], lo[1], lo[2], 0.0}, torch::kDouble);
@@ -41,13 +47,13 @@ StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const S
 torch::Tensor StateTokenLayout::normalise_states(const torch::Tensor& states) const {
   check(states.dim() >= 1 && states.size(-1) == kStateDim,
         "StateTokenLayout: expected states [..., " + std::to_string(kStateDim) + "], got " + shape_str(states));
-  return to_unit(states, state_low_, state_high_);
+  return to_unit(states, state_low_, state_high_, state_scale_);
 }
 
 torch::Tensor StateTokenLayout::denormalise_states(const torch::Tensor& normalised) const {
   check(normalised.dim() >= 1 && normalised.size(-1) == kStateDim,
         "StateTokenLayout: expected states [..., " + std::to_string(kStateDim) + "], got " + shape_str(normalised));
-  return from_unit(normalised, state_low_, state_high_);
+  return from_unit(normalised, state_low_, state_high_, state_scale_);
 }
 
 torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::Tensor& actions,
@@ -63,7 +69,7 @@ torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::T
   std::vector<int64_t> flat = lead;
   flat.push_back(4 * action_stack_);
   std::vector<torch::Tensor> parts{normalise_states(states),
-                                   to_unit(actions, action_low_, action_high_).reshape(flat).to(states.device())};
+                                   to_unit(actions, action_low_, action_high_, action_scale_).reshape(flat).to(states.device())};
   if (start_bit_) {
     check(apple_start.defined() && apple_start.sizes().vec() == lead,
           "StateTokenLayout::pack: start_bit needs the apple's start slot per token " + shape_str(lead));
@@ -87,7 +93,7 @@ torch::Tensor StateTokenLayout::actions_of(const torch::Tensor& tokens) const {
   auto shape = tokens.sizes().vec();
   shape.back() = action_stack_;
   shape.push_back(4);
-  return from_unit(tokens.narrow(-1, observation_dim(), 4 * action_stack_).reshape(shape), action_low_, action_high_);
+  return from_unit(tokens.narrow(-1, observation_dim(), 4 * action_stack_).reshape(shape), action_low_, action_high_, action_scale_);
 }
 
 }  // namespace df::robot

@@ -47,6 +47,21 @@ TEST(RobotStateTokens, NormalisationByHand) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(t[static_cast<int64_t>(i)].item<float>(), expected[i], 1e-6) << i;
 }
 
+// robot.position_scale 4: the same token with every position entry (hand, fruits, action target) times 4 and
+// the gripper entries as they were; the round trip still returns metres; a scale <= 0 is refused.
+TEST(RobotStateTokens, PositionScaleStretchesOnlyPositions) {
+  const StateTokenLayout plain(1, false), scaled(1, false, SceneSpec{}, 4.0);
+  const auto state = torch::tensor({0.0f, 0.03f, 0.15f, 0.02f, 1.0f, -0.12f, 0.0f, 0.028f, 0.25f, 0.25f, 0.25f});
+  const auto action = torch::tensor({{-0.25f, -0.15f, 0.0f, 1.0f}});
+  const auto a = plain.pack(state, action), b = scaled.pack(state, action);
+  const std::vector<float> factor{4, 4, 4, 1, 1, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1};
+  for (int64_t i = 0; i < 15; ++i)
+    EXPECT_NEAR(b[i].item<float>(), factor[static_cast<size_t>(i)] * a[i].item<float>(), 1e-5) << i;
+  EXPECT_TRUE(torch::allclose(scaled.states_of(b), state, 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(scaled.actions_of(b), action.unsqueeze(0).squeeze(0), 0, 1e-6));
+  EXPECT_THROW(StateTokenLayout(1, false, SceneSpec{}, 0.0), df::Error);
+}
+
 TEST(RobotStateTokens, TheStateReadsTheSimulatorAndNothingElse) {
   auto model = std::make_shared<const SwapModel>();
   const auto& spec = model->spec();

@@ -8,6 +8,12 @@
 // state is normalised the same way: positions by the workspace box, the closure by the finger travel, the
 // holding flag to -1 / +1.
 //
+// position_scale s (robot.position_scale, default 1) stretches every position entry (hand, fruits, action
+// targets) to [-s, s] instead of [-1, 1]: a fruit's 2 cm jitter in its slot is then s times larger against
+// the diffusion noise and in the x0 loss, where at s = 1 it is about 1% of the loss (docs/results/robot.md,
+// what the network reads). robot.corrupt_sigma is on the normalised state, so it means s times less noise in
+// metres.
+//
 // start_bit (only the positive control of the memory experiment) appends one entry that tells the start:
 // -1 apple started in A, +1 in B. A memoryless policy given it has what memory would give it.
 //
@@ -32,10 +38,11 @@ torch::Tensor observe_state(const SwapEnv& env);
 
 class StateTokenLayout {
  public:
-  StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec = {});
+  StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec = {}, double position_scale = 1.0);
 
   int64_t action_stack() const { return action_stack_; }
   bool start_bit() const { return start_bit_; }
+  double position_scale() const { return position_scale_; }
   // Entries before the actions: the state and, with start_bit, the start.
   int64_t observation_dim() const { return kStateDim + (start_bit_ ? 1 : 0); }
   int64_t dim() const { return observation_dim() + 4 * action_stack_; }
@@ -56,6 +63,8 @@ class StateTokenLayout {
   void check_tokens(const torch::Tensor& tokens) const;
   int64_t action_stack_;
   bool start_bit_;
+  double position_scale_;
+  torch::Tensor state_scale_, action_scale_;  // [kStateDim], [4]: position_scale at positions, else 1 (double)
   torch::Tensor state_low_, state_high_;    // [kStateDim] normalisation range (double)
   torch::Tensor action_low_, action_high_;  // [4]
 };
