@@ -36,6 +36,9 @@ const std::string& core_config_defaults() {
         .key("level_embedding_dim", mlp.level_embedding_dim,
              "resmlp_gru noise-level embedding width; 0 = network_size (the reference). Wider (e.g. 32) when "
              "network_size is small: at 4 it can hardly tell a clean token from a noisy one (df/models/resmlp_gru.h)")
+        .key("level_film", mlp.level_film,
+             "resmlp_gru: the noise level also scales and shifts the first block's hidden units (FiLM; off in the "
+             "reference; df/models/resmlp_gru.h)")
         .key("dim_mults", unet.dim_mults)
         .key("attn_heads", unet.attn_heads, "unet_conv_gru attention heads (the reference: 4)")
         .key("attn_dim_head", unet.attn_dim_head, "unet_conv_gru attention width per head (the reference: 32)")
@@ -160,6 +163,7 @@ std::shared_ptr<CausalDenoiser> make_denoiser(const Config& c, const ModelShape&
     o.num_mlp_layers = c.get_int("model.num_mlp_layers");
     o.num_gru_layers = c.get_int("model.num_gru_layers");
     o.level_embedding_dim = c.get_int("model.level_embedding_dim");
+    o.level_film = c.get_bool("model.level_film");
     check(o.level_embedding_dim == 0 || (o.level_embedding_dim >= 4 && o.level_embedding_dim % 2 == 0),
           "model.level_embedding_dim: expected 0 (= network_size) or an even width >= 4, got " +
               std::to_string(o.level_embedding_dim));

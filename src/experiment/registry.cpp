@@ -79,7 +79,7 @@ void require_as_trained(const Config& config, const std::string& stored_yaml, co
                                    "model.initial_latent", "model.attn_heads",     "model.attn_dim_head",
                                    "model.head_channels",  "diffusion.schedule",   "diffusion.objective",
                                    "diffusion.timesteps",  "diffusion.frame_stack", "model.level_embedding_dim",
-                                   "diffusion.input_scale"};
+                                   "diffusion.input_scale", "model.level_film"};
   const auto extra = find_domain(stored.get_string("experiment.domain")).trained_keys();
   keys.insert(keys.end(), extra.begin(), extra.end());
   // Scalars compare as text, or as numbers when both parse as numbers ("2" == "2.0").

@@ -43,8 +43,11 @@ class TransitionMlpImpl : public torch::nn::Module {
 
  private:
   // concat(x, emb(k)[, cond_emb(c)]) for tokens of any leading shape: the latent-independent inputs.
-  torch::Tensor latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& levels,
-                                   const torch::Tensor& cond);
+  torch::Tensor latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& emb, const torch::Tensor& cond);
+  // emb(k) [..., level_width] for levels of any shape.
+  torch::Tensor level_features(const torch::Tensor& levels);
+  // The first block's fc1 output modulated by the level (level_film), or as it is.
+  torch::Tensor modulate(const torch::Tensor& first, const torch::Tensor& film) const;
   // Everything after the first block: the rest of the ResMLP before the GRU, the GRU stack, the ResMLP after.
   torch::Tensor after_first_block(const torch::Tensor& h, const torch::Tensor& z_prev);
   // The noise-level embedding's width: level_embedding_dim, or network_size when that is 0.
@@ -55,6 +58,7 @@ class TransitionMlpImpl : public torch::nn::Module {
   ResMlpGruOptions options_;
   torch::nn::Sequential time_mlp{nullptr};
   torch::nn::Sequential cond_mlp{nullptr};
+  torch::nn::Linear level_film{nullptr};  // emb(k) -> [gamma | beta] of the first block's width
   torch::nn::AnyModule mlp_before_gru, mlp_after_gru;
   torch::nn::ModuleList gru_stack{nullptr};
   // Views into mlp_before_gru (not registered again): its first ResBlock and the modules after it.

@@ -72,6 +72,13 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
     first_block_ = stack->ptr<ResBlock1dImpl>(0);
     for (auto it = std::next(stack->begin()); it != stack->end(); ++it) rest_before_.push_back(*it);
   }
+  if (o.level_film) {
+    const int64_t width = first_block_->fc1->weight.size(0);
+    level_film = register_module("level_film", nn::Linear(ls, 2 * width));
+    torch::NoGradGuard no_grad;
+    level_film->weight.zero_();
+    level_film->bias.zero_();
+  }
   gru_stack = register_module("gru_stack", nn::ModuleList());
   const int64_t chunk = o.z_dim / o.num_gru_layers;
   for (int64_t i = 0; i < o.num_gru_layers; ++i) gru_stack->push_back(nn::GRUCell(i == 0 ? o.z_dim : chunk, chunk));
@@ -79,10 +86,19 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   register_module("mlp_after_gru", mlp_after_gru.ptr());
 }
 
-torch::Tensor TransitionMlpImpl::latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& levels,
+torch::Tensor TransitionMlpImpl::level_features(const torch::Tensor& levels) {
+  return time_mlp->forward(levels.flatten()).view(with_last(levels.sizes(), level_width()));
+}
+
+torch::Tensor TransitionMlpImpl::modulate(const torch::Tensor& first, const torch::Tensor& film) const {
+  if (!film.defined()) return first;
+  const int64_t width = first.size(-1);
+  return torch::addcmul(film.narrow(-1, width, width), first, film.narrow(-1, 0, width) + 1.0);
+}
+
+torch::Tensor TransitionMlpImpl::latent_free_inputs(const torch::Tensor& x_noisy, const torch::Tensor& emb,
                                                     const torch::Tensor& cond) {
-  std::vector<torch::Tensor> parts{
-      x_noisy, time_mlp->forward(levels.flatten()).view(with_last(levels.sizes(), level_width()))};
+  std::vector<torch::Tensor> parts{x_noisy, emb};
   if (cond_mlp) {
     check(cond.defined() && cond.size(-1) == options_.cond_dim,
           "resmlp_gru: expected a condition of dim " + std::to_string(options_.cond_dim));
@@ -104,14 +120,20 @@ torch::Tensor TransitionMlpImpl::after_first_block(const torch::Tensor& first_ou
 
 torch::Tensor TransitionMlpImpl::forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
                                          const torch::Tensor& levels, const torch::Tensor& cond) {
-  const auto in = torch::cat({z_prev, latent_free_inputs(x_noisy, levels, cond)}, -1);
-  return after_first_block(first_block_->forward(in), z_prev);
+  const auto emb = level_features(levels);
+  const auto in = torch::cat({z_prev, latent_free_inputs(x_noisy, emb, cond)}, -1);
+  if (!level_film) return after_first_block(first_block_->forward(in), z_prev);
+  auto& block = *first_block_;
+  const auto first = modulate(block.fc1->forward(in), level_film->forward(emb));
+  return after_first_block(block.forward_projected(first, block.shortcut ? block.shortcut->forward(in) : in), z_prev);
 }
 
 torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy,
                                                   const torch::Tensor& levels, const torch::Tensor& cond) {
   const int64_t T = x_noisy.size(0), Z = options_.z_dim;
-  const auto rest = latent_free_inputs(x_noisy, levels, cond);  // [T, B, in - Z]
+  const auto emb = level_features(levels);
+  const auto rest = latent_free_inputs(x_noisy, emb, cond);  // [T, B, in - Z]
+  const auto film = level_film ? level_film->forward(emb).unbind(0) : std::vector<torch::Tensor>();
   // fc1 and the shortcut (when there is one) split into the z columns and the rest; the rest of both for
   // all tokens in one product (biases included), the z columns per step in one addmm.
   const auto& fc1 = first_block_->fc1;
@@ -130,7 +152,8 @@ torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const
   for (int64_t t = 0; t < T; ++t) {
     const auto a = torch::addmm(projected_t[static_cast<size_t>(t)], z, w_z);
     const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest_t[static_cast<size_t>(t)]}, -1);
-    z = after_first_block(first_block_->forward_projected(a.narrow(1, 0, width), residual), z);
+    const auto first = film.empty() ? a.narrow(1, 0, width) : modulate(a.narrow(1, 0, width), film[static_cast<size_t>(t)]);
+    z = after_first_block(first_block_->forward_projected(first, residual), z);
     zs.push_back(z);
   }
   return torch::stack(zs);

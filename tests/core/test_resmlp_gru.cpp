@@ -158,5 +158,45 @@ TEST(InputScale, TrainingLossesScaleEveryNoisyInput) {
   }
 }
 
+// model.level_film: zero-initialised, so a model with it computes what the same weights compute without it;
+// once trained (random weights here) the level modulates the first block in the step and in the sequence
+// pass alike.
+TEST(LevelFilm, StartsAsTheModelWithoutItAndModulatesStepAndSequenceAlike) {
+  ResMlpGruOptions o;
+  o.x_dim = 7;
+  o.z_dim = 8;
+  o.network_size = 4;
+  o.num_mlp_layers = 3;
+  o.initial_latent = InitialLatent::Learned;
+  torch::manual_seed(11);
+  ResMlpGruDenoiser plain(o);
+  o.level_film = true;
+  ResMlpGruDenoiser film(o);
+  torch::NoGradGuard no_grad;
+  const auto film_params = film.named_parameters();
+  for (const auto& p : plain.named_parameters()) film_params[p.key()].copy_(p.value());
+  ASSERT_TRUE(film_params.contains("model.level_film.weight"));
+  EXPECT_EQ(film_params["model.level_film.weight"].sizes(), (std::vector<int64_t>{2 * 32 * 4, 4}));
+  EXPECT_EQ(film.named_parameters().size(), plain.named_parameters().size() + 2);
+
+  const int64_t T = 5, B = 3;
+  const auto x = torch::randn({T, B, 7});
+  const auto levels = torch::randint(0, 1000, {T, B}, torch::kLong);
+  const auto z0 = plain.initial_latent(B, {});
+  EXPECT_TRUE(torch::allclose(film.forward_sequence(z0, x, levels, {}).z, plain.forward_sequence(z0, x, levels, {}).z));
+
+  film_params["model.level_film.weight"].normal_(0.0, 0.5);
+  film_params["model.level_film.bias"].normal_(0.0, 0.5);
+  const auto sequence = film.forward_sequence(z0, x, levels, {});
+  auto z = z0;
+  for (int64_t t = 0; t < T; ++t) {
+    const auto step = film.step(z, x[t], levels[t], {});
+    EXPECT_TRUE(torch::allclose(step.z, sequence.z[t], 1e-5, 1e-6)) << t;
+    EXPECT_TRUE(torch::allclose(step.out, sequence.out[t], 1e-5, 1e-6)) << t;
+    z = step.z;
+  }
+  EXPECT_GT((sequence.z - plain.forward_sequence(z0, x, levels, {}).z).abs().max().item<double>(), 1e-3);
+}
+
 }  // namespace
 }  // namespace df

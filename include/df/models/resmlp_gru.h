@@ -31,6 +31,13 @@ struct ResMlpGruOptions {
   // noisy one. Measured at 32 on the robot's state config: faster early training, the same final validation
   // loss and no better policy (docs/results/robot.md, recipe probes), so the configs keep 0.
   int64_t level_embedding_dim = 0;
+  // FiLM by the token's noise level on the first ResBlock's hidden units (model.level_film; off in the
+  // reference): fc1(in) * (1 + gamma(emb(k))) + beta(emb(k)), gamma and beta one Linear initialised to 0 (the
+  // block starts as without it). Why: a concatenated level can only gate the token's entries through the
+  // nonlinearities; a state token's fine positions must pass whole when it is clean and be ignored when it is
+  // noisy, and a network that cannot switch learns the noisy case's answer (snap a fruit to its slot's
+  // centre) for both (docs/results/robot.md, what the network reads). The U-Net has this gating built in.
+  bool level_film = false;
   InitialLatent initial_latent = InitialLatent::Zeros;
   int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
 };
