@@ -488,6 +488,43 @@ def main():
               "that keeps fine positions it was shown clean; a recipe that fixes it should raise the readout first.")
             w("")
 
+        # Probes aimed at the readout: a switch by noise level on the network's inputs, or a larger position signal.
+        def readout_change(probe, kind):
+            cfg = os.path.join(probes_dir, probe, kind, "config.yaml")
+            what = []
+            if config_value(cfg, "diffusion.input_scale") not in ("?", "none"):
+                what.append("tokens fed as sqrt(abar_k) x_k")
+            if config_value(cfg, "robot.position_scale") not in ("?", "1", "1.0"):
+                what.append(f"positions scaled by {config_value(cfg, 'robot.position_scale')}")
+            if config_value(cfg, "model.level_film") == "true":
+                what.append("FiLM by the level")
+            return ", ".join(what)
+        readout_probes = []
+        for probe, row in probe_rows.items():
+            for kind in ("df", "ctl"):
+                a = read_aim(os.path.join(probes_dir, probe, "aim", kind, "aim_sensitivity.csv"))
+                if a and readout_change(probe, kind):
+                    readout_probes.append((probe, kind, readout_change(probe, kind), a[top], row,
+                                           final_val_loss(os.path.join(probes_dir, probe, kind, "validation.csv"))))
+        if readout_probes:
+            base = {k: (read_aim(os.path.join(archive, "state", "seed0", "aim", k, "aim_sensitivity.csv")),
+                        final_val_loss(os.path.join(archive, "state", "seed0", k, "validation.csv"))) for k in ("df", "ctl")}
+            w("**Recipes aimed at the readout.** One reading of the numbers above: for a noisy history the best "
+              "guess of a fruit's place is its slot's centre, for a clean one the place shown, and a network that "
+              "cannot switch between the two by the token's noise level learns the first for both, since even a "
+              "few percent of noisy histories cost more (their noise against a 2 cm jitter) than snapping every "
+              "clean one does. That would explain why DF with 90% of its steps teacher-forced still reads "
+              "little. Tested on seed 0 by giving the network the switch or a larger signal: " +
+              "; ".join(f"`{p}` ({'DF' if k == 'df' else 'the control'}, {what}): readout {a['readout']:.3f} "
+                        f"against the seed-0 {'DF' if k == 'df' else 'control'}'s {base[k][0][top]['readout']:.3f}, "
+                        f"aim {a['aim']:.3f}, success {100 * r['success_rate']:.0f}%" +
+                        (f", final validation loss {v:.4f} against {base[k][1]:.4f}"
+                         if v is not None and base[k][1] and "positions" not in what else "")
+                        for p, k, what, a, r, v in readout_probes if base[k][0]) +
+              ". None of them raises the readout, so the missing switch is not what keeps DF from reading a clean "
+              "history; what does is still open.")
+            w("")
+
     # ---- corruption ----
     corr_rows = []
     w("## Corrupted observations around the ambiguous state")
