@@ -449,22 +449,25 @@ def main():
           f"chunk's token (x0) from pure noise (level {top}) after the clean history the policy conditions on, and "
           "differentiates it with respect to that history: *aim* = d(x of the chunk's last action) / d(the fruit's "
           "x), 1 for the expert; *readout* = d(the predicted token's fruit x) / d(the fruit's x), 1 for a latent "
-          "that keeps where the fruit rests; *hand* and *previous actions* = d(last action x) / d(hand x) and / "
-          "d(x of every action in the history). Metres per metre; three seeds: their mean (per seed in brackets).")
+          "that keeps where the fruit rests; *self* = d(the x0 the network returns for the history's last token, "
+          "absorbed clean at level 0) / d(that token's fruit x), 1 for a network that reproduces the clean token it "
+          "has just read; *hand* and *previous actions* = d(last action x) / d(hand x) and / d(x of every action in "
+          "the history). Metres per metre; three seeds: their mean (per seed in brackets).")
         w("")
-        w("| model | aim | readout | hand | previous actions | grasp aim in the simulator (slope) | success |")
-        w("|---|---|---|---|---|---|---|")
+        w("| model | aim | readout | self | hand | previous actions | grasp aim in the simulator (slope) | success |")
+        w("|---|---|---|---|---|---|---|---|")
 
         def cell(values):
             mean = sum(values) / len(values)
             return f"{mean:.3f}" + (f" ({', '.join(f'{v:.2f}' for v in values)})" if len(values) > 1 else "")
         for name, aims, rows in aim_rows:
-            vals = {k: [a[top][k] for a in aims] for k in ("aim", "readout", "hand", "previous_actions")}
+            vals = {k: [a[top].get(k, float("nan")) for a in aims]
+                    for k in ("aim", "readout", "self_readout", "hand", "previous_actions")}
             slopes = [r["grasp_aim_slope"] for r in rows if r and "grasp_aim_slope" in r and r["aimed_grasps"]]
             near = all(r["grasp_aim_error_mm"] < 25 for r in rows if r and "grasp_aim_error_mm" in r)
             successes = [r["success_rate"] for r in rows if r]
             name += "" if near else " (its grasps land far from every fruit: the row means nothing)"
-            w(f"| {name} | {cell(vals['aim'])} | {cell(vals['readout'])} | {cell(vals['hand'])} | "
+            w(f"| {name} | {cell(vals['aim'])} | {cell(vals['readout'])} | {cell(vals['self_readout'])} | {cell(vals['hand'])} | "
               f"{cell(vals['previous_actions'])} | {cell(slopes) if slopes else 'not measured'}"
               " | "
               f"{100 * sum(successes) / len(successes):.0f}% |" if successes else "|")
@@ -483,7 +486,12 @@ def main():
               "carry where the fruit lies in its slot, so neither its predicted observation nor its chunk can follow "
               f"it. Teacher forcing's readout is {mean(tf_aim, 'readout'):.2f} and its aim "
               f"{mean(tf_aim, 'aim'):.2f}: the same network trained only on clean histories keeps part of the "
-              "position, and its aim follows what its latent keeps. The memoryless models aim by the previous "
+              "position, and its aim follows what its latent keeps. Neither reproduces even the clean token it has "
+              f"just read (self readout: DF {mean(df_aim, 'self_readout'):.3f}, teacher forcing "
+              f"{mean(tf_aim, 'self_readout'):.3f}, against 1): trained on uniformly drawn levels, a denoiser meets "
+              "its inputs' centimetre detail above the noise only at the few lowest levels, and it treats the clean "
+              "tokens the policy feeds it like slightly noisy ones, whose best estimate snaps a fruit to its slot. "
+              "The memoryless models aim by the previous "
               "chunk's actions (*previous actions* near 1) rather than by the fruit. So what DF lacks is a latent "
               "that keeps fine positions it was shown clean; a recipe that fixes it should raise the readout first.")
             w("")

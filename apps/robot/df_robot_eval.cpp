@@ -157,8 +157,9 @@ int main(int argc, char** argv) {
       rb::write_aim_sensitivity_csv(dir + "/aim_sensitivity.csv", rows);
       df::app::write_command(dir + "/command.txt", argc, argv);
       for (const auto& r : rows)
-        spdlog::info("level {}: {} approach tokens; aim {:.3f}, hand {:.3f}, previous actions {:.3f}, readout {:.3f}",
-                     r.level, r.approach_tokens, r.aim, r.hand, r.previous_actions, r.readout);
+        spdlog::info("level {}: {} approach tokens; aim {:.3f}, hand {:.3f}, previous actions {:.3f}, readout {:.3f}, "
+                     "self readout {:.3f}",
+                     r.level, r.approach_tokens, r.aim, r.hand, r.previous_actions, r.readout, r.self_readout);
       spdlog::info("wrote {}/aim_sensitivity.csv", dir);
       return 0;
     }

@@ -63,14 +63,19 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto eps = torch::randn({T, N, D}, generator).to(device);
     const auto abar = model.schedule().alphas_cumprod[level].to(device);
-    auto sums = torch::zeros({4}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+    auto sums = torch::zeros({5}, torch::TensorOptions().dtype(torch::kDouble).device(device));
     for (int64_t j = 0; j + 1 < T; ++j) {
       const auto mask = approach[j];  // [N, 2]
       const int64_t first = memory == PolicyMemory::Full ? 0 : j;
       auto history = x.narrow(0, first, j + 1 - first).clone().requires_grad_(true);
       auto z = model.denoiser().initial_latent(N, {});
       const auto clean = torch::zeros({N}, torch::TensorOptions().dtype(torch::kLong).device(device));
-      for (int64_t t = 0; t < history.size(0); ++t) z = model.predict(z, history[t], clean).z;
+      torch::Tensor own;  // x0 of token j, absorbed clean
+      for (int64_t t = 0; t < history.size(0); ++t) {
+        auto step = model.predict(z, history[t], clean);
+        z = step.z;
+        own = step.prediction.x0;
+      }
       const auto noisy = abar.sqrt() * x[j + 1] + (1 - abar).sqrt() * eps[j + 1];
       const auto x0 =
           model.predict(z, noisy, torch::full({N}, level, torch::TensorOptions().dtype(torch::kLong).device(device)))
@@ -78,7 +83,9 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
       // Each sum is over demonstrations, which are independent: its gradient gives every one its own.
       const auto aim_grad = torch::autograd::grad({x0.select(1, obs + 4 * (s - 1)).sum()}, {history}, {}, true)[0].sum(0);
       const auto apple_grad = torch::autograd::grad({x0.select(1, kFruitX[0]).sum()}, {history}, {}, true)[0].sum(0);
-      const auto orange_grad = torch::autograd::grad({x0.select(1, kFruitX[1]).sum()}, {history})[0].sum(0);
+      const auto orange_grad = torch::autograd::grad({x0.select(1, kFruitX[1]).sum()}, {history}, {}, true)[0].sum(0);
+      const auto own_apple = torch::autograd::grad({own.select(1, kFruitX[0]).sum()}, {history}, {}, true)[0].sum(0);
+      const auto own_orange = torch::autograd::grad({own.select(1, kFruitX[1]).sum()}, {history})[0].sum(0);
       const auto approaches = mask.sum(1);  // [N]: 0 or 1 (the fruits lie apart)
       const auto aim = (aim_grad.index_select(1, fruit_x) * mask).sum();
       const auto hand = (aim_grad.select(1, 0) * approaches).sum();
@@ -86,7 +93,10 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
       const auto readout =
           (apple_grad.select(1, kFruitX[0]) * mask.select(1, 0) + orange_grad.select(1, kFruitX[1]) * mask.select(1, 1))
               .sum();
-      sums += torch::stack({aim, hand, previous, readout}).to(torch::kDouble).detach();
+      const auto self_readout = (own_apple.select(1, kFruitX[0]) * mask.select(1, 0) +
+                                 own_orange.select(1, kFruitX[1]) * mask.select(1, 1))
+                                    .sum();
+      sums += torch::stack({aim, hand, previous, readout, self_readout}).to(torch::kDouble).detach();
     }
     AimSensitivity row;
     row.level = level;
@@ -96,6 +106,7 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
     row.hand = mean[1].item<double>();
     row.previous_actions = mean[2].item<double>();
     row.readout = mean[3].item<double>();
+    row.self_readout = mean[4].item<double>();
     rows.push_back(row);
   }
   return rows;
@@ -104,10 +115,10 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
 void write_aim_sensitivity_csv(const std::string& path, const std::vector<AimSensitivity>& rows) {
   std::ostringstream out;
   out.precision(6);
-  out << "level,approach_tokens,aim,hand,previous_actions,readout\n";
+  out << "level,approach_tokens,aim,hand,previous_actions,readout,self_readout\n";
   for (const auto& r : rows)
     out << r.level << "," << r.approach_tokens << "," << r.aim << "," << r.hand << "," << r.previous_actions << ","
-        << r.readout << "\n";
+        << r.readout << "," << r.self_readout << "\n";
   write_text_atomically(path, out.str());
 }
 

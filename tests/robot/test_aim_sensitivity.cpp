@@ -74,7 +74,7 @@ std::shared_ptr<DiffusionForcingModel> tiny_model(int64_t dim) {
 // The slow reference: for each approach (token j, demonstration n, fruit f), move every history token's
 // entry by +-h and difference the network's x0 prediction of token j+1 (the same noise).
 struct Reference {
-  double aim = 0, hand = 0, previous = 0, readout = 0;
+  double aim = 0, hand = 0, previous = 0, readout = 0, self = 0;
   int64_t count = 0;
 };
 Reference finite_differences(DiffusionForcingModel& model, const StateTokenLayout& layout, const torch::Tensor& tokens,
@@ -86,6 +86,16 @@ Reference finite_differences(DiffusionForcingModel& model, const StateTokenLayou
   const double abar = model.schedule().alphas_cumprod[level].item<double>();
   const auto approach = approach_tokens(layout, tokens);
   const auto x = tokens.to(torch::kFloat);
+  auto own = [&](const torch::Tensor& history) {  // x0 of the history's last token, absorbed clean, [N, D]
+    auto z = model.denoiser().initial_latent(N, {});
+    torch::Tensor x0;
+    for (int64_t t = 0; t < history.size(0); ++t) {
+      const auto step = model.predict(z, history[t], torch::zeros({N}, torch::kLong));
+      z = step.z;
+      x0 = step.prediction.x0;
+    }
+    return x0;
+  };
   auto predict = [&](const torch::Tensor& history, int64_t j) {  // x0 of token j+1, [N, D]
     auto z = model.denoiser().initial_latent(N, {});
     for (int64_t t = 0; t < history.size(0); ++t) z = model.predict(z, history[t], torch::zeros({N}, torch::kLong)).z;
@@ -117,12 +127,18 @@ Reference finite_differences(DiffusionForcingModel& model, const StateTokenLayou
         r.hand += derivative(last_x, {0});
         r.previous += derivative(last_x, action_x);
         r.readout += derivative(fx, {fx});
+        {
+          auto plus = history.clone(), minus = history.clone();
+          plus.select(1, n).select(1, fx).add_(h);
+          minus.select(1, n).select(1, fx).sub_(h);
+          r.self += (own(plus)[n][fx].item<double>() - own(minus)[n][fx].item<double>()) / (2 * h);
+        }
         ++r.count;
       }
     }
   }
   const double c = static_cast<double>(std::max<int64_t>(r.count, 1));
-  r.aim /= c, r.hand /= c, r.previous /= c, r.readout /= c;
+  r.aim /= c, r.hand /= c, r.previous /= c, r.readout /= c, r.self /= c;
   return r;
 }
 
@@ -147,6 +163,8 @@ TEST(AimSensitivity, MatchesFiniteDifferences) {
       EXPECT_NEAR(rows[0].hand, ref.hand, tol + 1e-2 * std::abs(ref.hand));
       EXPECT_NEAR(rows[0].previous_actions, ref.previous, tol + 1e-2 * std::abs(ref.previous));
       EXPECT_NEAR(rows[0].readout, ref.readout, tol + 1e-2 * std::abs(ref.readout));
+      EXPECT_NEAR(rows[0].self_readout, ref.self, tol + 1e-2 * std::abs(ref.self));
+      EXPECT_GT(std::abs(ref.self), 0.01);
       // The random network reads its inputs: the values are not trivially zero.
       EXPECT_GT(std::abs(ref.aim) + std::abs(ref.hand) + std::abs(ref.previous) + std::abs(ref.readout), 0.1);
     }

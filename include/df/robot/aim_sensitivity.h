@@ -12,9 +12,11 @@
 //   hand              d(x of the chunk's last action) / d(hand x)
 //   previous_actions  d(x of the chunk's last action) / d(x of every action in the history's action stacks)
 //   readout           d(predicted x of that fruit in token j+1's state) / d(its x)    the fruit rests: 1
+//   self              d(x0 of token j's own fruit x, absorbed at level 0) / d(its x)     a clean token: 1
 // averaged over the approach tokens. State x and action x share one normalisation (the workspace box), so
 // these are metres per metre. An aim near 0 with a readout near 1 says the latent knows where the fruit is
-// but the actions do not follow it; a readout near 0 says the latent does not keep the position at all.
+// but the actions do not follow it; a readout near 0 says the latent does not keep the position at all, and
+// a self readout near 0 that the network does not even reproduce the clean token it has just absorbed.
 //
 //   auto rows = aim_sensitivity(model, layout, held_out_tokens, PolicyMemory::Full, {999, 500});
 #pragma once
@@ -32,7 +34,7 @@ namespace df::robot {
 struct AimSensitivity {
   int64_t level = 0;            // the predicted token's noise level
   int64_t approach_tokens = 0;  // (token, demonstration, fruit) triples averaged over
-  double aim = 0, hand = 0, previous_actions = 0, readout = 0;
+  double aim = 0, hand = 0, previous_actions = 0, readout = 0, self_readout = 0;
 };
 
 // Approach tokens of state tokens [T, N, dim] (layout's): [T - 1, N, 2] bool, entry (j, n, f) for token j of
@@ -46,7 +48,7 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
                                             const torch::Tensor& tokens, PolicyMemory memory,
                                             const std::vector<int64_t>& levels, uint64_t seed = 0);
 
-// level,approach_tokens,aim,hand,previous_actions,readout (atomically replaced).
+// level,approach_tokens,aim,hand,previous_actions,readout,self_readout (atomically replaced).
 void write_aim_sensitivity_csv(const std::string& path, const std::vector<AimSensitivity>& rows);
 
 }  // namespace df::robot
