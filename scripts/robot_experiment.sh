@@ -443,7 +443,9 @@ case "$MODE" in
     }
     for s in $SEEDS; do
       for m in df tf dp ctl; do
-        add_aim "$RUNS/seed$s" "$ARCHIVE/state/seed$s" "$m" "$([[ $m == df || $m == tf ]] && echo memory || echo memoryless)"
+        policy=memoryless
+        [[ $m == df || $m == tf ]] && policy=memory
+        add_aim "$RUNS/seed$s" "$ARCHIVE/state/seed$s" "$m" "$policy"
       done
     done
     for d in "$ARCHIVE"/probes/*/; do

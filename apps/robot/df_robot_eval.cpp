@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
     }
     if (aim) {
       df::check(config.get_string("robot.observation") == "state",
-                checkpoint + ": --aim-sensitivity reads state entries; this policy was trained with robot.observation " +
-                    config.get_string("robot.observation"));
+                checkpoint + ": --aim-sensitivity reads state entries; this policy was trained with " +
+                    "robot.observation " + config.get_string("robot.observation"));
       const auto tokens = rb::held_out_tokens(config);
       df::check(tokens.defined(), "--aim-sensitivity needs held-out demonstrations: robot.validation_fraction is 0");
       const int64_t K = trained.model->schedule().timesteps();
@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
       const auto memory = config.get_enum<rb::PolicyMemory>("robot.policy");
       const auto rows = rb::aim_sensitivity(*trained.model, layout, tokens, memory, aim_levels,
                                             static_cast<uint64_t>(config.get_int("experiment.seed")));
-      const auto dir = out.empty() ? (checkpoint_dir / "aim_sensitivity" / config.get_string("robot.policy")).string() : out;
+      const auto dir =
+          out.empty() ? (checkpoint_dir / "aim_sensitivity" / config.get_string("robot.policy")).string() : out;
       std::filesystem::create_directories(dir);
       rb::write_aim_sensitivity_csv(dir + "/aim_sensitivity.csv", rows);
       df::app::write_command(dir + "/command.txt", argc, argv);

@@ -59,7 +59,8 @@ const std::string& core_config_defaults() {
         .key("sampling_steps", diffusion.sampling_steps)
         .key("eta", diffusion.eta)
         .key("input_scale", diffusion.input_scale,
-             "what the network is fed for a noisy token: none (x_k, the reference) or sqrt_alpha_bar (parameterization.h)")
+             "what the network is fed for a noisy token: none (x_k, the reference) or sqrt_alpha_bar "
+             "(parameterization.h)")
         .key("training_noise", trainer.levels.mode)
         .key("first_token_clean_prob", trainer.levels.first_token_clean_prob)
         .key("token_clean_prob", trainer.levels.token_clean_prob,

@@ -60,8 +60,8 @@ TrainingOutput DiffusionForcingModel::training_loss(const torch::Tensor& x0, con
     const auto zero = torch::zeros_like(levels);
     const auto clean = denoiser_->forward_sequence(z0, network_input(x0, zero), zero, cond);
     const auto z_prev = torch::cat({z0.unsqueeze(0), clean.z.slice(0, 0, T - 1)});  // [T, B, ...z]
-    const auto flat = denoiser_->step(z_prev.flatten(0, 1), network_input(x_noisy, levels).flatten(0, 1), levels.flatten(),
-                                      cond.defined() ? cond.flatten(0, 1) : torch::Tensor());
+    const auto flat = denoiser_->step(z_prev.flatten(0, 1), network_input(x_noisy, levels).flatten(0, 1),
+                                      levels.flatten(), cond.defined() ? cond.flatten(0, 1) : torch::Tensor());
     steps.z = clean.z;
     steps.out = flat.out.reshape(x0.sizes());
   } else {

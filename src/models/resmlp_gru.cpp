@@ -152,7 +152,8 @@ torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const
   for (int64_t t = 0; t < T; ++t) {
     const auto a = torch::addmm(projected_t[static_cast<size_t>(t)], z, w_z);
     const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest_t[static_cast<size_t>(t)]}, -1);
-    const auto first = film.empty() ? a.narrow(1, 0, width) : modulate(a.narrow(1, 0, width), film[static_cast<size_t>(t)]);
+    const auto first =
+        film.empty() ? a.narrow(1, 0, width) : modulate(a.narrow(1, 0, width), film[static_cast<size_t>(t)]);
     z = after_first_block(first_block_->forward_projected(first, residual), z);
     zs.push_back(z);
   }

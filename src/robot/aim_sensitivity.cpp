@@ -81,7 +81,8 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
           model.predict(z, noisy, torch::full({N}, level, torch::TensorOptions().dtype(torch::kLong).device(device)))
               .prediction.x0;
       // Each sum is over demonstrations, which are independent: its gradient gives every one its own.
-      const auto aim_grad = torch::autograd::grad({x0.select(1, obs + 4 * (s - 1)).sum()}, {history}, {}, true)[0].sum(0);
+      const auto last_x = x0.select(1, obs + 4 * (s - 1));
+      const auto aim_grad = torch::autograd::grad({last_x.sum()}, {history}, {}, true)[0].sum(0);
       const auto apple_grad = torch::autograd::grad({x0.select(1, kFruitX[0]).sum()}, {history}, {}, true)[0].sum(0);
       const auto orange_grad = torch::autograd::grad({x0.select(1, kFruitX[1]).sum()}, {history}, {}, true)[0].sum(0);
       const auto own_apple = torch::autograd::grad({own.select(1, kFruitX[0]).sum()}, {history}, {}, true)[0].sum(0);

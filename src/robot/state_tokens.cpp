@@ -69,7 +69,9 @@ torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::T
   std::vector<int64_t> flat = lead;
   flat.push_back(4 * action_stack_);
   std::vector<torch::Tensor> parts{normalise_states(states),
-                                   to_unit(actions, action_low_, action_high_, action_scale_).reshape(flat).to(states.device())};
+                                   to_unit(actions, action_low_, action_high_, action_scale_)
+                                       .reshape(flat)
+                                       .to(states.device())};
   if (start_bit_) {
     check(apple_start.defined() && apple_start.sizes().vec() == lead,
           "StateTokenLayout::pack: start_bit needs the apple's start slot per token " + shape_str(lead));
@@ -93,7 +95,8 @@ torch::Tensor StateTokenLayout::actions_of(const torch::Tensor& tokens) const {
   auto shape = tokens.sizes().vec();
   shape.back() = action_stack_;
   shape.push_back(4);
-  return from_unit(tokens.narrow(-1, observation_dim(), 4 * action_stack_).reshape(shape), action_low_, action_high_, action_scale_);
+  return from_unit(tokens.narrow(-1, observation_dim(), 4 * action_stack_).reshape(shape), action_low_, action_high_,
+                   action_scale_);
 }
 
 }  // namespace df::robot

@@ -108,7 +108,8 @@ TEST(InputScale, FeedsTheNetworkSqrtAlphaBarTimesTheNoisyToken) {
   // Closed form of the input: level 0 keeps the token (abar_0 = 1 - beta_0), level 999 all but removes it.
   const auto input = p.scaled->network_input(x, levels);
   for (int64_t i = 0; i < 3; ++i)
-    EXPECT_TRUE(torch::allclose(input[i], x[i] * std::sqrt(abar[levels[i].item<int64_t>()].item<double>()), 1e-6, 1e-7));
+    EXPECT_TRUE(
+        torch::allclose(input[i], x[i] * std::sqrt(abar[levels[i].item<int64_t>()].item<double>()), 1e-6, 1e-7));
   EXPECT_TRUE(torch::equal(p.plain->network_input(x, levels), x));
   EXPECT_LT(input[2].abs().max().item<double>(), 0.01 * x[2].abs().max().item<double>());
   // predict: the same latent and output as the plain model fed the scaled token; x0 from the output alone.
