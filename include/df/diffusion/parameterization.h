@@ -26,6 +26,7 @@ struct EnumNames<Objective> {
 // unit-variance data: a clean token arrives whole and a noisy one shrinks towards 0, so a network that
 // takes its inputs by concatenation (the ResMLP-GRU) gets each token's reliability as its scale instead of
 // having to learn a level-dependent gate. Only the input changes: outputs and conversions use x_k.
+// Measured on the robot's state control (probe ctl_inscale): no better fruit readout or policy; configs keep none.
 enum class InputScale { None, SqrtAlphaBar };
 template <>
 struct EnumNames<InputScale> {

@@ -37,6 +37,8 @@ struct ResMlpGruOptions {
   // nonlinearities; a state token's fine positions must pass whole when it is clean and be ignored when it is
   // noisy, and a network that cannot switch learns the noisy case's answer (snap a fruit to its slot's
   // centre) for both (docs/results/robot.md, what the network reads). The U-Net has this gating built in.
+  // Measured on the robot's state control (probe ctl_film, with a 32-wide embedding): validation loss 0.0437
+  // against 0.0502, but the fruit readout and the policy no better, so the configs keep it off.
   bool level_film = false;
   InitialLatent initial_latent = InitialLatent::Zeros;
   int64_t observation_dim = 0;  // for ObservationEncoder: z_0 = MLP(o_0), 4 -> 128 -> 128 -> z with ELU
