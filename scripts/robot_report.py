@@ -529,7 +529,8 @@ def main():
                         (f", final validation loss {v:.4f} against {base[k][1]:.4f}"
                          if v is not None and base[k][1] and "positions" not in what else "")
                         for p, k, what, a, r, v in readout_probes if base[k][0]) +
-              ". None of them raises the readout, so the missing switch is not what keeps DF from reading a clean "
+              f". None of them brings the readout above {max(a['readout'] for _, _, _, a, _, _ in readout_probes):.2f} "
+              "(teacher forcing: about 0.5), so the missing switch is not what keeps DF from reading a clean "
               "history; what does is still open.")
             w("")
 
