@@ -31,6 +31,17 @@ TEST(LevelEmbedding, WidthFourCannotTellACleanTokenFromANoisyOne) {
   EXPECT_GT(nearest_noisy_distance(32), 1.0);
 }
 
+// A small ResMLP-GRU: x_dim entries, z 8, width 128, learned initial latent.
+ResMlpGruOptions small_options(int64_t x_dim, int64_t mlp_layers) {
+  ResMlpGruOptions o;
+  o.x_dim = x_dim;
+  o.z_dim = 8;
+  o.network_size = 4;
+  o.num_mlp_layers = mlp_layers;
+  o.initial_latent = InitialLatent::Learned;
+  return o;
+}
+
 std::map<std::string, std::vector<int64_t>> parameter_shapes(const ResMlpGruOptions& options) {
   ResMlpGruDenoiser model(options);
   std::map<std::string, std::vector<int64_t>> shapes;
@@ -39,11 +50,7 @@ std::map<std::string, std::vector<int64_t>> parameter_shapes(const ResMlpGruOpti
 }
 
 TEST(LevelEmbedding, WidthDefaultsToNetworkSizeAndCanBeSetApart) {
-  ResMlpGruOptions o;
-  o.x_dim = 6;
-  o.z_dim = 8;
-  o.network_size = 4;
-  o.num_mlp_layers = 2;
+  auto o = small_options(6, 2);
   auto shapes = parameter_shapes(o);  // the reference: the embedding network_size wide
   EXPECT_EQ(shapes.at("model.time_mlp.3.weight"), (std::vector<int64_t>{4, 4}));
   EXPECT_EQ(shapes.at("model.mlp_before_gru.0.mlp.0.weight"), (std::vector<int64_t>{128, 8 + 6 + 4}));
@@ -83,12 +90,7 @@ struct ScaledPair {
 };
 ScaledPair scaled_pair() {
   torch::manual_seed(5);
-  ResMlpGruOptions o;
-  o.x_dim = 6;
-  o.z_dim = 8;
-  o.network_size = 4;
-  o.num_mlp_layers = 2;
-  o.initial_latent = InitialLatent::Learned;
+  const auto o = small_options(6, 2);
   ScaledPair p;
   p.net = std::make_shared<ResMlpGruDenoiser>(o);
   DiffusionOptions d;
@@ -163,12 +165,7 @@ TEST(InputScale, TrainingLossesScaleEveryNoisyInput) {
 // once trained (random weights here) the level modulates the first block in the step and in the sequence
 // pass alike.
 TEST(LevelFilm, StartsAsTheModelWithoutItAndModulatesStepAndSequenceAlike) {
-  ResMlpGruOptions o;
-  o.x_dim = 7;
-  o.z_dim = 8;
-  o.network_size = 4;
-  o.num_mlp_layers = 3;
-  o.initial_latent = InitialLatent::Learned;
+  auto o = small_options(7, 3);
   torch::manual_seed(11);
   ResMlpGruDenoiser plain(o);
   o.level_film = true;

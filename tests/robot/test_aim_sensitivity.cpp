@@ -6,8 +6,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "../error_of.h"
-#include "df/models/resmlp_gru.h"
 #include "df/robot/aim_sensitivity.h"
+#include "tiny_state_model.h"
 
 namespace df::robot {
 namespace {
@@ -52,21 +52,13 @@ TEST(AimSensitivity, ApproachTokensAreChunksThatEndAtAFruitFromAfar) {
             std::string::npos);
 }
 
+// The tiny robot model with random weights of scale 0.2.
 std::shared_ptr<DiffusionForcingModel> tiny_model(int64_t dim) {
-  torch::manual_seed(3);
-  ResMlpGruOptions o;
-  o.x_dim = dim;
-  o.z_dim = 16;
-  o.network_size = 4;
-  o.num_mlp_layers = 2;
-  o.initial_latent = InitialLatent::Learned;
-  DiffusionOptions d;
-  d.schedule.kind = ScheduleKind::Cosine;
-  auto model = std::make_shared<DiffusionForcingModel>(std::make_shared<ResMlpGruDenoiser>(o), d, torch::kCPU);
-  model->eval();
+  auto model = tiny_state_model(dim);
   // Fresh weights (zero output layers, small gains) hardly read the history: random ones of scale 0.2 do
   // (values of order 0.1 to 3 here; 0.1 gives 1e-4, 0.3 a function too curved for the differences).
   torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
   for (auto& p : model->parameters()) p.normal_(0.0, 0.2);
   return model;
 }

@@ -3,27 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "df/core/error.h"
-#include "df/models/resmlp_gru.h"
 #include "df/robot/evaluation.h"
+#include "tiny_state_model.h"
 
 namespace df::robot {
 namespace {
-
-std::shared_ptr<DiffusionForcingModel> tiny_state_model(int64_t dim) {
-  torch::manual_seed(0);
-  ResMlpGruOptions o;
-  o.x_dim = dim;
-  o.z_dim = 16;
-  o.network_size = 4;
-  o.num_mlp_layers = 2;
-  o.initial_latent = InitialLatent::Learned;
-  DiffusionOptions d;
-  d.schedule.kind = ScheduleKind::Cosine;
-  d.sampling_steps = 2;
-  auto model = std::make_shared<DiffusionForcingModel>(std::make_shared<ResMlpGruDenoiser>(o), d, torch::kCPU);
-  model->eval();
-  return model;
-}
 
 TEST(RobotStatePolicy, ActsWithoutARenderer) {
   const auto codec = std::make_shared<StateTokenCodec>(5, false);
