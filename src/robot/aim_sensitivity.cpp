@@ -53,7 +53,10 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
   const auto device = model.device();
   const auto approach = approach_tokens(layout, tokens).to(torch::kFloat).to(device);  // [T-1, N, 2]
   const auto x = tokens.to(device, torch::kFloat);
-  const auto fruit_x = torch::tensor({kFruitX[0], kFruitX[1]}, torch::kLong).to(device);
+  // d/d(fruit x): along the direction in which the fruit's entries move (its x and, with slot offsets, its
+  // offset), [D, 2] for the apple and the orange.
+  const auto fruit_x = torch::stack({layout.fruit_x_direction(Fruit::Apple), layout.fruit_x_direction(Fruit::Orange)}, 1)
+                           .to(device, torch::kFloat);
   const auto action_x = (torch::arange(s, torch::kLong) * 4 + obs).to(device);
   torch::AutoGradMode grad_mode(true);
   std::vector<AimSensitivity> rows;
@@ -88,15 +91,14 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
       const auto own_apple = torch::autograd::grad({own.select(1, kFruitX[0]).sum()}, {history}, {}, true)[0].sum(0);
       const auto own_orange = torch::autograd::grad({own.select(1, kFruitX[1]).sum()}, {history})[0].sum(0);
       const auto approaches = mask.sum(1);  // [N]: 0 or 1 (the fruits lie apart)
-      const auto aim = (aim_grad.index_select(1, fruit_x) * mask).sum();
+      const auto aim = (aim_grad.matmul(fruit_x) * mask).sum();
       const auto hand = (aim_grad.select(1, 0) * approaches).sum();
       const auto previous = (aim_grad.index_select(1, action_x).sum(1) * approaches).sum();
+      const auto apple_x = fruit_x.select(1, 0), orange_x = fruit_x.select(1, 1);
       const auto readout =
-          (apple_grad.select(1, kFruitX[0]) * mask.select(1, 0) + orange_grad.select(1, kFruitX[1]) * mask.select(1, 1))
-              .sum();
-      const auto self_readout = (own_apple.select(1, kFruitX[0]) * mask.select(1, 0) +
-                                 own_orange.select(1, kFruitX[1]) * mask.select(1, 1))
-                                    .sum();
+          (apple_grad.matmul(apple_x) * mask.select(1, 0) + orange_grad.matmul(orange_x) * mask.select(1, 1)).sum();
+      const auto self_readout =
+          (own_apple.matmul(apple_x) * mask.select(1, 0) + own_orange.matmul(orange_x) * mask.select(1, 1)).sum();
       sums += torch::stack({aim, hand, previous, readout, self_readout}).to(torch::kDouble).detach();
     }
     AimSensitivity row;

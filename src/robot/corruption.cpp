@@ -60,20 +60,22 @@ void corrupt_tokens(torch::Tensor& tokens, const std::vector<bool>& mask, const 
       case CorruptionKind::Glitch:
       case CorruptionKind::Dropout: {
         const auto& layout = static_cast<const StateTokenCodec&>(codec).layout();
-        auto state = token.narrow(0, 0, kStateDim);
-        auto raw = layout.denormalise_states(state);
+        // On the raw state, so that slot offsets (when the tokens carry them) follow what the sensor reports.
+        auto sensor = token.narrow(0, 0, layout.sensor_dim());
+        auto raw = layout.denormalise_states(token.narrow(0, 0, kStateDim));
         if (options.kind == CorruptionKind::Glitch) {
           raw[kStateAppleX].neg_();  // mirrored about the table's centre line: A and B swap, C stays
           raw[kStateOrangeX].neg_();
         } else {
           raw.zero_();
         }
-        state.copy_(layout.normalise_states(raw).to(token.device()));
+        sensor.copy_(layout.sensor_entries(raw).to(token.device()));
         break;
       }
       case CorruptionKind::Noise: {
-        auto state = token.narrow(0, 0, kStateDim);
-        state.add_(torch::randn({kStateDim}, generator).mul_(options.sigma).to(token.device()));
+        // Every entry the sensor reports gets noise of sigma, so that the level matching sigma labels it.
+        const int64_t n = static_cast<const StateTokenCodec&>(codec).layout().sensor_dim();
+        token.narrow(0, 0, n).add_(torch::randn({n}, generator).mul_(options.sigma).to(token.device()));
         break;
       }
     }

@@ -62,6 +62,9 @@ class RobotDomain : public Domain {
         .key("start_bit", false, "state tokens tell the start (the positive control of a memoryless policy only)")
         .key("position_scale", 1.0,
              "state tokens: positions (hand, fruits, action targets) normalised to [-s, s] (state_tokens.h)")
+        .key("slot_offsets", false,
+             "state tokens: also each fruit's offset from the nearest slot centre in units of the start jitter "
+             "(state_tokens.h)")
         .key("resolution", generation.resolution, "camera pictures R x R (even)")
         .key("n_frames", generation.frames, "tokens per demonstration")
         .key("action_stack", generation.frame_every, "control steps per token (a frame every action_stack steps)")
@@ -109,7 +112,8 @@ class RobotDomain : public Domain {
     c.require_enum<CameraSet>("robot.blackout_cameras");
   }
   std::vector<std::string> trained_keys() const override {
-    return {"robot.observation", "robot.start_bit", "robot.resolution", "robot.action_stack", "robot.position_scale"};
+    return {"robot.observation", "robot.start_bit", "robot.resolution", "robot.action_stack", "robot.position_scale",
+            "robot.slot_offsets"};
   }
 
   ModelShape model_shape(const Config& c) const override {
@@ -324,10 +328,11 @@ RobotTokenLayout robot_token_layout(const Config& c) {
 std::shared_ptr<const TokenCodec> make_token_codec(const Config& c) {
   if (c.get_enum<ObservationKind>("robot.observation") == ObservationKind::Pixels) {
     check(!c.get_bool("robot.start_bit"), "robot.start_bit: only state tokens can carry the start bit");
+    check(!c.get_bool("robot.slot_offsets"), "robot.slot_offsets: only state tokens can carry slot offsets");
     return std::make_shared<PixelTokenCodec>(robot_token_layout(c));
   }
   return std::make_shared<StateTokenCodec>(c.get_int("robot.action_stack"), c.get_bool("robot.start_bit"),
-                                           c.get_double("robot.position_scale"));
+                                           c.get_double("robot.position_scale"), c.get_bool("robot.slot_offsets"));
 }
 
 DemoGenerationOptions read_demo_generation_options(const Config& c) {

@@ -28,13 +28,23 @@ torch::Tensor observe_state(const SwapEnv& env) {
       .to(torch::kFloat);
 }
 
-StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec, double position_scale)
-    : action_stack_(action_stack), start_bit_(start_bit), position_scale_(position_scale) {
+StateTokenLayout::StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec, double position_scale,
+                                   bool slot_offsets)
+    : action_stack_(action_stack),
+      start_bit_(start_bit),
+      position_scale_(position_scale),
+      slot_offsets_(slot_offsets),
+      jitter_(spec.fruit_jitter) {
   check(action_stack >= 1, "robot.action_stack: expected >= 1, got " + std::to_string(action_stack));
   check(position_scale > 0, "robot.position_scale: expected > 0, got " + std::to_string(position_scale));
   const double s = position_scale;
   state_scale_ = torch::tensor({s, s, s, 1.0, 1.0, s, s, s, s, s, s}, torch::kDouble);
   action_scale_ = torch::tensor({s, s, s, 1.0}, torch::kDouble);
+  check(spec.fruit_jitter > 0, "StateTokenLayout: SceneSpec::fruit_jitter must be > 0");
+  slot_centres_ = torch::tensor({spec.slots[0][0], spec.slots[0][1], spec.slots[1][0], spec.slots[1][1],
+                                 spec.slots[2][0], spec.slots[2][1]},
+                                torch::kDouble)
+                      .view({3, 2});
   const auto& lo = spec.workspace_min;
   const auto& hi = spec.workspace_max;
   action_low_ = torch::tensor({lo[0], lo[1], lo[2], 0.0}, torch::kDouble);
@@ -56,6 +66,36 @@ torch::Tensor StateTokenLayout::denormalise_states(const torch::Tensor& normalis
   return from_unit(normalised, state_low_, state_high_, state_scale_);
 }
 
+torch::Tensor StateTokenLayout::sensor_entries(const torch::Tensor& states) const {
+  const auto normalised = normalise_states(states);
+  if (!slot_offsets_) return normalised;
+  const auto raw = states.to(torch::kDouble);
+  const auto centres = slot_centres_.to(raw.device());
+  std::vector<torch::Tensor> offsets;
+  for (const int64_t fx : {kStateAppleX, kStateOrangeX}) {
+    const auto xy = raw.narrow(-1, fx, 2);                                      // [..., 2]
+    const auto to_slots = xy.unsqueeze(-2) - centres;                           // [..., 3, 2]
+    const auto nearest = to_slots.pow(2).sum(-1).argmin(-1, /*keepdim=*/true);  // [..., 1]
+    auto shape = nearest.sizes().vec();
+    shape.push_back(2);
+    const auto offset = to_slots.gather(-2, nearest.unsqueeze(-1).expand(shape)).squeeze(-2);  // [..., 2]
+    offsets.push_back((offset / jitter_).clamp(-2.0, 2.0).to(torch::kFloat));
+  }
+  return torch::cat({normalised, offsets[0].to(normalised.device()), offsets[1].to(normalised.device())}, -1);
+}
+
+torch::Tensor StateTokenLayout::fruit_x_direction(Fruit fruit) const {
+  auto direction = torch::zeros({dim()}, torch::kDouble);
+  const int64_t fx = fruit == Fruit::Apple ? kStateAppleX : kStateOrangeX;
+  direction[fx] = 1.0;
+  if (slot_offsets_) {
+    // offset = (x - centre) / jitter and the entry = (2 (x - low) / (high - low) - 1) s: d offset / d entry.
+    const double range = (state_high_[fx] - state_low_[fx]).item<double>();
+    direction[kStateDim + (fruit == Fruit::Apple ? 0 : 2)] = range / (2.0 * position_scale_ * jitter_);
+  }
+  return direction;
+}
+
 torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::Tensor& actions,
                                      const torch::Tensor& apple_start) const {
   const int64_t n = actions.dim();
@@ -68,7 +108,7 @@ torch::Tensor StateTokenLayout::pack(const torch::Tensor& states, const torch::T
             " differ in their leading dimensions");
   std::vector<int64_t> flat = lead;
   flat.push_back(4 * action_stack_);
-  std::vector<torch::Tensor> parts{normalise_states(states),
+  std::vector<torch::Tensor> parts{sensor_entries(states),
                                    to_unit(actions, action_low_, action_high_, action_scale_)
                                        .reshape(flat)
                                        .to(states.device())};

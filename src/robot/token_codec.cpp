@@ -20,7 +20,7 @@ torch::Tensor StateTokenCodec::decode_actions(const torch::Tensor& tokens) const
 
 torch::Tensor StateTokenCodec::observation_mask() const {
   auto mask = torch::zeros({layout_.dim()}, torch::kFloat);
-  mask.narrow(0, 0, kStateDim).fill_(1.0);
+  mask.narrow(0, 0, layout_.sensor_dim()).fill_(1.0);
   return mask;
 }
 

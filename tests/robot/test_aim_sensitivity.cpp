@@ -103,28 +103,37 @@ Reference finite_differences(DiffusionForcingModel& model, const StateTokenLayou
       for (int64_t f = 0; f < 2; ++f) {
         if (!approach[j][n][f].item<bool>()) continue;
         const int64_t fx = f == 0 ? kStateAppleX : kStateOrangeX;
-        // d(output entry) / d(the entries `inputs` of demonstration n in every history token)
-        auto derivative = [&](int64_t output, const std::vector<int64_t>& inputs) {
-          auto plus = history.clone(), minus = history.clone();
-          for (const int64_t e : inputs) {
-            plus.select(1, n).select(1, e).add_(h);
-            minus.select(1, n).select(1, e).sub_(h);
-          }
-          return (predict(plus, j)[n][output].item<double>() - predict(minus, j)[n][output].item<double>()) / (2 * h);
+        // d(output entry) / d(demonstration n's entries moved along `direction` [D] in every history token)
+        auto moved = [&](const torch::Tensor& direction, double step) {
+          auto h_tokens = history.clone();
+          h_tokens.select(1, n).add_(step * direction);
+          return h_tokens;
         };
+        // The same step along every direction (the offset entry moves 12.5x the fruit's x entry).
+        auto derivative = [&](int64_t output, const torch::Tensor& direction) {
+          const double step = h / direction.norm().item<double>();
+          return (predict(moved(direction, step), j)[n][output].item<double>() -
+                  predict(moved(direction, -step), j)[n][output].item<double>()) /
+                 (2 * step);
+        };
+        auto entries = [&](const std::vector<int64_t>& which) {
+          auto direction = torch::zeros({D});
+          for (const int64_t e : which) direction[e] = 1.0;
+          return direction;
+        };
+        // The fruit moves: its x entry and, with slot offsets, its offset (checked against pack in
+        // test_state_tokens.cpp).
+        const auto fruit = layout.fruit_x_direction(f == 0 ? Fruit::Apple : Fruit::Orange).to(torch::kFloat);
         const int64_t last_x = obs + 4 * (kStack - 1);
         std::vector<int64_t> action_x;
         for (int64_t i = 0; i < kStack; ++i) action_x.push_back(obs + 4 * i);
-        r.aim += derivative(last_x, {fx});
-        r.hand += derivative(last_x, {0});
-        r.previous += derivative(last_x, action_x);
-        r.readout += derivative(fx, {fx});
-        {
-          auto plus = history.clone(), minus = history.clone();
-          plus.select(1, n).select(1, fx).add_(h);
-          minus.select(1, n).select(1, fx).sub_(h);
-          r.self += (own(plus)[n][fx].item<double>() - own(minus)[n][fx].item<double>()) / (2 * h);
-        }
+        r.aim += derivative(last_x, fruit);
+        r.hand += derivative(last_x, entries({0}));
+        r.previous += derivative(last_x, entries(action_x));
+        r.readout += derivative(fx, fruit);
+        const double step = h / fruit.norm().item<double>();
+        r.self += (own(moved(fruit, step))[n][fx].item<double>() - own(moved(fruit, -step))[n][fx].item<double>()) /
+                  (2 * step);
         ++r.count;
       }
     }
@@ -134,11 +143,18 @@ Reference finite_differences(DiffusionForcingModel& model, const StateTokenLayou
   return r;
 }
 
-TEST(AimSensitivity, MatchesFiniteDifferences) {
-  const StateTokenLayout layout(kStack, false);
-  // Three demonstrations (apple at three places) and a fourth token after the approach.
+// Plain tokens, and tokens with slot offsets (robot.slot_offsets), where "the fruit's x" moves two entries.
+class AimSensitivityOf : public ::testing::TestWithParam<bool> {};
+
+TEST_P(AimSensitivityOf, MatchesFiniteDifferences) {
+  const bool slot_offsets = GetParam();
+  const StateTokenLayout layout(kStack, false, SceneSpec{}, 1.0, slot_offsets);
+  // Three demonstrations (apple at three places) and a fourth token after the approach. With offsets, near A
+  // and B (no two slots equally near, and the x offset inside its clamp, for the differences).
+  const std::vector<double> apple_x = slot_offsets ? std::vector<double>{-0.12, 0.11, 0.125}
+                                                   : std::vector<double>{0.0, 0.1, -0.05};
   const auto tokens = torch::stack(
-      {demonstration(layout, 0.0), demonstration(layout, 0.1), demonstration(layout, -0.05)}, 1);
+      {demonstration(layout, apple_x[0]), demonstration(layout, apple_x[1]), demonstration(layout, apple_x[2])}, 1);
   auto model = tiny_model(layout.dim());
   double previous_actions[2][2] = {};
   for (const auto memory : {PolicyMemory::Full, PolicyMemory::Memoryless}) {
@@ -166,11 +182,14 @@ TEST(AimSensitivity, MatchesFiniteDifferences) {
   EXPECT_NE(error_of([&] { aim_sensitivity(*model, layout, tokens, PolicyMemory::Full, {1000}); })
                 .find("level 1000 is outside [0, 1000)"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { aim_sensitivity(*model, StateTokenLayout(kStack, true), torch::cat({tokens,
-                            torch::zeros({4, 3, 1})}, 2), PolicyMemory::Full, {1}); })
+  const StateTokenLayout with_start_bit(kStack, true, SceneSpec{}, 1.0, slot_offsets);
+  const auto longer = torch::cat({tokens, torch::zeros({4, 3, 1})}, 2);
+  EXPECT_NE(error_of([&] { aim_sensitivity(*model, with_start_bit, longer, PolicyMemory::Full, {1}); })
                 .find("the model's tokens are"),
             std::string::npos);
 }
+INSTANTIATE_TEST_SUITE_P(SlotOffsets, AimSensitivityOf, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "with" : "without"; });
 
 }  // namespace
 }  // namespace df::robot

@@ -38,6 +38,46 @@ TEST(RobotStatePolicy, ActsWithoutARenderer) {
   EXPECT_THROW(RobotPolicy(*net, std::make_shared<StateTokenCodec>(5, true), o), df::Error);  // token size differs
 }
 
+// With slot offsets the corruptions act on what the sensor reports: a glitch or a dropout recomputes the
+// offsets from the corrupted state (no true position survives in them), noise reaches the offsets too, and
+// the actions stay as they were.
+TEST(RobotStatePolicy, CorruptionsReachTheSlotOffsets) {
+  const StateTokenCodec codec(3, false, 1.0, true);
+  const auto& layout = codec.layout();
+  EXPECT_EQ(codec.observation_mask().sum().item<float>(), static_cast<float>(kStateDim + 4));
+  auto model = std::make_shared<const SwapModel>();
+  SwapEnv env(model, 4);
+  env.reset();
+  const auto state = observe_state(env);
+  const auto token = codec.encode(state.unsqueeze(0), torch::rand({1, 3, 4}), torch::zeros({1}, torch::kLong));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto apply = [&](CorruptionKind kind) {
+    CorruptionOptions o;
+    o.kind = kind;
+    o.sigma = 0.3;
+    auto t = token.clone();
+    corrupt_tokens(t, {true}, o, codec, generator);
+    return t;
+  };
+  auto mirrored = state.clone();
+  mirrored[kStateAppleX] = -state[kStateAppleX];
+  mirrored[kStateOrangeX] = -state[kStateOrangeX];
+  const auto glitch = apply(CorruptionKind::Glitch);
+  EXPECT_TRUE(torch::allclose(glitch.narrow(1, 0, kStateDim + 4), layout.sensor_entries(mirrored).unsqueeze(0), 0, 1e-5));
+  // Mirrored about x = 0 the slots A and B trade places: the x offsets change sign.
+  EXPECT_NEAR(glitch[0][kStateDim].item<float>(), -token[0][kStateDim].item<float>(), 1e-4);
+  const auto dropout = apply(CorruptionKind::Dropout);
+  EXPECT_TRUE(torch::allclose(dropout.narrow(1, 0, kStateDim + 4),
+                              layout.sensor_entries(torch::zeros({kStateDim})).unsqueeze(0), 0, 1e-6));
+  std::vector<torch::Tensor> deltas;
+  for (int i = 0; i < 400; ++i) deltas.push_back(apply(CorruptionKind::Noise) - token);
+  const auto delta = torch::cat(deltas);
+  EXPECT_NEAR(delta.narrow(1, kStateDim, 4).std().item<double>(), 0.3, 0.3 * 0.07);  // 1600 draws: 1.8% s.e.
+  EXPECT_EQ(delta.narrow(1, kStateDim + 4, 12).abs().max().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::equal(glitch.narrow(1, kStateDim + 4, 12), token.narrow(1, kStateDim + 4, 12)));
+  EXPECT_TRUE(torch::equal(dropout.narrow(1, kStateDim + 4, 12), token.narrow(1, kStateDim + 4, 12)));
+}
+
 TEST(RobotStatePolicy, CorruptionsChangeOnlyTheObservation) {
   const StateTokenCodec codec(3, false);
   auto model = std::make_shared<const SwapModel>();

@@ -62,6 +62,56 @@ TEST(RobotStateTokens, PositionScaleStretchesOnlyPositions) {
   EXPECT_THROW(StateTokenLayout(1, false, SceneSpec{}, 0.0), df::Error);
 }
 
+// robot.slot_offsets: each fruit's offset from its nearest slot centre in units of the 2 cm jitter, computed
+// by hand; a fruit far from every slot (carried) is clamped to +-2; the other entries are those of the plain
+// layout and the round trip still returns metres.
+TEST(RobotStateTokens, SlotOffsetsByHand) {
+  const StateTokenLayout plain(1, false), offsets(1, false, SceneSpec{}, 1.0, true);
+  EXPECT_EQ(offsets.sensor_dim(), kStateDim + 4);
+  EXPECT_EQ(offsets.dim(), plain.dim() + 4);
+  // apple 1 cm right of and 0.5 cm nearer than B's centre (0.12, 0); orange in the air over the table's front
+  // edge (nearest slot A (-0.12, 0) or B: x = -0.05 -> A, 7 cm right, 10 cm nearer).
+  const auto state = torch::tensor({0.0f, 0.03f, 0.15f, 0.02f, 1.0f, 0.13f, -0.005f, 0.028f, -0.05f, -0.1f, 0.2f});
+  const auto action = torch::tensor({{-0.25f, -0.15f, 0.0f, 1.0f}});
+  const auto a = plain.pack(state, action), b = offsets.pack(state, action);
+  ASSERT_EQ(b.size(0), 19);
+  EXPECT_TRUE(torch::equal(b.narrow(0, 0, kStateDim), a.narrow(0, 0, kStateDim)));
+  const std::vector<float> expected{0.5f, -0.25f, 2.0f, -2.0f};
+  for (int64_t i = 0; i < 4; ++i) EXPECT_NEAR(b[kStateDim + i].item<float>(), expected[static_cast<size_t>(i)], 1e-5) << i;
+  EXPECT_TRUE(torch::equal(b.narrow(0, kStateDim + 4, 4), a.narrow(0, kStateDim, 4)));
+  EXPECT_TRUE(torch::allclose(offsets.states_of(b), state, 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(offsets.actions_of(b), action, 0, 1e-6));
+  // The start bit goes after the offsets: the sensor entries first, as corruptions expect.
+  const StateTokenLayout both(1, true, SceneSpec{}, 1.0, true);
+  const auto c = both.pack(state, action, torch::ones({}, torch::kLong));
+  EXPECT_EQ(c[kStateDim + 4].item<float>(), 1.0f);
+  EXPECT_TRUE(torch::equal(c.narrow(0, 0, kStateDim + 4), b.narrow(0, 0, kStateDim + 4)));
+}
+
+// fruit_x_direction against a finite difference of pack: moving a resting fruit by dx changes the token by
+// dx * direction (in units of its normalised x), with and without slot offsets and position scale.
+TEST(RobotStateTokens, FruitDirectionIsTheTokensDerivative) {
+  for (const bool with_offsets : {false, true}) {
+    for (const double scale : {1.0, 4.0}) {
+      const StateTokenLayout layout(2, false, SceneSpec{}, scale, with_offsets);
+      const auto state = torch::tensor({0.0, 0.03, 0.15, 0.0, 0.0, -0.11, 0.004, 0.028, 0.125, -0.01, 0.031},
+                                       torch::kDouble);
+      const auto actions = torch::zeros({2, 4}, torch::kDouble);
+      for (const Fruit f : {Fruit::Apple, Fruit::Orange}) {
+        const int64_t fx = f == Fruit::Apple ? kStateAppleX : kStateOrangeX;
+        const double h = 1e-3;  // metres: stays inside the slot
+        auto moved = state.clone();
+        moved[fx] += h;
+        const auto d_token = (layout.pack(moved, actions) - layout.pack(state, actions)).to(torch::kDouble);
+        const auto d_entry = d_token[fx].item<double>();
+        EXPECT_NEAR(d_entry, h / 0.5 * 2 * scale, 1e-6);
+        EXPECT_TRUE(torch::allclose(d_token / d_entry, layout.fruit_x_direction(f), 1e-3, 1e-3))
+            << "offsets " << with_offsets << " scale " << scale << " fruit " << to_string(f);
+      }
+    }
+  }
+}
+
 TEST(RobotStateTokens, TheStateReadsTheSimulatorAndNothingElse) {
   auto model = std::make_shared<const SwapModel>();
   const auto& spec = model->spec();

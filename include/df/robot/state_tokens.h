@@ -14,11 +14,20 @@
 // what the network reads). robot.corrupt_sigma is on the normalised state, so it means s times less noise in
 // metres. Measured at s = 4 on the control (probe ctl_pos4): no better readout, a worse policy; configs keep 1.
 //
+// slot_offsets (robot.slot_offsets, default off) appends, after the state, each fruit's x, y offset from the
+// nearest slot's centre in units of the start jitter (SceneSpec::fruit_jitter), clamped to [-2, 2]: apple
+// dx, dy, orange dx, dy. Why: what a grasp must aim by is where a fruit lies in its slot, and in the
+// workspace-normalised entries that is a 2 cm jitter, about 0.08 of the range, which the denoisers here do
+// not keep (docs/results/robot.md, what the network reads); as an offset it spans [-1, 1]. It is a function
+// of the state (no start information: placements are drawn from the start distribution), so every model
+// and baseline gets it alike. A corruption of the state is applied to the raw state and the offsets are
+// recomputed from it (glitch, dropout); sensor noise is added to every entry the sensor reports.
+//
 // start_bit (only the positive control of the memory experiment) appends one entry that tells the start:
 // -1 apple started in A, +1 in B. A memoryless policy given it has what memory would give it.
 //
 //   StateTokenLayout layout(15, false);
-//   auto token = layout.pack(observe_state(env), executed);    // [11 + 60]
+//   auto token = layout.pack(observe_state(env), executed);    // [11 + 60] ([11 + 4 + 60] with slot offsets)
 //   auto actions = layout.actions_of(sampled);                  // [..., 15, 4] metres, grasp in [0, 1]
 #pragma once
 #include <torch/torch.h>
@@ -38,18 +47,28 @@ torch::Tensor observe_state(const SwapEnv& env);
 
 class StateTokenLayout {
  public:
-  StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec = {}, double position_scale = 1.0);
+  StateTokenLayout(int64_t action_stack, bool start_bit, const SceneSpec& spec = {}, double position_scale = 1.0,
+                   bool slot_offsets = false);
 
   int64_t action_stack() const { return action_stack_; }
   bool start_bit() const { return start_bit_; }
   double position_scale() const { return position_scale_; }
-  // Entries before the actions: the state and, with start_bit, the start.
-  int64_t observation_dim() const { return kStateDim + (start_bit_ ? 1 : 0); }
+  bool slot_offsets() const { return slot_offsets_; }
+  // The entries a sensor reports (what corruptions touch): the state and, with slot_offsets, the offsets.
+  int64_t sensor_dim() const { return kStateDim + (slot_offsets_ ? 4 : 0); }
+  // Entries before the actions: the sensor entries and, with start_bit, the start.
+  int64_t observation_dim() const { return sensor_dim() + (start_bit_ ? 1 : 0); }
   int64_t dim() const { return observation_dim() + 4 * action_stack_; }
 
   // raw states [..., kStateDim] <-> normalised (the token's first kStateDim entries).
   torch::Tensor normalise_states(const torch::Tensor& states) const;
   torch::Tensor denormalise_states(const torch::Tensor& normalised) const;
+  // raw states [..., kStateDim] -> a token's sensor entries [..., sensor_dim()].
+  torch::Tensor sensor_entries(const torch::Tensor& states) const;
+  // [dim()] double: how a token's entries move per unit of a fruit's normalised x while it rests in a slot
+  // (1 at its x entry and, with slot_offsets, its x offset's slope): the direction along which
+  // aim_sensitivity differentiates "the fruit's x".
+  torch::Tensor fruit_x_direction(Fruit fruit) const;
 
   // states [..., kStateDim] raw + actions [..., s, 4] raw (+ apple start slot [...] long, 0 = A, 1 = B, needed
   // with start_bit and ignored without) -> tokens [..., dim].
@@ -64,6 +83,9 @@ class StateTokenLayout {
   int64_t action_stack_;
   bool start_bit_;
   double position_scale_;
+  bool slot_offsets_;
+  double jitter_;               // SceneSpec::fruit_jitter
+  torch::Tensor slot_centres_;  // [3, 2] double
   torch::Tensor state_scale_, action_scale_;  // [kStateDim], [4]: position_scale at positions, else 1 (double)
   torch::Tensor state_low_, state_high_;    // [kStateDim] normalisation range (double)
   torch::Tensor action_low_, action_high_;  // [4]

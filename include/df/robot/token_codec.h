@@ -52,8 +52,8 @@ class TokenCodec {
 
 class StateTokenCodec : public TokenCodec {
  public:
-  StateTokenCodec(int64_t action_stack, bool start_bit, double position_scale = 1.0)
-      : layout_(action_stack, start_bit, SceneSpec{}, position_scale) {}
+  StateTokenCodec(int64_t action_stack, bool start_bit, double position_scale = 1.0, bool slot_offsets = false)
+      : layout_(action_stack, start_bit, SceneSpec{}, position_scale, slot_offsets) {}
   ObservationKind kind() const override { return ObservationKind::State; }
   std::vector<int64_t> token_shape() const override { return {layout_.dim()}; }
   int64_t action_stack() const override { return layout_.action_stack(); }
