@@ -54,7 +54,7 @@ DemoSet leading_demos(int64_t n, uint64_t seed, double place_jitter) {
 // mirrored left-right when the orange is in A, so the orange always sits in B and "the start" reads as
 // "the orange has not moved yet" (label 1) or "the expert placed it there" (label 0).
 struct Decision {
-  torch::Tensor token;  // [71]
+  torch::Tensor token;  // [71] ([75] with slot offsets)
   int unmoved = 0;
 };
 std::vector<Decision> decision_tokens(const Demonstration& demo, const StateTokenLayout& layout) {
@@ -112,8 +112,7 @@ torch::Tensor logistic_predict(const torch::Tensor& train_x, const torch::Tensor
 }
 
 // Held-out accuracy of predicting the start at the ambiguous state: 5 folds of whole demonstrations.
-double start_prediction_accuracy(const DemoSet& set) {
-  const StateTokenLayout layout(15, false);
+double start_prediction_accuracy(const DemoSet& set, const StateTokenLayout& layout = StateTokenLayout(15, false)) {
   std::vector<std::vector<Decision>> per_demo;
   for (const auto& d : set.demos) per_demo.push_back(decision_tokens(d, layout));
   int64_t right = 0, total = 0;
@@ -138,14 +137,18 @@ double start_prediction_accuracy(const DemoSet& set) {
 TEST(RobotMemoryConfounds, NoStartLeakAtTheAmbiguousState) {
   // With placements from the start distribution the tokens tell nothing: accuracy at chance (50%; the bound
   // 60% is 2.3 standard errors above it for 128 held-out tokens).
-  const double fixed = start_prediction_accuracy(leading_demos(64, 3, -1.0));
+  const auto demos = leading_demos(64, 3, -1.0);
+  const double fixed = start_prediction_accuracy(demos);
   EXPECT_LE(fixed, 0.60);
+  // Nor do tokens with slot offsets (robot.slot_offsets: where each fruit lies in its slot, at unit scale).
+  const double with_offsets = start_prediction_accuracy(demos, StateTokenLayout(15, false, SceneSpec{}, 1.0, true));
+  EXPECT_LE(with_offsets, 0.60);
   // The same classifier finds the leak of placing within 1 cm while starts spread over 2 cm: a fruit far
   // from the centre has not moved yet (up to 87.5% if placed fruits stayed where they were released).
   const double leaky = start_prediction_accuracy(leading_demos(32, 3, 0.01));
   EXPECT_GE(leaky, 0.70);
-  std::cout << "start predicted from the ambiguous state's tokens: " << fixed << " (placements as starts), " << leaky
-            << " (1 cm placements)\n";
+  std::cout << "start predicted from the ambiguous state's tokens: " << fixed << " (placements as starts), "
+            << with_offsets << " (with slot offsets), " << leaky << " (1 cm placements)\n";
 }
 
 TEST(RobotMemoryConfounds, ExpertDoneStepIsTheLastChange) {
