@@ -28,6 +28,9 @@ KINDS = [
     ("dropout", "dropout (all sensors read zero)"),
     ("noise", "Gaussian sensor noise"),
 ]
+# The state archive of the recipe before slot offsets (robot.slot_offsets), kept for the comparison and for the
+# probes, which changed that recipe: read as archived (its commit named), not as current results.
+BEFORE = "before_slot_offsets"
 PAPER = [
     ("DF (memory), clean", "80%", "df_memory"),
     ("DF with a visual distractor, labelled k > 0", "76%", None),
@@ -235,6 +238,11 @@ def main():
 
     # The recipe probes' summaries (archived by `robot_experiment.sh probe`), read once for the text and their table.
     probes_dir = os.path.join(archive, "probes")
+    before = os.path.join(archive, BEFORE)
+    before_seeds = [s for s in SEEDS if os.path.isdir(os.path.join(before, "state", s))]
+    # What the probes changed: the seed-0 models of the recipe before slot offsets where that is archived.
+    probe_base = before if "seed0" in before_seeds else archive
+    base_name = " without slot offsets" if probe_base == before else ""
     probe_rows = {}
     for probe in (sorted(os.listdir(probes_dir)) if os.path.isdir(probes_dir) else []):
         row = read_summary(os.path.join(probes_dir, probe, "eval", "summary.csv"))
@@ -264,7 +272,7 @@ def main():
         width = config_value(os.path.join(probes_dir, p, kind, "config.yaml"), "model.level_embedding_dim")
         if width not in ("?", "0"):
             level_probes.append((p, r, kind, width, final_val_loss(os.path.join(probes_dir, p, kind, "validation.csv")),
-                                 final_val_loss(os.path.join(archive, "state", "seed0", kind, "validation.csv"))))
+                                 final_val_loss(os.path.join(probe_base, "state", "seed0", kind, "validation.csv"))))
 
     # ---- memory table ----
     pooled = {setting: Pooled(archive, seeds, setting) for setting, _, _ in CLEAN}
@@ -301,6 +309,9 @@ def main():
       "a grasp holds within 20 mm); in brackets the mean distance |h - f| (TaskMonitor, task_monitor.h).")
     w("")
     df0 = pooled["df_memory"]
+    before_df = Pooled(before, before_seeds, "df_memory")
+    df_slopes = [r["grasp_aim_slope"] for r in df0.rows.values() if "grasp_aim_slope" in r]
+    df_slope = sum(df_slopes) / len(df_slopes) if df_slopes else 0.0
     if df0.n:
         reached = int(df0.n - df0.stage_fail[0])
         w(f"**Where it stands.** DF with memory gets the apple into C (the ambiguous state) in {reached} of "
@@ -314,7 +325,11 @@ def main():
            f"{' and ' + str(int(df0.missed_failed)) + ' of them fail' if df0.missed_failed is not None else ''}: a grasp "
            "point beside the fruit, from which the policy does not recover: the expert it imitates never misses."
            if df0.missed is not None else "") +
-          (f" Its grasp aim has slope {df0.aim[0]} against the expert's 1: the grasp point goes to the slot's centre "
+          ((f" Its grasps follow where the fruit lies in its slot: grasp aim slope {df0.aim[0]} against the expert's 1"
+            + (f" (without slot offsets: {before_df.aim[0]}, success {100 * before_df.rate:.1f}%; *Before slot "
+               "offsets* below)" if before_df.n and before_df.aim is not None else "") + "."
+            if df_slope >= 0.3 else
+           f" Its grasp aim has slope {df0.aim[0]} against the expert's 1: the grasp point goes to the slot's centre "
            "and ignores where the fruit lies in the slot, so the grasps that miss are those at the fruits jittered "
            "furthest from the centre." + (f" Of the recipe probes below, the best slope is {best_probe_aim[1]:.2f} "
                                           f"(`{best_probe_aim[0]}`)." if best_probe_aim else "") +
@@ -343,7 +358,7 @@ def main():
              "lost is measured below (*What the network reads when it aims*): DF's latent keeps no fine fruit "
              "position even from a clean history." if level_probes else "")
             if pooled["tf_memory"].n and pooled["tf_memory"].aim is not None else "")
-           if df0.aim is not None else "") +
+           ) if df0.aim is not None else "") +
           (f" The memoryless model grasps at the ambiguous state in only {int(pooled['dp_memoryless'].picks)} of "
            f"{int(pooled['dp_memoryless'].n)} episodes, so its choice there is not measured."
            if pooled["dp_memoryless"].n and pooled["dp_memoryless"].picks < MIN_PICKS else ""))
@@ -356,6 +371,27 @@ def main():
           f"**{100 * chance['success_rate']:.1f}%** of {int(chance['episodes'])} episodes under it: a wrong pick costs a "
           "move, and no second try fits. Under the former 48-token limit the same random picker succeeded in "
           f"{100 * chance48['success_rate']:.1f}%: a wrong pick could be undone and retried." if chance48 else "")
+        w("")
+
+    # ---- the recipe before slot offsets ----
+    if before_seeds and seeds:
+        before_commits = sorted({read_text(os.path.join(before, "state", s, "commit.txt"))[:10] for s in before_seeds})
+        w("### Before slot offsets")
+        w("")
+        w("The same experiment before the state tokens carried the fruits' slot offsets (`robot.slot_offsets: false`; "
+          f"{', '.join(before_seeds)} at commit{'s' if len(before_commits) > 1 else ''} "
+          f"{', '.join(f'`{c}`' for c in before_commits)}, archived in [{BEFORE}]({rel_archive}/{BEFORE}/state)), "
+          "everything else alike. Without them no model's grasps followed where the fruit lies in its slot well "
+          "enough, and DF's not at all (*What the network reads when it aims*, below).")
+        w("")
+        w("| policy | without slot offsets | grasp aim slope | with slot offsets (above) | grasp aim slope |")
+        w("|---|---|---|---|---|")
+        for setting, name, _ in CLEAN:
+            old_p, new_p = Pooled(before, before_seeds, setting), pooled[setting]
+            if not (old_p.n and new_p.n):
+                continue
+            w(f"| {name} | {old_p.success_cell()[0]}, {old_p.success_cell()[1]} | {old_p.aim_cell()} | "
+              f"{new_p.success_cell()[0]}, {new_p.success_cell()[1]} | {new_p.aim_cell()} |")
         w("")
 
     # ---- goals ----
@@ -402,15 +438,17 @@ def main():
         w("| probe | what changes | success | 95% CI | first pick at the ambiguous state right | episodes with a missed grasp | "
           "grasp aim | commit |")
         w("|---|---|---|---|---|---|---|---|")
-        base = [("seed-0 DF (the recipe above)", "df_memory"), ("seed-0 positive control (the recipe above)", "ctl_memoryless")]
+        what = "the recipe the probes change" if base_name else "the recipe above"
+        base = [(f"seed-0 DF{base_name} ({what})", "df_memory"),
+                (f"seed-0 positive control{base_name} ({what})", "ctl_memoryless")]
         for name, setting in base:
-            row = read_summary(os.path.join(archive, "state", "seed0", "eval", setting, "summary.csv"))
+            row = read_summary(os.path.join(probe_base, "state", "seed0", "eval", setting, "summary.csv"))
             if row:
                 lo, hi = wilson(row["successes"], row["episodes"])
                 missed = int(row["missed_grasp_episodes"]) if "missed_grasp_episodes" in row else "not counted"
                 w(f"| {name} | nothing | {int(row['successes'])} / {int(row['episodes'])} = **{100 * row['success_rate']:.0f}%** | "
                   f"{100 * lo:.0f}-{100 * hi:.0f}% | {int(row['right_first_picks'])} / {int(row['first_picks'])} | {missed} | "
-                  f"{aim_cell(row)} | `{read_text(os.path.join(archive, 'state', 'seed0', 'commit.txt'))[:10]}` |")
+                  f"{aim_cell(row)} | `{read_text(os.path.join(probe_base, 'state', 'seed0', 'commit.txt'))[:10]}` |")
         for probe, row in probe_rows.items():
             d = os.path.join(probes_dir, probe)
             lo, hi = wilson(row["successes"], row["episodes"])
@@ -427,12 +465,13 @@ def main():
                   ("dp", "dp_memoryless", "memoryless (2-token windows)"),
                   ("ctl", "ctl_memoryless", "positive control (memoryless + start bit)")]
     aim_rows, pairs = [], []  # (name, aim rows per seed or probe, slopes), (aim at the top level, grasp-aim slope)
-    for m, setting, name in AIM_MODELS:
-        per_seed = [(read_aim(os.path.join(archive, "state", sd, "aim", m, "aim_sensitivity.csv")),
-                     read_summary(os.path.join(archive, "state", sd, "eval", setting, "summary.csv"))) for sd in seeds]
-        per_seed = [(a, r) for a, r in per_seed if a]
-        if per_seed:
-            aim_rows.append((name, [a for a, _ in per_seed], [r for _, r in per_seed]))
+    for where, where_seeds, suffix in ((before, before_seeds, ", without slot offsets"), (archive, seeds, "")):
+        for m, setting, name in AIM_MODELS:
+            per_seed = [(read_aim(os.path.join(where, "state", sd, "aim", m, "aim_sensitivity.csv")),
+                         read_summary(os.path.join(where, "state", sd, "eval", setting, "summary.csv"))) for sd in where_seeds]
+            per_seed = [(a, r) for a, r in per_seed if a]
+            if per_seed:
+                aim_rows.append((name + suffix, [a for a, _ in per_seed], [r for _, r in per_seed]))
     for probe, row in probe_rows.items():
         for m in ("df", "ctl"):
             a = read_aim(os.path.join(probes_dir, probe, "aim", m, "aim_sensitivity.csv"))
@@ -442,7 +481,8 @@ def main():
         top = max(aim_rows[0][1][0])
         w("## What the network reads when it aims")
         w("")
-        w("Why DF's grasps go to the slot's centre, measured on the networks alone (no sampler, no simulator): "
+        w(("Why DF's grasps went to the slot's centre before slot offsets" if before_seeds else
+           "Why DF's grasps go to the slot's centre") + ", measured on the networks alone (no sampler, no simulator): "
           "`df_robot_eval --aim-sensitivity` (`scripts/robot_experiment.sh aim`; tested against finite differences "
           "in tests/robot/test_aim_sensitivity.cpp) takes the approach tokens of the held-out demonstrations (the "
           "expert's next chunk ends within 1.5 cm of a fruit and starts more than 4 cm from it), predicts that "
@@ -475,24 +515,25 @@ def main():
                 pairs += [(a[top]["aim"], r["grasp_aim_slope"]) for a, r in zip(aims, rows)
                           if r and "grasp_aim_slope" in r and r["aimed_grasps"]]
         w("")
-        df_aim = next((a for n, a, _ in aim_rows if n == "DF, memory"), None)
-        tf_aim = next((a for n, a, _ in aim_rows if n.startswith("teacher forcing")), None)
+        df_aim = next((a for n, a, _ in aim_rows if n == "DF, memory" + (", without slot offsets" if before_seeds else "")), None)
+        tf_aim = next((a for n, a, _ in aim_rows if n == "teacher forcing, memory" + (", without slot offsets" if before_seeds else "")), None)
         if df_aim and tf_aim and len(pairs) >= 5:
             mean = lambda aims, k: sum(a[top][k] for a in aims) / len(aims)
             w(f"**Reading.** The aim measured here and the grasp-aim slope measured in the simulator rank the "
               f"{len(pairs)} trained models whose grasps land near a fruit alike (Spearman rank correlation "
-              f"{spearman([a for a, _ in pairs], [b for _, b in pairs]):.2f}), and DF is near 0 on both while teacher "
+              f"{spearman([a for a, _ in pairs], [b for _, b in pairs]):.2f}), and" +
+              (" without slot offsets" if before_seeds else "") + " DF is near 0 on both while teacher "
               f"forcing is near 0.5 on both: the network, not the sampler, drops the aim. DF's readout is {mean(df_aim, 'readout'):.3f}: from a clean history its latent does not "
               "carry where the fruit lies in its slot, so neither its predicted observation nor its chunk can follow "
               f"it. Teacher forcing's readout is {mean(tf_aim, 'readout'):.2f} and its aim "
               f"{mean(tf_aim, 'aim'):.2f}: the same network trained only on clean histories keeps part of the "
               "position, and its aim follows what its latent keeps. Neither reproduces even the clean token it has "
               f"just read (self readout: DF {mean(df_aim, 'self_readout'):.3f}, teacher forcing "
-              f"{mean(tf_aim, 'self_readout'):.3f}, against 1): trained on uniformly drawn levels, a denoiser meets "
-              "its inputs' centimetre detail above the noise only at the few lowest levels, and it treats the clean "
-              "tokens the policy feeds it like slightly noisy ones, whose best estimate snaps a fruit to its slot. "
-              "The memoryless models aim by the previous "
-              "chunk's actions (*previous actions* near 1) rather than by the fruit. So what DF lacks is a latent "
+              f"{mean(tf_aim, 'self_readout'):.3f}, against 1): where a fruit lies in its slot is a signal of at most "
+              "0.08 in entries that span 2, beside the slots' 12 cm and the hand's whole range, and these networks "
+              "do not resolve it, whatever their training noise (the recipes below; *Slot offsets* gives them the "
+              "same position at unit scale). The memoryless models aim by the previous "
+              "chunk's actions (*previous actions* near 1) rather than by the fruit. So what DF lacked is a latent "
               "that keeps fine positions it was shown clean; a recipe that fixes it should raise the readout first.")
             w("")
 
@@ -515,8 +556,8 @@ def main():
                     readout_probes.append((probe, kind, readout_change(probe, kind), a[top], row,
                                            final_val_loss(os.path.join(probes_dir, probe, kind, "validation.csv"))))
         if readout_probes:
-            base = {k: (read_aim(os.path.join(archive, "state", "seed0", "aim", k, "aim_sensitivity.csv")),
-                        final_val_loss(os.path.join(archive, "state", "seed0", k, "validation.csv"))) for k in ("df", "ctl")}
+            base = {k: (read_aim(os.path.join(probe_base, "state", "seed0", "aim", k, "aim_sensitivity.csv")),
+                        final_val_loss(os.path.join(probe_base, "state", "seed0", k, "validation.csv"))) for k in ("df", "ctl")}
             w("**Recipes aimed at the readout.** One reading of the numbers above: for a noisy history the best "
               "guess of a fruit's place is its slot's centre, for a clean one the place shown, and a network that "
               "cannot switch between the two by the token's noise level learns the first for both, since even a "
@@ -542,8 +583,8 @@ def main():
                 if a and config_value(os.path.join(probes_dir, probe, kind, "config.yaml"), "robot.slot_offsets") == "true":
                     offset_probes.append((probe, kind, a[top], row))
         if offset_probes:
-            base = {k: read_aim(os.path.join(archive, "state", "seed0", "aim", k, "aim_sensitivity.csv")) for k in ("df", "ctl")}
-            base_rows = {k: read_summary(os.path.join(archive, "state", "seed0", "eval", s, "summary.csv"))
+            base = {k: read_aim(os.path.join(probe_base, "state", "seed0", "aim", k, "aim_sensitivity.csv")) for k in ("df", "ctl")}
+            base_rows = {k: read_summary(os.path.join(probe_base, "state", "seed0", "eval", s, "summary.csv"))
                          for k, s in (("df", "df_memory"), ("ctl", "ctl_memoryless"))}
             w("**Slot offsets.** What none of those recipes changes is how small the signal is against everything "
               "else the token holds: a fruit lies up to 2 cm from its slot's centre, at most 0.08 in the "
