@@ -55,8 +55,9 @@ std::vector<AimSensitivity> aim_sensitivity(DiffusionForcingModel& model, const 
   const auto x = tokens.to(device, torch::kFloat);
   // d/d(fruit x): along the direction in which the fruit's entries move (its x and, with slot offsets, its
   // offset), [D, 2] for the apple and the orange.
-  const auto fruit_x = torch::stack({layout.fruit_x_direction(Fruit::Apple), layout.fruit_x_direction(Fruit::Orange)}, 1)
-                           .to(device, torch::kFloat);
+  const auto fruit_x =
+      torch::stack({layout.fruit_x_direction(Fruit::Apple), layout.fruit_x_direction(Fruit::Orange)}, 1)
+          .to(device, torch::kFloat);
   const auto action_x = (torch::arange(s, torch::kLong) * 4 + obs).to(device);
   torch::AutoGradMode grad_mode(true);
   std::vector<AimSensitivity> rows;

@@ -63,7 +63,8 @@ TEST(RobotStatePolicy, CorruptionsReachTheSlotOffsets) {
   mirrored[kStateAppleX] = -state[kStateAppleX];
   mirrored[kStateOrangeX] = -state[kStateOrangeX];
   const auto glitch = apply(CorruptionKind::Glitch);
-  EXPECT_TRUE(torch::allclose(glitch.narrow(1, 0, kStateDim + 4), layout.sensor_entries(mirrored).unsqueeze(0), 0, 1e-5));
+  EXPECT_TRUE(
+      torch::allclose(glitch.narrow(1, 0, kStateDim + 4), layout.sensor_entries(mirrored).unsqueeze(0), 0, 1e-5));
   // Mirrored about x = 0 the slots A and B trade places: the x offsets change sign.
   EXPECT_NEAR(glitch[0][kStateDim].item<float>(), -token[0][kStateDim].item<float>(), 1e-4);
   const auto dropout = apply(CorruptionKind::Dropout);

@@ -77,7 +77,8 @@ TEST(RobotStateTokens, SlotOffsetsByHand) {
   ASSERT_EQ(b.size(0), 19);
   EXPECT_TRUE(torch::equal(b.narrow(0, 0, kStateDim), a.narrow(0, 0, kStateDim)));
   const std::vector<float> expected{0.5f, -0.25f, 2.0f, -2.0f};
-  for (int64_t i = 0; i < 4; ++i) EXPECT_NEAR(b[kStateDim + i].item<float>(), expected[static_cast<size_t>(i)], 1e-5) << i;
+  for (int64_t i = 0; i < 4; ++i)
+    EXPECT_NEAR(b[kStateDim + i].item<float>(), expected[static_cast<size_t>(i)], 1e-5) << i;
   EXPECT_TRUE(torch::equal(b.narrow(0, kStateDim + 4, 4), a.narrow(0, kStateDim, 4)));
   EXPECT_TRUE(torch::allclose(offsets.states_of(b), state, 0, 1e-6));
   EXPECT_TRUE(torch::allclose(offsets.actions_of(b), action, 0, 1e-6));

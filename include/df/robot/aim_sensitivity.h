@@ -15,9 +15,10 @@
 //   self              d(x0 of token j's own fruit x, absorbed at level 0) / d(its x)     a clean token: 1
 // averaged over the approach tokens. State x and action x share one normalisation (the workspace box), so
 // these are metres per metre. With slot offsets (robot.slot_offsets), "d / d(fruit x)" moves the fruit: its x
-// entry and its offset entry together (StateTokenLayout::fruit_x_direction). An aim near 0 with a readout near 1 says the latent knows where the fruit is
-// but the actions do not follow it; a readout near 0 says the latent does not keep the position at all, and
-// a self readout near 0 that the network does not even reproduce the clean token it has just absorbed.
+// entry and its offset entry together (StateTokenLayout::fruit_x_direction). An aim near 0 with a readout
+// near 1 says the latent knows where the fruit is but the actions do not follow it; a readout near 0 says the
+// latent does not keep the position at all, and a self readout near 0 that the network does not even
+// reproduce the clean token it has just absorbed.
 //
 //   auto rows = aim_sensitivity(model, layout, held_out_tokens, PolicyMemory::Full, {999, 500});
 #pragma once
