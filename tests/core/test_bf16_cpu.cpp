@@ -125,7 +125,7 @@ TEST(Bf16Cpu, ResMlpLossFollowsFp32) {
   expect_bf16_follows_fp32(fp32, other, bf16, 0.8);
 }
 
-TEST(Bf16Cpu, UnetLossFollowsFp32) {  // also exercises the group norm's explicit cast under CPU autocast
+TEST(Bf16Cpu, UnetLossFollowsFp32) {  // also exercises the group norm of a bf16 input in fp32 under CPU autocast
   MovingSquare data;
   auto a = square_model(1), b = square_model(1), c = square_model(2);
   const auto fp32 = train_losses(*a, data, Precision::Fp32, 60, 4, 3e-3);
