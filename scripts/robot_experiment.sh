@@ -3,6 +3,8 @@
 #
 #   scripts/robot_experiment.sh state     # the state-observation experiment (CPU, about an hour on one core)
 #   scripts/robot_experiment.sh pixels    # the pixel policy (configs/robot_swap_cpu.yaml, long on a CPU)
+#   scripts/robot_experiment.sh pixels-progress  # where the pixel policy stands while it trains (its latest
+#                                         # checkpoints on PROGRESS_EPISODES test episodes, archived)
 #   scripts/robot_experiment.sh media     # seed 0's MP4s and shipped weights only
 #   scripts/robot_experiment.sh archive   # archive what a stopped state run finished (partial), write the page
 #   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files
@@ -38,7 +40,10 @@
 #
 # pixels trains DF, teacher forcing and the window-restricted memoryless model on configs/robot_swap_cpu.yaml
 # (STEPS overrides training.steps), evaluates them on EPISODES test episodes, and archives the summaries in
-# ARCHIVE/pixels, where the page's pixel row reads them.
+# ARCHIVE/pixels, where the page's pixel row reads them. Their training takes many sessions: pixels-progress
+# snapshots the latest checkpoint of each pixel model trained so far (its step read from the checkpoint),
+# evaluates it on PROGRESS_EPISODES (default 20) test episodes and archives that in ARCHIVE/pixels_progress, which
+# the page shows until ARCHIVE/pixels exists.
 #
 # Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
 # (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
@@ -340,6 +345,30 @@ ship_weights() {
   echo "shipped $dest/policy.pt (half)"
 }
 
+pixels_progress() {
+  local run="$RUNS" m step snap files=()
+  run_commit_stamp "$run/progress"
+  for m in df tf dp; do
+    [[ -f "$run/$m/checkpoint.pt" ]] || continue
+    snap="$run/progress/$m"
+    rm -rf "$snap" "$run/progress/eval/$m"
+    mkdir -p "$snap"
+    # A snapshot (the weights the evaluation uses, EMA where kept) whose training step the export reports.
+    "$EVAL" --checkpoint "$run/$m/checkpoint.pt" --export-weights "$snap/weights.pt" >"$snap/export.log" 2>&1 ||
+      { tail -5 "$snap/export.log"; exit 1; }
+    step=$(grep -o 'weights of step [0-9]*' "$snap/export.log" | awk '{ print $4 }')
+    [[ -n $step ]] || { echo "pixels-progress: no step in $snap/export.log"; exit 1; }
+    echo "$step" >"$snap/step.txt"
+    cp "$run/$m/train_command.sh" "$snap/train_command.txt"
+    cp "$run/$m/config.yaml" "$snap/config.yaml"
+    evaluate "$run/progress/eval/$m" --checkpoint "$snap/weights.pt" $([[ $m == dp ]] && echo --policy memoryless) \
+      --episodes "${PROGRESS_EPISODES:-20}" --seed "$TEST_SEED" --videos 0 --label "pixels: $m at step $step"
+    files+=("$m/step.txt" "$m/train_command.txt" "$m/config.yaml" "eval/$m/summary.csv" "eval/$m/command.txt")
+  done
+  ((${#files[@]})) || { echo "pixels-progress: no pixel checkpoint in $run"; return 0; }
+  rm -rf "$ARCHIVE/pixels_progress"
+  archive_store "$run/progress" "$ARCHIVE/pixels_progress" "${files[@]}"
+}
 pixels() {
   local run="$RUNS" config=configs/robot_swap_cpu.yaml m
   run_commit_stamp "$run"
@@ -388,6 +417,10 @@ case "$MODE" in
   pixels)
     RUNS=${RUNS:-/var/tmp/df-runs/robot/pixels}
     pixels
+    ;;
+  pixels-progress)
+    RUNS=${RUNS:-/var/tmp/df-runs/robot/pixels}
+    pixels_progress
     ;;
   archive)  # a state run stopped before its end: archive what finished (partial), then write the page
     RUNS=${RUNS:-/var/tmp/df-runs/robot}
@@ -456,10 +489,10 @@ case "$MODE" in
     done
     ;;
   report) ;;
-  *) sed -n '2,8p' "$0" >&2; exit 1 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 1 ;;
 esac
 fresh=()
-for d in state/scripted state/seed0 state/seed1 state/seed2 pixels; do
+for d in state/scripted state/seed0 state/seed1 state/seed2 pixels pixels_progress; do
   archive_is_fresh "$ARCHIVE/$d" && fresh+=("$d")
 done
 /usr/bin/python3 scripts/robot_report.py --archive "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT" --eval "$EVAL"

@@ -739,6 +739,24 @@ def main():
             r = read_summary(os.path.join(pixels, "eval", setting, "summary.csv"))
             if r:
                 w(f"{name}: {int(r['successes'])} / {int(r['episodes'])} = {100 * r['success_rate']:.1f}%.")
+    elif "pixels_progress" in fresh and os.path.isdir(os.path.join(archive, "pixels_progress")):
+        progress = os.path.join(archive, "pixels_progress")
+        parts = []
+        for m, name in (("df", "DF"), ("tf", "teacher forcing"), ("dp", "memoryless")):
+            r = read_summary(os.path.join(progress, "eval", m, "summary.csv"))
+            if not r:
+                continue
+            c = os.path.join(progress, m, "config.yaml")
+            lo, hi = wilson(r["successes"], r["episodes"])
+            parts.append(f"{name} after {read_text(os.path.join(progress, m, 'step.txt'))} of "
+                         f"{config_value(c, 'training.steps')} steps x batch {config_value(c, 'training.batch_size')}: "
+                         f"{int(r['successes'])} / {int(r['episodes'])} = {100 * r['success_rate']:.0f}% "
+                         f"({100 * lo:.0f}-{100 * hi:.0f}%), the apple into C in "
+                         f"{int(r['episodes'] - r['failed_at_stage0'])} episodes")
+        w("still training (`scripts/robot_experiment.sh pixels`, continued across sessions, about 5 CPU-seconds per "
+          "step). Where it stands, its latest checkpoint on the first test episodes (`scripts/robot_experiment.sh "
+          f"pixels-progress`, commit `{read_text(os.path.join(progress, 'commit.txt'))[:10]}`): " +
+          "; ".join(parts) + f". Training command: `{read_text(os.path.join(progress, 'df', 'train_command.txt'))}`.")
     else:
         w("not run yet at the current code. Command: `scripts/robot_experiment.sh pixels` (trains DF, teacher forcing "
           "and the window-restricted memoryless model on configs/robot_swap_cpu.yaml, evaluates 100 episodes each, "
