@@ -42,7 +42,8 @@
 # (STEPS overrides training.steps), evaluates them on EPISODES test episodes, and archives the summaries in
 # ARCHIVE/pixels, where the page's pixel row reads them. Their training takes many sessions: pixels-progress
 # snapshots the latest checkpoint of each pixel model trained so far (its step read from the checkpoint),
-# evaluates it on PROGRESS_EPISODES (default 20) test episodes and archives that in ARCHIVE/pixels_progress, which
+# evaluates it on PROGRESS_EPISODES (default EPISODES) test episodes and archives that in ARCHIVE/pixels_progress,
+# which
 # the page shows until ARCHIVE/pixels exists.
 #
 # Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
@@ -362,7 +363,7 @@ pixels_progress() {
     cp "$run/$m/train_command.sh" "$snap/train_command.txt"
     cp "$run/$m/config.yaml" "$snap/config.yaml"
     evaluate "$run/progress/eval/$m" --checkpoint "$snap/weights.pt" $([[ $m == dp ]] && echo --policy memoryless) \
-      --episodes "${PROGRESS_EPISODES:-20}" --seed "$TEST_SEED" --videos 0 --label "pixels: $m at step $step"
+      --episodes "${PROGRESS_EPISODES:-$EPISODES}" --seed "$TEST_SEED" --videos 0 --label "pixels: $m at step $step"
     files+=("$m/step.txt" "$m/train_command.txt" "$m/config.yaml" "eval/$m/summary.csv" "eval/$m/command.txt")
   done
   ((${#files[@]})) || { echo "pixels-progress: no pixel checkpoint in $run"; return 0; }

@@ -754,7 +754,7 @@ def main():
                          f"({100 * lo:.0f}-{100 * hi:.0f}%), the apple into C in "
                          f"{int(r['episodes'] - r['failed_at_stage0'])} episodes")
         w("still training (`scripts/robot_experiment.sh pixels`, continued across sessions, about 5 CPU-seconds per "
-          "step). Where it stands, its latest checkpoint on the first test episodes (`scripts/robot_experiment.sh "
+          "step). Where it stands, its latest checkpoints on the test episodes (`scripts/robot_experiment.sh "
           f"pixels-progress`, commit `{read_text(os.path.join(progress, 'commit.txt'))[:10]}`): " +
           "; ".join(parts) + f". Training command: `{read_text(os.path.join(progress, 'df', 'train_command.txt'))}`.")
     else:
