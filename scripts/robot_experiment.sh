@@ -43,8 +43,7 @@
 # ARCHIVE/pixels, where the page's pixel row reads them. Their training takes many sessions: pixels-progress
 # snapshots the latest checkpoint of each pixel model trained so far (its step read from the checkpoint),
 # evaluates it on PROGRESS_EPISODES (default EPISODES) test episodes and archives that in ARCHIVE/pixels_progress,
-# which
-# the page shows until ARCHIVE/pixels exists.
+# which the page shows until ARCHIVE/pixels exists.
 #
 # Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
 # (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
@@ -348,6 +347,7 @@ ship_weights() {
 
 pixels_progress() {
   local run="$RUNS" m step snap files=()
+  rm -f "$run/progress/commit.txt" "$run/progress/fingerprint.txt"  # made anew at this code
   run_commit_stamp "$run/progress"
   for m in df tf dp; do
     [[ -f "$run/$m/checkpoint.pt" ]] || continue
