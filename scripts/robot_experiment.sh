@@ -360,7 +360,8 @@ pixels_progress() {
     step=$(grep -o 'weights of step [0-9]*' "$snap/export.log" | awk '{ print $4 }')
     [[ -n $step ]] || { echo "pixels-progress: no step in $snap/export.log"; exit 1; }
     echo "$step" >"$snap/step.txt"
-    sed -E 's#^[^ ]*/apps/tools/df_train #build/apps/tools/df_train #' "$run/$m/train_command.sh" >"$snap/train_command.txt"
+    sed -E 's#^[^ ]*/apps/tools/df_train #build/apps/tools/df_train #' "$run/$m/train_command.sh" \
+      >"$snap/train_command.txt"
     cp "$run/$m/config.yaml" "$snap/config.yaml"
     evaluate "$run/progress/eval/$m" --checkpoint "$snap/weights.pt" $([[ $m == dp ]] && echo --policy memoryless) \
       --episodes "${PROGRESS_EPISODES:-$EPISODES}" --seed "$TEST_SEED" --videos 0 --label "pixels: $m at step $step"
