@@ -280,9 +280,11 @@ for k, v in d.items():
   echo "What changed: the RMSNorm of the attention blocks"
   echo "without LibTorch's norm() over the strided channel axis, FiLM in one fused multiply-add, and 1x1 convolutions"
   echo "as batched products where LibTorch 1.13 would take its slow non-oneDNN path (one thread, batch < 16)."
-  echo "bf16 autocast pays little on this LibTorch for these narrow networks: its bf16 group norm, SiLU backward"
-  echo "and elementwise kernels are not vectorised and the layout reorders around oneDNN's bf16 convolutions cost"
-  echo "about as much as the faster convolutions save (the bf16 rows: their convolution share is lower, their 'other' higher)."
+  echo "bf16 autocast pays little on this LibTorch for these narrow networks: its bf16 group norm and SiLU kernels"
+  echo "are not vectorised (group norm alone took 124 ms of the video step's 0.92 s in bf16 at one thread, against 10"
+  echo "ms in fp32), so on the CPU a bf16 input is normalised in fp32 and the block stays in fp32 until the next"
+  echo "convolution (src/models/unet_blocks.h); what is left is the layout reorders around oneDNN's bf16 convolutions,"
+  echo "which make them only about 1.3x faster than fp32 here (the bf16 rows: their convolution share is lower)."
   if echo "$conv_speedups" | grep -q ' [01]\.[0-9]*x ('; then
     echo "The issue's goal (each step at least 2x, ideally 3x, faster than $conv_before_commit) is not reached: with the"
   else
