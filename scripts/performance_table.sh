@@ -37,6 +37,9 @@ export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 out=${OUT:-docs/results/performance.md}
 work=runs/performance
 mkdir -p "$work"
+# Section 5's step timings of both builds are measured anew in every run (a JSON left by an earlier run was
+# reused before, which compared the before build on one day's machine with the after build on another's).
+rm -f "$work"/conv_*.json
 after_commit=$(git rev-parse --short HEAD)
 before_commit=$(git rev-parse --short "$BEFORE")
 
