@@ -38,6 +38,29 @@ TEST(RobotStatePolicy, ActsWithoutARenderer) {
   EXPECT_THROW(RobotPolicy(*net, std::make_shared<StateTokenCodec>(5, true), o), df::Error);  // token size differs
 }
 
+// One env's start state as a token of `codec` (3 actions), and copies of it corrupted one kind at a time
+// (noise of sigma 0.3) for the env in the mask or not.
+struct CorruptedToken {
+  explicit CorruptedToken(const StateTokenCodec& c) : codec(c) {
+    auto model = std::make_shared<const SwapModel>();
+    SwapEnv env(model, 4);
+    env.reset();
+    state = observe_state(env);
+    token = codec.encode(state.unsqueeze(0), torch::rand({1, 3, 4}), torch::zeros({1}, torch::kLong));
+  }
+  torch::Tensor apply(CorruptionKind kind, bool on = true) {
+    CorruptionOptions o;
+    o.kind = kind;
+    o.sigma = 0.3;
+    auto t = token.clone();
+    corrupt_tokens(t, {on}, o, codec, generator);
+    return t;
+  }
+  const StateTokenCodec& codec;
+  torch::Tensor state, token;
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(1);
+};
+
 // With slot offsets the corruptions act on what the sensor reports: a glitch or a dropout recomputes the
 // offsets from the corrupted state (no true position survives in them), noise reaches the offsets too, and
 // the actions stay as they were.
@@ -45,20 +68,9 @@ TEST(RobotStatePolicy, CorruptionsReachTheSlotOffsets) {
   const StateTokenCodec codec(3, false, 1.0, true);
   const auto& layout = codec.layout();
   EXPECT_EQ(codec.observation_mask().sum().item<float>(), static_cast<float>(kStateDim + 4));
-  auto model = std::make_shared<const SwapModel>();
-  SwapEnv env(model, 4);
-  env.reset();
-  const auto state = observe_state(env);
-  const auto token = codec.encode(state.unsqueeze(0), torch::rand({1, 3, 4}), torch::zeros({1}, torch::kLong));
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
-  auto apply = [&](CorruptionKind kind) {
-    CorruptionOptions o;
-    o.kind = kind;
-    o.sigma = 0.3;
-    auto t = token.clone();
-    corrupt_tokens(t, {true}, o, codec, generator);
-    return t;
-  };
+  CorruptedToken bench(codec);
+  const auto &state = bench.state, &token = bench.token;
+  auto apply = [&](CorruptionKind kind) { return bench.apply(kind); };
   auto mirrored = state.clone();
   mirrored[kStateAppleX] = -state[kStateAppleX];
   mirrored[kStateOrangeX] = -state[kStateOrangeX];
@@ -81,21 +93,9 @@ TEST(RobotStatePolicy, CorruptionsReachTheSlotOffsets) {
 
 TEST(RobotStatePolicy, CorruptionsChangeOnlyTheObservation) {
   const StateTokenCodec codec(3, false);
-  auto model = std::make_shared<const SwapModel>();
-  SwapEnv env(model, 4);
-  env.reset();
-  const auto state = observe_state(env);
-  const auto actions = torch::rand({3, 4});
-  const auto token = codec.encode(state.unsqueeze(0), actions.unsqueeze(0), torch::zeros({1}, torch::kLong));
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
-  auto apply = [&](CorruptionKind kind, bool on) {
-    CorruptionOptions o;
-    o.kind = kind;
-    o.sigma = 0.3;
-    auto t = token.clone();
-    corrupt_tokens(t, {on}, o, codec, generator);
-    return t;
-  };
+  CorruptedToken bench(codec);
+  const auto &state = bench.state, &token = bench.token;
+  auto apply = [&](CorruptionKind kind, bool on) { return bench.apply(kind, on); };
   EXPECT_TRUE(torch::equal(apply(CorruptionKind::Glitch, false), token));  // envs not in the mask keep theirs
   const auto glitch = codec.layout().states_of(apply(CorruptionKind::Glitch, true))[0];
   auto mirrored = state.clone();
