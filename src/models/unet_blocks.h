@@ -8,6 +8,7 @@
 #include <string>
 
 #include "df/core/error.h"
+#include "group_norm_film_silu.h"
 
 namespace df::unet {
 
@@ -58,8 +59,9 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
-// GroupNorm of an input that may be bf16 (autocast). On the CPU a bf16 input is normalised in fp32 and the
-// block goes on in fp32 (FiLM, SiLU) until the next convolution casts it back: LibTorch 1.13's bf16 group norm
+// GroupNorm of an input that may be bf16 (autocast), for blocks that do not take the fused CPU bf16 path
+// (BlockImpl). On the CPU a bf16 input is normalised in fp32 and the block goes on in fp32 (FiLM, SiLU) until
+// the next convolution casts it back: LibTorch 1.13's bf16 group norm
 // and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group norm 124 ms per step in bf16
 // against 10 in fp32, SiLU and its gradient 99 ms against 24; the bf16 step 0.92 s against 0.57 s with this;
 // docs/results/performance.md). Elsewhere (CUDA) the kernel wants the affine parameters in the input's dtype
@@ -82,7 +84,12 @@ class BlockImpl : public torch::nn::Module {
       : proj_(register_module("proj", conv2d(dim, dim_out, 3))),
         norm_(register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, dim_out)))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale = {}, const torch::Tensor& shift = {}) {
-    auto h = group_norm(norm_, proj_(x));
+    auto h = proj_(x);
+    // CPU bf16 autocast: one fused node (group_norm_film_silu.h); fp32 keeps LibTorch's ops (and its numerics).
+    if (h.is_cpu() && h.scalar_type() == torch::kBFloat16)
+      return group_norm_film_silu(h, norm_->weight, norm_->bias, scale, shift, norm_->options.num_groups(),
+                                  norm_->options.eps());
+    h = group_norm(norm_, h);
     if (scale.defined()) h = torch::addcmul(shift, h, scale + 1);  // FiLM in one pass
     return torch::silu(h);
   }

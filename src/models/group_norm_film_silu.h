@@ -1,0 +1,18 @@
+// silu(FiLM(GroupNorm(x))) as one CPU autograd node, for the U-Net blocks under CPU bf16 autocast (private to
+// src/models). LibTorch 1.13 computes the same as five ops (a bf16->fp32 cast, group norm, addcmul, silu and
+// their backwards), each a pass over the activations; this reads x once for the statistics and once for the
+// output, and its backward reads x and the gradient twice. Arithmetic in fp32 throughout; x may be bf16 or
+// fp32; the output is fp32 (the next convolution casts it, as in the unfused path).
+#pragma once
+#include <torch/torch.h>
+
+namespace df::unet {
+
+// x [B, C, H, W] on the CPU (bf16 or fp32), weight and bias [C] (the GroupNorm's affine parameters),
+// scale and shift [B, C] (FiLM: y = h * (scale + 1) + shift; both undefined for no FiLM). Returns
+// silu(FiLM(GroupNorm(x))) as fp32 [B, C, H, W]; differentiable in x, weight, bias, scale and shift.
+torch::Tensor group_norm_film_silu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                   const torch::Tensor& scale, const torch::Tensor& shift, int64_t groups,
+                                   double eps);
+
+}  // namespace df::unet
