@@ -122,18 +122,29 @@ source scripts/lib/conv_step_bench.sh
 conv_before_commit=$(git rev-parse --short "$CONV_BEFORE")
 conv_before_build "$CONV_BEFORE" build-conv-before
 conv_rows_before=$(conv_step_rows build-conv-before "$conv_before_commit" fp32)
-conv_rows_after=$(conv_step_rows build "$after_commit" "fp32 bf16")
+after_specs="fp32 bf16"
+(( THREADS > 1 )) && after_specs+=" fp32-shards bf16-shards"
+conv_rows_after=$(conv_step_rows build "$after_commit" "$after_specs")
 conv_speedups=$(/usr/bin/python3 - "$conv_before_commit" "$after_commit" <<'PY'
 import json, sys
 before, after = sys.argv[1:]
 for config in ("video_mnist_cpu", "robot_swap_cpu"):
     try:
         b = json.load(open(f"runs/performance/conv_{before}_{config}_fp32.json"))["train_step_s"]
-        rows = {p: json.load(open(f"runs/performance/conv_{after}_{config}_{p}.json"))["train_step_s"] for p in ("fp32", "bf16")}
+        rows = {}
+        for p in ("fp32", "bf16", "fp32-shards", "bf16-shards"):
+            try:
+                rows[p] = json.load(open(f"runs/performance/conv_{after}_{config}_{p}.json"))["train_step_s"]
+            except OSError:
+                pass
     except (OSError, KeyError):
         continue
+    if not rows:
+        continue
+    name = lambda p: p.replace("-shards", " with shard threads")
     best = min(rows, key=rows.get)
-    print(f"- {config}: {b / rows[best]:.2f}x ({best}; fp32 {b / rows['fp32']:.2f}x, bf16 {b / rows['bf16']:.2f}x)")
+    rest = ", ".join(f"{name(p)} {b / t:.2f}x" for p, t in rows.items())
+    print(f"- {config}: {b / rows[best]:.2f}x ({name(best)}; {rest})")
 PY
 )
 cores=$(cores_rows build)
@@ -273,8 +284,10 @@ for k, v in d.items():
   echo "at 2.00x the throughput of one). A second intra-op thread in one process helps this step little: its ops"
   echo "are small (batch 8, 16-64 channels, 32x32 down to 8x8) and each parallel region costs a thread hand-off."
   echo "Where two processes at once reach nearly twice the throughput, the second core is better used by"
-  echo "data-parallel training (\`df_train --nproc 2\`, Gloo, see the README; its row: the same global batch of 8 split"
-  echo "over two one-thread ranks, whose gradients are averaged every step) or a second run:"
+  echo "splitting the batch: shard threads (\`training.shard_threads=2\`: the two shards of each step trained on two"
+  echo "threads of one process, one intra-op thread each, gradients averaged in shard order, the same bits as two"
+  echo "processes), data-parallel processes (\`df_train --nproc 2\`, Gloo, see the README; the same global batch of 8"
+  echo "split over two one-thread ranks, whose gradients are averaged every step), or a second run:"
   echo
   echo "| run | s / step | steps / s, all processes | throughput against one thread |"
   echo "|---|---|---|---|"
@@ -288,6 +301,10 @@ for k, v in d.items():
   echo "ms in fp32), so on the CPU a bf16 input is normalised in fp32 and the block stays in fp32 until the next"
   echo "convolution (src/models/unet_blocks.h); what is left is the layout reorders around oneDNN's bf16 convolutions,"
   echo "which make them only about 1.3x faster than fp32 here (the bf16 rows: their convolution share is lower)."
+  echo "In bf16 the group norm, FiLM and SiLU of each block are one fused autograd node with fp32 arithmetic"
+  echo "(src/models/group_norm_film_silu.cpp: two passes over the activations forward, two backward, instead of"
+  echo "five ops and a cast). The rows with shard threads split each step's batch over the two cores"
+  echo "(\`training.shard_threads\`, table below)."
   if echo "$conv_speedups" | grep -q ' [01]\.[0-9]*x ('; then
     echo "The issue's goal (each step at least 2x, ideally 3x, faster than $conv_before_commit) is not reached: with the"
   else

@@ -88,7 +88,10 @@ const std::string& core_config_defaults() {
         .key("best_metric", trainer.best_metric)
         .key("early_stopping_patience", trainer.early_stopping_patience)
         .key("data_shards", trainer.data_shards,
-             "independent random streams per batch; the number of processes must divide it (1 = one stream)");
+             "independent random streams per batch; the number of processes must divide it (1 = one stream)")
+        .key("shard_threads", trainer.shard_threads,
+             "CPU: the shards of a step trained on this many threads at once, gradients averaged in shard order "
+             "(the numbers of as many processes); must divide data_shards (1 = off)");
     d.section("sampling")
         .key("matrix", chunk.matrix)
         .key("uncertainty_scale", chunk.uncertainty_scale)
@@ -123,7 +126,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
        {"model.network_size", "model.z_dim", "model.z_channels", "model.num_mlp_layers", "model.attn_heads",
         "model.attn_dim_head", "diffusion.timesteps", "diffusion.snr_clip", "diffusion.frame_stack",
         "diffusion.clip_noise", "diffusion.loss_scale", "diffusion.sampling_steps", "training.batch_size",
-        "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards",
+        "training.lr", "sampling.chunk_size", "sampling.mcg_samples", "training.data_shards", "training.shard_threads",
         "distributed.timeout_seconds", "distributed.bucket_mb"})
     c.require_positive(key);
   for (const auto* key :
@@ -247,6 +250,7 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.best_metric = c.get_string("training.best_metric");
   t.early_stopping_patience = c.get_int("training.early_stopping_patience");
   t.data_shards = c.get_int("training.data_shards");
+  t.shard_threads = c.get_int("training.shard_threads");
   check(t.batch_size % t.data_shards == 0, "training.data_shards: " + std::to_string(t.data_shards) +
                                                " does not divide training.batch_size (" + std::to_string(t.batch_size) +
                                                ")");

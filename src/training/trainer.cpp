@@ -1,5 +1,6 @@
 #include "df/training/trainer.h"
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "df/core/atomic_file.h"
 #include "df/core/compat.h"
@@ -88,6 +90,15 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
           "processes (" + std::to_string(world) + "): each process trains on data_shards / processes shards; set "
           "training.data_shards to " + std::to_string(world) + " or a multiple");
   }
+  check(options_.shard_threads >= 1 && options_.data_shards % options_.shard_threads == 0,
+        "training.shard_threads (" + std::to_string(options_.shard_threads) + ") must divide training.data_shards (" +
+            std::to_string(options_.data_shards) + ")");
+  if (options_.shard_threads > 1) {
+    check(model.device().is_cpu(), "training.shard_threads > 1 is for CPU training; on " + model.device().str() +
+                                       " use processes (df_train --nproc) and keep shard_threads at 1");
+    check(!group_, "training.shard_threads > 1 with several processes: use one or the other (set shard_threads to 1, "
+                   "or run one process)");
+  }
   const bool cuda = model.device().is_cuda();
   check(options_.precision != Precision::Fp16 || cuda,
         "training.precision: fp16 autocast needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 "
@@ -134,7 +145,7 @@ bool Trainer::teacher_forcing_step(int64_t step) const {
 
 bool Trainer::is_root() const { return !group_ || group_->is_root(); }
 
-Trainer::StepDraw Trainer::draw_step(int64_t step) {
+Trainer::StepDraw Trainer::draw_step(int64_t step, int part, int parts) {
   const auto device = model_->device();
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat);
   StepDraw draw;
@@ -149,10 +160,9 @@ Trainer::StepDraw Trainer::draw_step(int64_t step) {
     return draw;
   }
   const int64_t shard_batch = options_.batch_size / options_.data_shards;
-  const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world_size() : 1;
   std::vector<SequenceBatch> batches;
   std::vector<torch::Tensor> levels, eps;
-  for (int64_t shard = rank; shard < options_.data_shards; shard += world) {
+  for (int64_t shard = part; shard < options_.data_shards; shard += parts) {
     auto gen = shard_generator(options_.seed, step, shard);
     batches.push_back(dataset_->sample(shard_batch, gen));
     const auto& x = batches.back().x;
@@ -168,27 +178,75 @@ Trainer::StepDraw Trainer::draw_step(int64_t step) {
 
 double Trainer::train_step(int64_t step) { return step_impl(step, /*poll_stop=*/false).loss; }
 
+// The loss of one draw under the configured autocast (thread-local: each shard thread opens its own).
+torch::Tensor Trainer::draw_loss(const StepDraw& draw, bool teacher_forcing) {
+  AutocastGuard autocast(model_->device(), options_.precision == Precision::Bf16 ? torch::kBFloat16 : torch::kHalf,
+                         options_.precision != Precision::Fp32);
+  const auto& batch = draw.batch;
+  const auto z0 = model_->denoiser().initial_latent(batch.x.size(1), batch.first_observation);
+  return model_->training_loss(batch.x, z0, draw.levels, draw.eps, batch.mask, batch.cond, teacher_forcing).loss;
+}
+
+double Trainer::shard_thread_gradients(int64_t step, bool teacher_forcing) {
+  const int parts = static_cast<int>(options_.shard_threads);
+  std::vector<StepDraw> draws;  // drawn here, in order: datasets need not be thread-safe
+  for (int i = 0; i < parts; ++i) draws.push_back(draw_step(step, i, parts));
+  const auto params = model_->parameters();
+  std::vector<std::vector<torch::Tensor>> grads(parts);
+  std::vector<double> losses(parts);
+  std::vector<std::exception_ptr> errors(parts);
+  const int threads = at::get_num_threads(), per_part = std::max(1, threads / parts);
+  auto work = [&](int i) {
+    try {
+      at::set_num_threads(per_part);  // also this thread's OpenMP teams (oneDNN, OpenBLAS)
+      const auto loss = draw_loss(draws[i], teacher_forcing);
+      losses[i] = loss.item<double>();
+      // Gradients returned, not accumulated into .grad: the threads never write the same tensor.
+      grads[i] = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 1; i < parts; ++i) workers.emplace_back(work, i);
+  work(0);
+  for (auto& w : workers) w.join();
+  at::set_num_threads(threads);
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  // The mean in part order, as the all-reduce of that many processes computes it (sum, then divide).
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < params.size(); ++k) {
+    torch::Tensor sum;
+    for (int i = 0; i < parts; ++i) {
+      const auto& g = grads[i][k];
+      if (g.defined()) sum = sum.defined() ? sum + g : g.clone();
+    }
+    if (!sum.defined()) continue;
+    sum.div_(parts);
+    auto p = params[k];
+    p.mutable_grad() = sum;
+  }
+  double total = 0;
+  for (const double l : losses) total += l;
+  return total / parts;
+}
+
 Trainer::StepResult Trainer::step_impl(int64_t step, bool poll_stop) {
   model_->train();
-  const auto device = model_->device();
-  const auto draw = draw_step(step);
-  const auto& batch = draw.batch;
-  const auto& levels = draw.levels;
-  const auto& eps = draw.eps;
-  const int64_t B = batch.x.size(1);
-  const auto z0 = model_->denoiser().initial_latent(B, batch.first_observation);
-
   set_lr(*optimizer_, scheduled_lr(options_.optimizer, step));
   optimizer_->zero_grad();
-  torch::Tensor loss;
-  {
-    AutocastGuard autocast(device, options_.precision == Precision::Bf16 ? torch::kBFloat16 : torch::kHalf,
-                           options_.precision != Precision::Fp32);
-    const bool teacher_forcing = teacher_forcing_step(step);
-    loss = model_->training_loss(batch.x, z0, levels, eps, batch.mask, batch.cond, teacher_forcing).loss;
+  const bool teacher_forcing = teacher_forcing_step(step);
+  torch::Tensor loss;  // shard threads: their gradients are already in the parameters
+  double value = 0;
+  if (options_.shard_threads > 1) {
+    value = shard_thread_gradients(step, teacher_forcing);
+  } else {
+    loss = draw_loss(draw_step(step, group_ ? group_->rank() : 0, group_ ? group_->world_size() : 1), teacher_forcing);
+    value = loss.item<double>();
   }
   StepResult result;
-  double value = loss.item<double>();
   if (group_) {
     // One small all-reduce per step: the mean loss (so that a non-finite loss stops every rank) and the stop
     // requests, before any rank changes its weights.
@@ -203,7 +261,7 @@ Trainer::StepResult Trainer::step_impl(int64_t step, bool poll_stop) {
   if (!std::isfinite(value))
     throw Error("training: non-finite loss (" + std::to_string(value) + ") at step " + std::to_string(step + 1) +
                 "; stopping. The last good checkpoint is kept in " + options_.run_dir);
-  (loss * scaler_.scale()).backward();
+  if (loss.defined()) (loss * scaler_.scale()).backward();
   const auto params = model_->parameters();
   // The loss scaler and the clipping see the averaged gradients, so every rank takes the same step.
   if (group_) group_->average_gradients(params, "gradients of step " + std::to_string(step + 1));
@@ -338,6 +396,10 @@ TrainingSummary Trainer::run(bool resume) {
                                                               " (initialise every rank with the same seed)");
   std::ofstream metrics;
   if (!metrics_path.empty()) metrics.open(metrics_path, std::ios::app);
+  if (options_.shard_threads > 1)
+    spdlog::info("training: the {} shards of each step on {} threads at once ({} intra-op thread(s) each)",
+                 options_.data_shards, options_.shard_threads,
+                 std::max<int64_t>(1, at::get_num_threads() / options_.shard_threads));
 
   using clock = std::chrono::steady_clock;
   auto last_checkpoint_time = clock::now();

@@ -362,6 +362,52 @@ TEST(DataShards, AStepIsTheConcatenationOfShardDrawsAndItsGradientTheMeanOfShard
   EXPECT_NE(one_stream_loss, whole_loss);
 }
 
+// training.shard_threads: the shards of one process on two threads at once do the arithmetic of two
+// data-parallel processes (each thread's gradients, then their sum divided by two, as the all-reduce does):
+// the same weights and losses bit for bit, without a process group.
+TEST(ShardThreads, TwoThreadsTrainTheBitsOfTwoProcesses) {
+  const int64_t steps = 8;
+  std::vector<std::shared_ptr<DiffusionForcingModel>> ranks = {circle_model(11), circle_model(11)};
+  std::vector<TrainingSummary> summaries(2);
+  run_ranks(2, [&](ProcessGroup& group) {
+    test::CircleDataset data(4, 0.5);
+    summaries[group.rank()] = Trainer(*ranks[group.rank()], data, sharded_options(steps, 4), {}, &group).run();
+  });
+  auto threaded = circle_model(11);
+  auto options = sharded_options(steps, 4);
+  options.shard_threads = 2;
+  test::CircleDataset data(4, 0.5);
+  const auto summary = Trainer(*threaded, data, options).run();
+  const auto w = state_dict(*threaded), w_rank = state_dict(*ranks[0]);
+  for (const auto& [name, t] : w) EXPECT_TRUE(torch::equal(t, w_rank.at(name))) << name;
+  EXPECT_GT(max_difference(w, state_dict(*circle_model(11))), 1e-3) << "the weights did not move";
+  EXPECT_EQ(summary.losses, summaries[0].losses);
+  // Against one thread over the same four shards: the same steps up to float rounding (the batch sums are split
+  // differently), so shard threads change the speed, not what is learned.
+  auto one_thread = circle_model(11);
+  test::CircleDataset data1(4, 0.5);
+  Trainer(*one_thread, data1, sharded_options(steps, 4)).run();
+  EXPECT_LT(max_difference(w, state_dict(*one_thread)), 1e-5);
+}
+
+TEST(ShardThreads, CountsAreChecked) {
+  test::CircleDataset data(4, 0.5);
+  auto model = circle_model(1);
+  auto options = sharded_options(2, 4);
+  options.shard_threads = 3;
+  const auto message = error_of([&] { Trainer(*model, data, options); });
+  EXPECT_NE(message.find("training.shard_threads (3) must divide training.data_shards (4)"), std::string::npos)
+      << message;
+  std::vector<std::string> messages(2);
+  run_ranks(2, [&](ProcessGroup& group) {
+    auto both = sharded_options(2, 4);
+    both.shard_threads = 2;
+    messages[group.rank()] = error_of([&] { Trainer(*model, data, both, {}, &group); });
+  });
+  for (const auto& m : messages)
+    EXPECT_NE(m.find("training.shard_threads > 1 with several processes"), std::string::npos) << m;
+}
+
 TEST(DataParallel, ShardCountsAreCheckedAgainstBatchAndRanks) {
   test::CircleDataset data(4, 0.5);
   auto model = circle_model(1);

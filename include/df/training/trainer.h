@@ -62,6 +62,12 @@ struct TrainerOptions {
   // Independent random streams the global batch is split into (see above). 1 = the whole batch from one
   // stream (f(seed, s)); must divide batch_size, and the number of processes must divide it.
   int64_t data_shards = 1;
+  // CPU only: train the shards of one process on this many threads at once, each with an equal share of the
+  // LibTorch intra-op threads (at least one), and average their gradients in shard order -- the arithmetic of
+  // that many data-parallel processes (same bits), without their communication. Small convolutional steps
+  // use a second core far better this way than through intra-op threads (docs/results/performance.md). Must
+  // divide data_shards; 1 = off.
+  int64_t shard_threads = 1;
 };
 
 struct TrainingProgress {
@@ -128,7 +134,11 @@ class Trainer {
     bool stop_requested = false;  // several processes: hooks.should_stop on some rank; the step was not taken
     bool stop_by_hook = false;    // several processes: hooks.on_step returned false on some rank last step
   };
-  StepDraw draw_step(int64_t step);
+  // The shards part, part + parts, ... of step `step` (parts: processes, or shard threads).
+  StepDraw draw_step(int64_t step, int part, int parts);
+  torch::Tensor draw_loss(const StepDraw& draw, bool teacher_forcing);
+  // shard_threads > 1: every thread's loss and gradients; leaves their mean in the gradients, returns the mean loss.
+  double shard_thread_gradients(int64_t step, bool teacher_forcing);
   StepResult step_impl(int64_t step, bool poll_stop);
   bool is_root() const;
   void restore(const std::string& path);
