@@ -67,12 +67,13 @@ cores_rows() {  # build -> markdown rows: what the machine's second core adds to
     --steps 3 --repeats 3 --warmup 1 2>/dev/null | sed -n 's/.*(\([0-9.]*\) s\/step.*/\1/p'; }
   one=$(OMP_NUM_THREADS=1 step_s 1)
   two=$(OMP_NUM_THREADS=2 step_s 2)
-  shards=$(OMP_NUM_THREADS=2 step_s 2 --set training.data_shards=2 --set training.shard_threads=2)
+  local sharded
+  sharded=$(OMP_NUM_THREADS=2 step_s 2 --set training.data_shards=2 --set training.shard_threads=2)
   a=$(mktemp) b=$(mktemp)
   OMP_NUM_THREADS=1 taskset -c 0 bash -c "$(declare -f step_s); build=$build; step_s 1" >"$a" &
   OMP_NUM_THREADS=1 taskset -c 1 bash -c "$(declare -f step_s); build=$build; step_s 1" >"$b" &
   wait
-  /usr/bin/python3 - "$one" "$two" "$(cat "$a")" "$(cat "$b")" "$shards" <<'PY'
+  /usr/bin/python3 - "$one" "$two" "$(cat "$a")" "$(cat "$b")" "$sharded" <<'PY'
 import sys
 one, two, a, b, shards = map(float, sys.argv[1:])
 print(f"| one process, 1 thread | {one:.3f} | {1 / one:.2f} | 1.00x |")
