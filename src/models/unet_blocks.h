@@ -59,17 +59,12 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
-// GroupNorm of an input that may be bf16 (autocast), for blocks that do not take the fused CPU bf16 path
-// (BlockImpl). On the CPU a bf16 input is normalised in fp32 and the block goes on in fp32 (FiLM, SiLU) until
-// the next convolution casts it back: LibTorch 1.13's bf16 group norm
-// and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group norm 124 ms per step in bf16
-// against 10 in fp32, SiLU and its gradient 99 ms against 24; the bf16 step 0.92 s against 0.57 s with this;
-// docs/results/performance.md). Elsewhere (CUDA) the kernel wants the affine parameters in the input's dtype
+// GroupNorm of an input that may be in a lower precision than its parameters (CUDA autocast; the CPU's bf16
+// path takes the fused node in BlockImpl instead): the kernel wants the affine parameters in the input's dtype
 // and autocast has no rule for group_norm, so they are cast (the fp32 parameters stay the masters; the
 // statistics are accumulated in fp32 by the kernel).
 inline torch::Tensor group_norm(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
   if (x.scalar_type() == norm->weight.scalar_type()) return norm(x);
-  if (x.is_cpu() && x.scalar_type() == torch::kBFloat16) return norm(x.to(torch::kFloat));
   const auto dtype = x.scalar_type();
   return F::group_norm(x, F::GroupNormFuncOptions(norm->options.num_groups())
                               .weight(norm->weight.to(dtype))
@@ -85,7 +80,9 @@ class BlockImpl : public torch::nn::Module {
         norm_(register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, dim_out)))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale = {}, const torch::Tensor& shift = {}) {
     auto h = proj_(x);
-    // CPU bf16 autocast: one fused node (group_norm_film_silu.h); fp32 keeps LibTorch's ops (and its numerics).
+    // CPU bf16 autocast: one fused node with fp32 arithmetic and fp32 output (group_norm_film_silu.h), as
+    // LibTorch 1.13's bf16 group norm and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group
+    // norm 124 ms per step in bf16 against 10 in fp32); fp32 keeps LibTorch's ops (and its numerics).
     if (h.is_cpu() && h.scalar_type() == torch::kBFloat16)
       return group_norm_film_silu(h, norm_->weight, norm_->bias, scale, shift, norm_->options.num_groups(),
                                   norm_->options.eps());
