@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "df/core/compat.h"
 #include "df/core/error.h"
 #include "group_norm_film_silu.h"
 
@@ -14,9 +15,30 @@ namespace df::unet {
 
 namespace F = torch::nn::functional;
 
-inline torch::nn::Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bias = true) {
+// Under CPU bf16 autocast a convolution's input is cast to bf16 in channels-last layout here, in one copy
+// (none when it already is): oneDNN's bf16 kernels (AMX / AVX512-BF16) run 3x3 convolutions at these sizes
+// about 2x faster in channels-last than in NCHW (forward and backward, batch 4-8, 16-64 channels), and the
+// output stays channels-last for the next block. Elsewhere (fp32, CUDA) the input is returned as it is.
+inline torch::Tensor conv_input(const torch::Tensor& x) {
+  if (!x.is_cpu() || !autocast_enabled_for(x)) return x;
+  return x.to(x.options().dtype(torch::kBFloat16), /*non_blocking=*/false, /*copy=*/false,
+              torch::MemoryFormat::ChannelsLast);
+}
+inline bool is_channels_last(const torch::Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
+// A Conv2d (same parameters, names and initialisation) whose input goes through conv_input().
+class Conv2dImpl : public torch::nn::Conv2dImpl {
+ public:
+  using torch::nn::Conv2dImpl::Conv2dImpl;
+  torch::Tensor forward(const torch::Tensor& x) { return torch::nn::Conv2dImpl::forward(conv_input(x)); }
+};
+TORCH_MODULE(Conv2d);
+
+inline Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bias = true) {
   // "same" padding for odd kernels, as the reference uses everywhere
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(bias));
+  return Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(bias));
 }
 
 // A 1x1 convolution. LibTorch 1.13's CPU convolution runs 1x1 kernels at batch < 16 on one thread through its
@@ -27,8 +49,17 @@ class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
  public:
   PointwiseConv2dImpl(int64_t in, int64_t out, bool bias = true)
       : torch::nn::Conv2dImpl(torch::nn::Conv2dOptions(in, out, 1).bias(bias)) {}
-  torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W] -> [B, O, H, W]
+  torch::Tensor forward(const torch::Tensor& x_in) {  // [B, C, H, W] -> [B, O, H, W]
+    const auto x = conv_input(x_in);
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    if (is_channels_last(x) && autocast_enabled_for(x)) {
+      // The bf16 path's channels-last memory is [B, H, W, C]: one matrix product over all pixels, output
+      // channels-last too (fp32 keeps the paths below, and its numerics, for any layout)
+      const auto rows = x.permute({0, 2, 3, 1}).reshape({-1, x.size(1)});  // a view
+      const auto w2t = weight.flatten(1).t();                               // [C, O]
+      auto y = bias.defined() ? torch::addmm(bias, rows, w2t) : torch::mm(rows, w2t);
+      return y.view({b, h, w, weight.size(0)}).permute({0, 3, 1, 2});
+    }
     if (!(x.is_cpu() && b < 16 && at::get_num_threads() == 1)) return torch::nn::Conv2dImpl::forward(x);
     const auto w2 = weight.flatten(1);  // [O, C]
     // [B, O, C] x [B, C, HW] -> [B, O, HW]; bmm on the expanded (not copied) weight: matmul would transpose
@@ -75,24 +106,28 @@ inline torch::Tensor group_norm(torch::nn::GroupNorm& norm, const torch::Tensor&
 // conv3x3 -> GroupNorm -> optional FiLM (x * (scale + 1) + shift) -> SiLU.
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(int64_t dim, int64_t dim_out, int64_t groups)
-      : proj_(register_module("proj", conv2d(dim, dim_out, 3))),
+  // output_feeds_conv: the output is only a convolution's input (ResnetBlock's block1), so the CPU bf16 path
+  // can hand it over in bf16, the same bits the convolution's own cast would give.
+  BlockImpl(int64_t dim, int64_t dim_out, int64_t groups, bool output_feeds_conv = false)
+      : output_feeds_conv_(output_feeds_conv),
+        proj_(register_module("proj", conv2d(dim, dim_out, 3))),
         norm_(register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, dim_out)))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale = {}, const torch::Tensor& shift = {}) {
     auto h = proj_(x);
-    // CPU bf16 autocast: one fused node with fp32 arithmetic and fp32 output (group_norm_film_silu.h), as
-    // LibTorch 1.13's bf16 group norm and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group
-    // norm 124 ms per step in bf16 against 10 in fp32); fp32 keeps LibTorch's ops (and its numerics).
+    // CPU bf16 autocast: one fused node with fp32 arithmetic (group_norm_film_silu.h), as LibTorch 1.13's bf16
+    // group norm and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group norm 124 ms per step in
+    // bf16 against 10 in fp32); fp32 keeps LibTorch's ops (and its numerics).
     if (h.is_cpu() && h.scalar_type() == torch::kBFloat16)
       return group_norm_film_silu(h, norm_->weight, norm_->bias, scale, shift, norm_->options.num_groups(),
-                                  norm_->options.eps());
+                                  norm_->options.eps(), output_feeds_conv_);
     h = group_norm(norm_, h);
     if (scale.defined()) h = torch::addcmul(shift, h, scale + 1);  // FiLM in one pass
     return torch::silu(h);
   }
 
  private:
-  torch::nn::Conv2d proj_;
+  bool output_feeds_conv_;
+  Conv2d proj_;
   torch::nn::GroupNorm norm_;
 };
 TORCH_MODULE(Block);
@@ -104,7 +139,7 @@ class ResnetBlockImpl : public torch::nn::Module {
   ResnetBlockImpl(int64_t dim, int64_t dim_out, int64_t time_dim, int64_t groups)
       : mlp_(
             register_module("mlp", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(time_dim, 2 * dim_out)))),
-        block1_(register_module("block1", Block(dim, dim_out, groups))),
+        block1_(register_module("block1", Block(dim, dim_out, groups, /*output_feeds_conv=*/true))),
         block2_(register_module("block2", Block(dim_out, dim_out, groups))) {
     check(dim % groups == 0 && dim_out % groups == 0,
           "ResnetBlock: channels " + std::to_string(dim) + "->" + std::to_string(dim_out) +

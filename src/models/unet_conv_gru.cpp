@@ -34,7 +34,7 @@ class ConvGruCellImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d x2h_, h2h_;
+  unet::Conv2d x2h_, h2h_;
 };
 TORCH_MODULE(ConvGruCell);
 
@@ -53,7 +53,7 @@ class ResBlock2dImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv1_, conv2_;
+  unet::Conv2d conv1_, conv2_;
   torch::nn::Sequential shortcut_{nullptr};
 };
 TORCH_MODULE(ResBlock2d);
@@ -64,7 +64,7 @@ struct UnetLevel {
   std::shared_ptr<unet::AttentionBase> attn;
   // Sequential(pixel-unshuffle | nearest x2, conv) between levels, a plain 3x3 conv at the end.
   torch::nn::Sequential resample_seq{nullptr};
-  torch::nn::Conv2d resample_conv{nullptr};
+  unet::Conv2d resample_conv{nullptr};
 
   std::shared_ptr<torch::nn::Module> resample_module() const {
     if (resample_seq) return resample_seq.ptr();
@@ -183,7 +183,7 @@ class TransitionUnetImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d init_conv_{nullptr};
+  unet::Conv2d init_conv_{nullptr};
   unet::PointwiseConv2d final_conv_{nullptr};
   torch::nn::Sequential time_mlp_{nullptr}, external_cond_mlp_{nullptr};
   torch::nn::ModuleList downs_{nullptr}, ups_{nullptr};

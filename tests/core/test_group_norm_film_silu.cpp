@@ -1,7 +1,7 @@
 // The fused silu(FiLM(GroupNorm(x))) node of the U-Net's CPU bf16 path (src/models/group_norm_film_silu.h)
 // against LibTorch's unfused ops computed in double precision: output and every gradient (x, the GroupNorm's
 // weight and bias, FiLM's scale and shift), for fp32 and bf16 inputs, with and without FiLM, for an input far
-// from zero mean, and the same bits for any thread count.
+// from zero mean, in NCHW and channels-last memory, and the same bits for any thread count.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -116,6 +116,74 @@ TEST(GroupNormFilmSilu, SameBitsForAnyThreadCount) {
   at::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one.y, two.y));
   for (size_t i = 0; i < one.grads.size(); ++i) EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i]));
+}
+
+// Channels-last input (the U-Net's bf16 path): the same values, computed along the channels of each pixel,
+// and the output and x's gradient stay channels-last.
+Inputs channels_last(Inputs in) {
+  in.x = in.x.contiguous(torch::MemoryFormat::ChannelsLast);
+  in.grad_out = in.grad_out.contiguous(torch::MemoryFormat::ChannelsLast);
+  return in;
+}
+
+TEST(GroupNormFilmSilu, ChannelsLastFp32MatchesUnfusedOpsInDouble) {
+  const auto in = channels_last(make_inputs(torch::kFloat, true, 0));
+  expect_close(in, 1e-6, 1e-5, 1e-5);
+  const auto got = fused(in, 4);
+  EXPECT_TRUE(got.y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(got.grads[0].is_contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+TEST(GroupNormFilmSilu, ChannelsLastBf16AndFarFromZeroMean) {
+  expect_close(channels_last(make_inputs(torch::kBFloat16, true, 0)), 1e-6, 1e-5, 4e-3);
+  expect_close(channels_last(make_inputs(torch::kFloat, false, 100)), 1e-5, 1e-4, 1e-4);
+}
+
+// More pixels than one block of the per-channel partial sums (64), 32 channels in 8 groups.
+TEST(GroupNormFilmSilu, ChannelsLastLargerShape) {
+  torch::manual_seed(3);
+  Inputs in;
+  in.x = torch::randn({2, 32, 12, 11}).contiguous(torch::MemoryFormat::ChannelsLast);
+  in.weight = torch::randn({32}) * 0.5 + 1;
+  in.bias = torch::randn({32}) * 0.3;
+  in.scale = torch::randn({2, 32, 1, 1}) * 0.4;
+  in.shift = torch::randn({2, 32, 1, 1}) * 0.4;
+  in.grad_out = torch::randn({2, 32, 12, 11});
+  const auto got = fused(in, 8), want = reference(in, 8);
+  EXPECT_LT(relative_error(got.y, want.y), 1e-6);
+  for (size_t i = 0; i < got.grads.size(); ++i) EXPECT_LT(relative_error(got.grads[i], want.grads[i]), 1e-5) << i;
+}
+
+TEST(GroupNormFilmSilu, ChannelsLastSameBitsForAnyThreadCount) {
+  const auto in = channels_last(make_inputs(torch::kBFloat16, true, 0));
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto one = fused(in, 4);
+  at::set_num_threads(2);
+  const auto two = fused(in, 4);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one.y, two.y));
+  for (size_t i = 0; i < one.grads.size(); ++i) EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i]));
+}
+
+// bf16 output (for an output that only feeds a bf16 convolution): the bits of the fp32 output cast to bf16,
+// and the gradients of the fp32-output node for the same upstream gradient.
+TEST(GroupNormFilmSilu, Bf16OutputIsTheCastOfTheFp32Output) {
+  for (const bool cl : {false, true}) {
+    SCOPED_TRACE(cl ? "channels-last" : "NCHW");
+    auto in = make_inputs(torch::kBFloat16, true, 0);
+    if (cl) in = channels_last(in);
+    in.grad_out = in.grad_out.to(torch::kBFloat16);  // what a bf16 convolution's backward hands back
+    auto v = leaves(in, torch::kFloat, /*keep_x_dtype=*/true);
+    const auto y32 = unet::group_norm_film_silu(v[0], v[1], v[2], v[3], v[4], 4, 1e-5);
+    const auto y16 = unet::group_norm_film_silu(v[0], v[1], v[2], v[3], v[4], 4, 1e-5, /*bf16_output=*/true);
+    EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(y16.is_contiguous(torch::MemoryFormat::ChannelsLast), cl);
+    EXPECT_TRUE(torch::equal(y16, y32.to(torch::kBFloat16)));
+    const auto g32 = torch::autograd::grad({y32}, v, {in.grad_out.to(torch::kFloat)});
+    const auto g16 = torch::autograd::grad({y16}, v, {in.grad_out});
+    for (size_t i = 0; i < g32.size(); ++i) EXPECT_TRUE(torch::equal(g32[i], g16[i])) << i;
+  }
 }
 
 TEST(GroupNormFilmSilu, BadGroupsNameTheChannels) {
