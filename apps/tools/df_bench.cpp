@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "../common/tool_main.h"
@@ -66,20 +67,26 @@ int main(int argc, char** argv) {
       if (profile) {
         const auto p = df::profile_ops([&] { trainer.train_step(step++); }, profile_steps);
         const double step_s = window / steps;
-        results["flops_per_step"] = p.flops_total();
-        results["conv_flops_per_step"] = p.flops[0];
-        results["matmul_flops_per_step"] = p.flops[1];
-        results["gflops_per_s"] = p.flops_total() / step_s / 1e9;
+        // The instrumentation sees the calling thread only. With shard threads that thread trains one of
+        // shard_threads equal parts of the step: the step's FLOPs are its FLOPs times shard_threads, and the
+        // time shares are that part's.
+        const double parts = static_cast<double>(std::max<int64_t>(1, options.shard_threads));
+        results["flops_per_step"] = parts * p.flops_total();
+        results["conv_flops_per_step"] = parts * p.flops[0];
+        results["matmul_flops_per_step"] = parts * p.flops[1];
+        results["gflops_per_s"] = results["flops_per_step"] / step_s / 1e9;
         results["op_seconds_per_step"] = p.op_seconds();
         results["share_conv"] = p.share(df::OpClass::Convolution);
         results["share_matmul"] = p.share(df::OpClass::MatrixProduct);
         results["share_other"] = p.share(df::OpClass::Other);
         std::printf("profile: %.3f GFLOP per step (convolutions %.3f, matrix products %.3f) = %.1f GFLOP/s at the "
-                    "median step time\n",
-                    p.flops_total() / 1e9, p.flops[0] / 1e9, p.flops[1] / 1e9, results["gflops_per_s"]);
-        std::printf("profile: op time %.4f s per step (instrumented; the step took %.4f s): convolutions %.1f%%, "
+                    "median step time%s\n",
+                    results["flops_per_step"] / 1e9, results["conv_flops_per_step"] / 1e9,
+                    results["matmul_flops_per_step"] / 1e9, results["gflops_per_s"],
+                    parts > 1 ? " (counted on the calling thread's shard part, times the shard threads)" : "");
+        std::printf("profile: op time %.4f s per step%s (instrumented; the step took %.4f s): convolutions %.1f%%, "
                     "matrix products %.1f%%, other %.1f%%\n",
-                    p.op_seconds(), step_s, 100 * results["share_conv"], 100 * results["share_matmul"],
+                    p.op_seconds(), parts > 1 ? " on the calling thread" : "", step_s, 100 * results["share_conv"], 100 * results["share_matmul"],
                     100 * results["share_other"]);
         for (const auto c : {df::OpClass::Other, df::OpClass::Convolution, df::OpClass::MatrixProduct}) {
           std::printf("profile: largest %s ops (self ms per step):", df::op_class_name(c));

@@ -24,6 +24,13 @@ inline torch::Tensor conv_input(const torch::Tensor& x) {
   return x.to(x.options().dtype(torch::kBFloat16), /*non_blocking=*/false, /*copy=*/false,
               torch::MemoryFormat::ChannelsLast);
 }
+// A parameter in bf16 under CPU autocast, through autocast's per-step cache of the casts of its fp32 leaves
+// (so that ops autocast does not cover, e.g. cat with bf16 activations, stay in bf16, and a view of the
+// parameter is not cast again at every call); unchanged elsewhere.
+inline torch::Tensor cpu_autocast_parameter(const torch::Tensor& p) {
+  if (!p.is_cpu() || !autocast_enabled_for(p)) return p;
+  return at::autocast::cached_cast(torch::kBFloat16, p, c10::DeviceType::CPU);
+}
 inline bool is_channels_last(const torch::Tensor& x) {
   return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
 }
@@ -54,10 +61,10 @@ class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
     if (is_channels_last(x) && autocast_enabled_for(x)) {
       // The bf16 path's channels-last memory is [B, H, W, C]: one matrix product over all pixels, output
-      // channels-last too (fp32 keeps the paths below, and its numerics, for any layout)
+      // channels-last too (fp32 keeps the paths below, and its numerics, for any layout).
       const auto rows = x.permute({0, 2, 3, 1}).reshape({-1, x.size(1)});  // a view
-      const auto w2t = weight.flatten(1).t();                               // [C, O]
-      auto y = bias.defined() ? torch::addmm(bias, rows, w2t) : torch::mm(rows, w2t);
+      const auto w2t = cpu_autocast_parameter(weight).flatten(1).t();      // [C, O]
+      auto y = bias.defined() ? torch::addmm(cpu_autocast_parameter(bias), rows, w2t) : torch::mm(rows, w2t);
       return y.view({b, h, w, weight.size(0)}).permute({0, 3, 1, 2});
     }
     if (!(x.is_cpu() && b < 16 && at::get_num_threads() == 1)) return torch::nn::Conv2dImpl::forward(x);
@@ -187,8 +194,9 @@ class LinearAttention : public AttentionBase {
     auto q = qkv[0].reshape({b, heads_, -1, h * w});  // [B, heads, d, N]
     auto k = qkv[1].reshape({b, heads_, -1, h * w});
     auto v = qkv[2].reshape({b, heads_, -1, h * w});
-    k = torch::cat({mem_kv_[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -1);  // [B, heads, d, M+N]
-    v = torch::cat({mem_kv_[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -1);
+    const auto mem_kv = cpu_autocast_parameter(mem_kv_);  // bf16 with bf16 k, v: cat would promote to fp32
+    k = torch::cat({mem_kv[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -1);  // [B, heads, d, M+N]
+    v = torch::cat({mem_kv[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -1);
     q = q.softmax(-2) * scale_;
     k = k.softmax(-1);
     const auto context = torch::matmul(k, v.transpose(-1, -2));    // [B, heads, d, e]
@@ -224,8 +232,9 @@ class FullAttention : public AttentionBase {
     auto q = qkv[0].reshape({b, heads_, -1, h * w}).transpose(-1, -2);  // [B, heads, N, d]
     auto k = qkv[1].reshape({b, heads_, -1, h * w}).transpose(-1, -2);
     auto v = qkv[2].reshape({b, heads_, -1, h * w}).transpose(-1, -2);
-    k = torch::cat({mem_kv_[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -2);  // [B, heads, M+N, d]
-    v = torch::cat({mem_kv_[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -2);
+    const auto mem_kv = cpu_autocast_parameter(mem_kv_);  // bf16 with bf16 k, v: cat would promote to fp32
+    k = torch::cat({mem_kv[0].unsqueeze(0).expand({b, -1, -1, -1}), k}, -2);  // [B, heads, M+N, d]
+    v = torch::cat({mem_kv[1].unsqueeze(0).expand({b, -1, -1, -1}), v}, -2);
     const auto attn = (torch::matmul(q, k.transpose(-1, -2)) * scale_).softmax(-1);  // [B, heads, N, M+N]
     const auto out = torch::matmul(attn, v);                                         // [B, heads, N, d]
     return to_out_(out.transpose(-1, -2).reshape({b, -1, h, w}));
