@@ -31,7 +31,8 @@ extra_of() {  # a smaller generated dataset for the maze (the same for every run
 [[ $CONFIGS == *video* ]] && bash scripts/fetch_mnist.sh >/dev/null
 
 run() {  # name config precision seed steps -> $RUNS/<name>/metrics.csv
-  local dir="$RUNS/$1" steps=$5
+  local dir="$RUNS/$1" steps=$5 start
+  start=$(date +%s)
   if [[ -f $dir/metrics.csv ]] && (( $(wc -l <"$dir/metrics.csv") > steps )); then return 0; fi
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -41,15 +42,14 @@ run() {  # name config precision seed steps -> $RUNS/<name>/metrics.csv
     --set "training.steps=$steps" --set training.log_every=50 --set training.checkpoint_every=0 \
     --set experiment.threads="$OMP_NUM_THREADS" $(extra_of "${1%%_*}") >"$RUNS/$1.log" 2>&1 ||
     { tail -20 "$RUNS/$1.log"; return 1; }
+  echo $(( $(date +%s) - start )) >"$RUNS/$1.seconds"  # only for a run trained now: a kept run keeps its time
 }
 
 for c in $CONFIGS; do
   for spec in "fp32 0" "bf16 0" "fp32 1"; do
     set -- $spec
     echo "bf16_check: $c $1 seed $2 ($(steps_of "$c") steps)"
-    start=$(date +%s)
     run "${c}_$1_s$2" "$(config_of "$c")" "$1" "$2" "$(steps_of "$c")"
-    echo $(( $(date +%s) - start )) >"$RUNS/${c}_$1_s$2.seconds"
   done
 done
 

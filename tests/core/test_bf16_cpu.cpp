@@ -3,6 +3,7 @@
 // tolerance, the native-bf16 check agrees with the kernel's CPU flags, and fp16 on a CPU is refused clearly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -126,32 +127,49 @@ TEST(Bf16Cpu, ResMlpLossFollowsFp32) {
 }
 
 // One U-Net step under CPU bf16 autocast (channels-last bf16 convolutions, the fused group norm, 1x1
-// convolutions as matrix products) against the same step in fp32: the output and the input gradients agree
-// to bf16 precision (about 8 significant bits per op, over some 20 layers: 5% of the largest magnitude).
+// convolutions as matrix products) against the same step in fp32, for 8 initialisations. The output agrees
+// to bf16 precision (8 significant bits per op over some 20 layers: within 3% of its largest magnitude for
+// every seed). The input gradients are judged statistically: a few seeds flip the sign of a near-zero
+// pre-activation (ReLU, SiLU's slope) somewhere and so move single gradient entries by up to about 40% of
+// the largest one (measured over 20 seeds, in bf16 before and after the channels-last path alike), so each
+// gradient's direction must agree (cosine similarity above 0.98; 0.995 the smallest measured) and the
+// median over seeds of the largest entry-wise error must stay below 8% (about 2% measured).
 TEST(Bf16Cpu, UnetStepFollowsFp32) {
-  auto model = square_model(3);
-  auto& denoiser = model->denoiser();
-  torch::manual_seed(4);
-  const auto z = torch::randn({3, 4, 8, 8}), x = torch::randn({3, 1, 8, 8});
-  const auto levels = torch::tensor({5, 300, 900}, torch::kLong);
-  const auto gy = torch::randn({3, 1, 8, 8});
-  auto run = [&](bool bf16) {
-    const auto zl = z.clone().requires_grad_(true), xl = x.clone().requires_grad_(true);
-    torch::Tensor out;
-    {
-      AutocastGuard guard(torch::kCPU, torch::kBFloat16, bf16);
-      out = denoiser.step(zl, xl, levels, {}).out;
+  std::vector<double> z_errors, x_errors;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto model = square_model(seed);
+    auto& denoiser = model->denoiser();
+    const auto z = torch::randn({3, 4, 8, 8}), x = torch::randn({3, 1, 8, 8});
+    const auto levels = torch::tensor({5, 300, 900}, torch::kLong);
+    const auto gy = torch::randn({3, 1, 8, 8});
+    auto run = [&](bool bf16) {
+      const auto zl = z.clone().requires_grad_(true), xl = x.clone().requires_grad_(true);
+      torch::Tensor out;
+      {
+        AutocastGuard guard(torch::kCPU, torch::kBFloat16, bf16);
+        out = denoiser.step(zl, xl, levels, {}).out;
+      }
+      EXPECT_EQ(out.scalar_type(), bf16 ? torch::kBFloat16 : torch::kFloat);
+      const auto grads = torch::autograd::grad({out.to(torch::kFloat)}, {zl, xl}, {gy});
+      return std::vector<torch::Tensor>{out.to(torch::kFloat).contiguous(), grads[0], grads[1]};
+    };
+    const auto fp32 = run(false), bf16 = run(true);
+    std::vector<double> errors;
+    for (size_t i = 0; i < fp32.size(); ++i) {
+      const double scale = fp32[i].abs().max().item<double>();
+      ASSERT_GT(scale, 0) << i;
+      errors.push_back((bf16[i] - fp32[i]).abs().max().item<double>() / scale);
+      EXPECT_GT(torch::cosine_similarity(bf16[i].flatten(), fp32[i].flatten(), 0).item<double>(), 0.98)
+          << "output / z grad / x grad: " << i;
     }
-    EXPECT_EQ(out.scalar_type(), bf16 ? torch::kBFloat16 : torch::kFloat);
-    const auto grads = torch::autograd::grad({out.to(torch::kFloat)}, {zl, xl}, {gy});
-    return std::vector<torch::Tensor>{out.to(torch::kFloat).contiguous(), grads[0], grads[1]};
-  };
-  const auto fp32 = run(false), bf16 = run(true);
-  for (size_t i = 0; i < fp32.size(); ++i) {
-    const double scale = fp32[i].abs().max().item<double>();
-    ASSERT_GT(scale, 0) << i;
-    EXPECT_LT((bf16[i] - fp32[i]).abs().max().item<double>(), 0.05 * scale) << "output / z grad / x grad: " << i;
-    EXPECT_GT(torch::cosine_similarity(bf16[i].flatten(), fp32[i].flatten(), 0).item<double>(), 0.999) << i;
+    EXPECT_LT(errors[0], 0.03);
+    z_errors.push_back(errors[1]);
+    x_errors.push_back(errors[2]);
+  }
+  for (auto* errors : {&z_errors, &x_errors}) {
+    std::sort(errors->begin(), errors->end());
+    EXPECT_LT(0.5 * ((*errors)[3] + (*errors)[4]), 0.08);
   }
 }
 
