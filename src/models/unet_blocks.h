@@ -10,6 +10,7 @@
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "group_norm_film_silu.h"
+#include "rms_norm_channels.h"
 
 namespace df::unet {
 
@@ -81,18 +82,23 @@ TORCH_MODULE(PointwiseConv2d);
 // RMSNorm over channels: normalize(x, dim=1) * g * sqrt(C). Parameter "g" [1, C, 1, 1]. Written as
 // x * rsqrt(max(sum_c x^2, eps^2)), which is normalize's x / max(||x||, eps): LibTorch's norm over the
 // strided channel axis cost more than the rest of the block on the CPU.
+// On the CPU bf16 path one fused node (rms_norm_channels.h); output_feeds_conv: the output is only a
+// convolution's input (the attention's norm before to_qkv), handed over in bf16 there.
 class RMSNormImpl : public torch::nn::Module {
  public:
-  explicit RMSNormImpl(int64_t channels)
+  explicit RMSNormImpl(int64_t channels, bool output_feeds_conv = false)
       : scale_(std::sqrt(static_cast<double>(channels))),
+        output_feeds_conv_(output_feeds_conv),
         g_(register_parameter("g", torch::ones({1, channels, 1, 1}))) {}
   torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W]
+    if (x.is_cpu() && x.dim() == 4 && autocast_enabled_for(x)) return rms_norm_channels(x, g_, output_feeds_conv_);
     const auto inverse_norm = (x * x).sum(1, /*keepdim=*/true).clamp_min(1e-24).rsqrt();  // [B, 1, H, W]
     return x * inverse_norm * (g_ * scale_);
   }
 
  private:
   double scale_;
+  bool output_feeds_conv_;
   torch::Tensor g_;
 };
 TORCH_MODULE(RMSNorm);
@@ -182,7 +188,7 @@ class LinearAttention : public AttentionBase {
   LinearAttention(int64_t dim, int64_t heads, int64_t dim_head, int64_t num_mem_kv)
       : heads_(heads), scale_(1.0 / std::sqrt(static_cast<double>(dim_head))) {
     const int64_t hidden = heads * dim_head;
-    norm_ = register_module("norm", RMSNorm(dim));
+    norm_ = register_module("norm", RMSNorm(dim, /*output_feeds_conv=*/true));
     mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, dim_head, num_mem_kv}));
     to_qkv_ = register_module("to_qkv", PointwiseConv2d(dim, 3 * hidden, /*bias=*/false));
     to_out_ = register_module("to_out", torch::nn::Sequential(PointwiseConv2d(hidden, dim), RMSNorm(dim)));
@@ -220,7 +226,7 @@ class FullAttention : public AttentionBase {
   FullAttention(int64_t dim, int64_t heads, int64_t dim_head, int64_t num_mem_kv)
       : heads_(heads), scale_(1.0 / std::sqrt(static_cast<double>(dim_head))) {
     const int64_t hidden = heads * dim_head;
-    norm_ = register_module("norm", RMSNorm(dim));
+    norm_ = register_module("norm", RMSNorm(dim, /*output_feeds_conv=*/true));
     mem_kv_ = register_parameter("mem_kv", torch::randn({2, heads, num_mem_kv, dim_head}));
     to_qkv_ = register_module("to_qkv", PointwiseConv2d(dim, 3 * hidden, /*bias=*/false));
     to_out_ = register_module("to_out", PointwiseConv2d(hidden, dim));
