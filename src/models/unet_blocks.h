@@ -162,9 +162,11 @@ class ResnetBlockImpl : public torch::nn::Module {
   // x [B, dim, H, W], t [B, time_dim] -> [B, dim_out, H, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
     const auto ss = mlp_->forward(t).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);  // 2 x [B, dim_out, 1, 1]
-    auto h = block1_(x, ss[0], ss[1]);
+    // With a 1x1 res_conv, x feeds two convolutions: cast once for both on the CPU bf16 path (a no-op elsewhere).
+    const auto x_conv = res_conv_ ? conv_input(x) : x;
+    auto h = block1_(x_conv, ss[0], ss[1]);
     h = block2_(h);
-    return h + (res_conv_ ? res_conv_(x) : x);
+    return h + (res_conv_ ? res_conv_(x_conv) : x);
   }
 
  private:
