@@ -105,9 +105,9 @@ if [ "$TINY" = 1 ]; then
   WITHIN_BATCH=2
 fi
 
-STEPS_SET=()
-[ -n "${STEPS:-}" ] && STEPS_SET=(--set "training.steps=$STEPS")
-for kv in ${TRAIN_SET:-}; do STEPS_SET+=(--set "$kv"); done
+OVERRIDE_SET=()
+[ -n "${STEPS:-}" ] && OVERRIDE_SET=(--set "training.steps=$STEPS")
+for kv in ${TRAIN_SET:-}; do OVERRIDE_SET+=(--set "$kv"); done
 
 mkdir -p "$RUNS"
 if [ -n "$FROM_WEIGHTS" ]; then
@@ -135,7 +135,7 @@ else
   train() {  # model -> $RUNS/<model>/{checkpoint.pt, train.log, train_seconds.txt, train_commit.txt}
     local m=$1 dir="$RUNS/$1"
     local cmd=("$TRAIN" --config "$(config_of "$m")" --run-dir "$dir" ${TINY_SET[@]+"${TINY_SET[@]}"}
-               ${STEPS_SET[@]+"${STEPS_SET[@]}"})
+               ${OVERRIDE_SET[@]+"${OVERRIDE_SET[@]}"})
     mkdir -p "$dir"
     # A run still training in the background (e.g. started by hand, as video_mnist1/df was) is not started twice.
     if pgrep -f -- "--run-dir $dir( |\$)" > /dev/null; then
