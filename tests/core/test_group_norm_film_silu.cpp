@@ -106,8 +106,7 @@ TEST(GroupNormFilmSilu, Bf16InputMatchesUnfusedOpsInDouble) {
 
 // Each (sample, group) block is computed by one thread in a fixed order, and the batch sums after the
 // parallel loop: the bits do not depend on the thread count.
-TEST(GroupNormFilmSilu, SameBitsForAnyThreadCount) {
-  const auto in = make_inputs(torch::kFloat, true, 0);
+void expect_same_bits_at_one_and_two_threads(const Inputs& in) {
   const int threads = at::get_num_threads();
   at::set_num_threads(1);
   const auto one = fused(in, 4);
@@ -116,6 +115,10 @@ TEST(GroupNormFilmSilu, SameBitsForAnyThreadCount) {
   at::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one.y, two.y));
   for (size_t i = 0; i < one.grads.size(); ++i) EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i]));
+}
+
+TEST(GroupNormFilmSilu, SameBitsForAnyThreadCount) {
+  expect_same_bits_at_one_and_two_threads(make_inputs(torch::kFloat, true, 0));
 }
 
 // Channels-last input (the U-Net's bf16 path): the same values, computed along the channels of each pixel,
@@ -155,15 +158,7 @@ TEST(GroupNormFilmSilu, ChannelsLastLargerShape) {
 }
 
 TEST(GroupNormFilmSilu, ChannelsLastSameBitsForAnyThreadCount) {
-  const auto in = channels_last(make_inputs(torch::kBFloat16, true, 0));
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const auto one = fused(in, 4);
-  at::set_num_threads(2);
-  const auto two = fused(in, 4);
-  at::set_num_threads(threads);
-  EXPECT_TRUE(torch::equal(one.y, two.y));
-  for (size_t i = 0; i < one.grads.size(); ++i) EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i]));
+  expect_same_bits_at_one_and_two_threads(channels_last(make_inputs(torch::kBFloat16, true, 0)));
 }
 
 // bf16 output (for an output that only feeds a bf16 convolution): the bits of the fp32 output cast to bf16,
