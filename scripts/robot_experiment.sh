@@ -48,9 +48,9 @@
 # Environment: BUILD (default build), RUNS, ARCHIVE, REPORT (default docs/results/robot.md), SEEDS, EPISODES
 # (100), VAL_EPISODES (50), CHANCE_EPISODES (400), TEST_SEED (1000), VAL_SEED (500000), KS ("100 300 600"),
 # CORRUPTION_SEEDS (the seeds that also run the corruption grid; default SEEDS), STEPS (training steps, default
-# the config's), ONLY (space-separated model names of the state grid to run: df
-# tf dp ctl; default all), STATE_SET (key=value overrides of every state model, below). One process at a
-# time, one thread, niced.
+# the config's), ONLY (space-separated model names of the state grid to run: df tf dp ctl; default all),
+# STATE_SET (key=value overrides of every state model, below), PIXEL_SET (of the pixel models, below). One
+# process at a time, one thread (unless PIXEL_SET says otherwise), niced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-state}
@@ -71,6 +71,11 @@ ONLY=${ONLY:-df tf dp ctl}
 # archive compares resolved configurations).
 STATE_SET_ARGS=()
 for kv in ${STATE_SET:-}; do STATE_SET_ARGS+=(--set "$kv"); done
+# PIXEL_SET: "key=value ..." overrides for the three pixel trainings, recorded in their train commands: e.g.
+# "training.precision=bf16 training.data_shards=2 training.shard_threads=2 experiment.threads=2" trains the
+# U-Net in bf16 on two threads (docs/results/bf16.md). Like STEPS, set it when a pixel run starts.
+PIXEL_SET_ARGS=()
+for kv in ${PIXEL_SET:-}; do PIXEL_SET_ARGS+=(--set "$kv"); done
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # OpenBLAS's widest kernels even where the environment pins OPENBLAS_CORETYPE=Haswell (df/core/blas_kernels.h)
 export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
@@ -377,7 +382,7 @@ pixels() {
   demos "$config" "$run/demos"
   # Hours per model: a checkpoint every 10 minutes of wall time too, so a session that ends loses little (set
   # here, not in the config, which is an input of every archived robot run).
-  local shared_args=(--set robot.demo_dir="$run/demos" --set training.checkpoint_minutes=10)
+  local shared_args=(--set robot.demo_dir="$run/demos" --set training.checkpoint_minutes=10 "${PIXEL_SET_ARGS[@]}")
   train "$run/df" "$config" "${shared_args[@]}"
   train "$run/tf" "$config" "${shared_args[@]}" --set diffusion.training_noise=teacher_forcing
   train "$run/dp" "$config" "${shared_args[@]}" --set robot.window=2 --set robot.window_until=expert_done

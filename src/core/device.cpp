@@ -1,6 +1,7 @@
 #include "df/core/device.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <sched.h>
 #include <torch/cuda.h>
 
@@ -89,10 +90,21 @@ IntraOpThreadsGuard::~IntraOpThreadsGuard() {
   if (previous_ > 0) at::set_num_threads(previous_);
 }
 
+std::string host_malloc() {
+  Dl_info info{};
+  void* fn = dlsym(RTLD_DEFAULT, "malloc");
+  if (!fn || !dladdr(fn, &info) || !info.dli_fname) return "unknown";
+  const std::string file = info.dli_fname;
+  if (file.find("tcmalloc") != std::string::npos) return "tcmalloc";
+  if (file.find("libc.so") != std::string::npos) return "glibc";
+  return file.substr(file.find_last_of('/') + 1);
+}
+
 bool tune_host_allocator() {
 #ifdef __GLIBC__
   const char* keep = std::getenv("DF_DEFAULT_MALLOC");
   if (keep && std::string(keep) == "1") return false;
+  if (host_malloc() != "glibc") return false;
   // Fixed thresholds (setting them turns glibc's dynamic threshold off): blocks below 64 MiB come from the
   // heap and stay there for reuse; the heap top is given back only past 512 MiB free.
   return mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1;

@@ -101,8 +101,9 @@ torch::Device setup_runtime(const Config& config) {
   const auto device = resolve_device(config.get_string("experiment.device"));
   const int threads = configure_cpu_threads(config.get_int("experiment.threads"));
   const bool tuned = tune_host_allocator();
-  spdlog::info("device {}, {} CPU thread{}{}; {}", describe_device(device), threads, threads == 1 ? "" : "s",
-               tuned ? ", heap kept for large tensors" : "", describe_blas_kernels());
+  spdlog::info("device {}, {} CPU thread{}; malloc: {}{}; {}", describe_device(device), threads,
+               threads == 1 ? "" : "s", host_malloc(), tuned ? ", heap kept for large tensors" : "",
+               describe_blas_kernels());
   return device;
 }
 

@@ -27,7 +27,7 @@ TEST(Device, HostAllocatorTuningCanBeTurnedOffAndKeepsResults) {
   EXPECT_FALSE(tune_host_allocator());
   ::unsetenv("DF_DEFAULT_MALLOC");
 #ifdef __GLIBC__
-  EXPECT_TRUE(tune_host_allocator());
+  EXPECT_EQ(tune_host_allocator(), host_malloc() == "glibc");  // mallopt is glibc's
 #else
   EXPECT_FALSE(tune_host_allocator());
 #endif
@@ -36,6 +36,18 @@ TEST(Device, HostAllocatorTuningCanBeTurnedOffAndKeepsResults) {
     const auto a = torch::full({1024, 1024}, static_cast<float>(i));
     EXPECT_EQ(a.sum().item<double>(), 1024.0 * 1024.0 * i);
   }
+}
+
+// Built with tcmalloc (CMake DF_MALLOC, found): it must be the malloc the process runs on, not merely linked.
+// A link line that drops it (--as-needed) or resolves malloc to libc first fails here.
+TEST(Device, HostMallocIsTheOneLinked) {
+  const std::string name = host_malloc();
+#ifdef DF_LINKS_TCMALLOC
+  EXPECT_EQ(name, "tcmalloc");
+#else
+  EXPECT_NE(name, "tcmalloc");
+#endif
+  EXPECT_NE(name, "unknown");
 }
 
 }  // namespace

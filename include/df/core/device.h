@@ -47,6 +47,13 @@ class IntraOpThreadsGuard {
 // 512 MiB. The tools call it at start-up (setup_runtime); a program of its own may call
 // it before its first allocation. No-op without glibc or when DF_DEFAULT_MALLOC=1. Returns whether it
 // changed the settings.
+// Under tcmalloc (host_malloc()) it changes nothing and returns false: mallopt is glibc's.
 bool tune_host_allocator();
+
+// The malloc this process runs on, from the library that defines `malloc`: "tcmalloc" when the executable is
+// linked with gperftools' tcmalloc_minimal (CMake option DF_MALLOC, the default where the library is found:
+// its per-thread caches serve the many small allocations of a CPU training step faster than glibc;
+// docs/results/malloc.md), "glibc", or the file name of whichever other library defines it.
+std::string host_malloc();
 
 }  // namespace df
