@@ -22,14 +22,10 @@ tcmalloc=build/apps/tools/df_bench
 log=$("$tcmalloc" --config configs/tiny_video.yaml --steps 1 --repeats 1 --warmup 0 2>&1 | grep -m1 'malloc:' || true)
 [[ $log == *"malloc: tcmalloc"* ]] || { echo "malloc_bench: $tcmalloc does not run on tcmalloc ($log)"; exit 1; }
 
-# The glibc twin: build's link command for df_bench without the tcmalloc library.
+# The glibc twin: build's df_bench relinked without the tcmalloc library.
+source scripts/lib/glibc_twin.sh
 glibc=build/malloc_bench/df_bench_glibc
-mkdir -p build/malloc_bench
-link=$(cd build && ninja -t commands apps/tools/df_bench | tail -1)
-link=${link/-Wl,--push-state,--no-as-needed/}
-link=$(sed -E 's# [^ ]*libtcmalloc_minimal[^ ]*# #; s#-Wl,--pop-state##; s# -o apps/tools/df_bench # -o malloc_bench/df_bench_glibc #' <<<"$link")
-(cd build && eval "$link")
-if ldd "$glibc" | grep -q tcmalloc; then echo "malloc_bench: $glibc still links tcmalloc"; exit 1; fi
+glibc_twin "$glibc"
 
 video=(--config configs/video_mnist_cpu.yaml)
 robot=(--config configs/robot_swap_cpu.yaml --set robot.demos=4 --set robot.demo_dir=runs/malloc_bench/robot_demos_4)
@@ -63,6 +59,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
+# Where the glibc twin's video step spends its time in malloc and free: the share of perf samples in glibc's
+# allocator symbols, recorded after start-up (the digits' loading) over about 50 steps. Needs perf (linux-perf).
+malloc_share="not measured (perf is not installed)"
+if command -v perf >/dev/null; then
+  perf record -q -D 6000 -F 999 -o runs/malloc_bench/perf.data "$glibc" "${video[@]}" "${shards[@]}" \
+    --set "experiment.threads=$THREADS" --steps 10 --repeats 5 --warmup 2 >/dev/null 2>&1 || true
+  malloc_share=$(perf report -i runs/malloc_bench/perf.data --no-children --sort dso,symbol --stdio 2>/dev/null |
+    awk '$2 ~ /^libc\.so/ && $4 ~ /^(_int_malloc|_int_free|malloc|malloc_consolidate|unlink_chunk|_mid_memalign|cfree|free|__libc_malloc|__libc_free|tcache)/ { s += $1 }
+         END { printf "%.0f%%", s }')
+fi
+
 commit=$(git rev-parse --short=10 HEAD)
 dirty=""
 if git status --porcelain --untracked-files=no | grep -q .; then dirty=" (with uncommitted changes)"; fi
@@ -95,8 +102,9 @@ PY
   echo
   echo "Why: a CPU training step of these models builds an autograd graph of thousands of nodes and frees it"
   echo "again, on two threads (shard threads), and oneDNN creates descriptors for every convolution call; with"
-  echo "glibc 13% of the samples of a \`perf record\` of the video step (bf16, shard threads) fell in malloc and free"
-  echo "(\`_int_malloc\`, \`_int_free\`, \`malloc_consolidate\`). tcmalloc serves those from per-thread caches. The"
+  echo "glibc $malloc_share of the samples of a \`perf record\` of the video step (bf16, shard threads; this script,"
+  echo "\`runs/malloc_bench/perf.data\`) fall in malloc and free (\`_int_malloc\`, \`_int_free\`, \`malloc_consolidate\`,"
+  echo "\`unlink_chunk\`, ...). tcmalloc serves those from per-thread caches. The"
   echo "maze-large step allocates a few large buffers, which the glibc heap settings already keep on the heap; it"
   echo "gains least. Numbers are unchanged by the malloc (\`df_fingerprint\` is the same with both)."
 } >"$OUT"

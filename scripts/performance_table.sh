@@ -14,8 +14,8 @@
 #  3. df_bench --sampling of the current build: plan latency at batch 1 and 32 (guided, MCG), the time-series
 #     forecast of every test window with 100 samples, Moving MNIST rollouts (frames/s; fetches the digits);
 #  4. what the training-step fix was: the maze-large step with glibc's default allocator, with large blocks
-#     kept on glibc's heap (df::tune_host_allocator; both from the current tree built with -DDF_MALLOC=system
-#     into build-glibc) and with tcmalloc (./build, as linked by default), and the authors' step under the
+#     kept on glibc's heap (df::tune_host_allocator; both from build's df_bench relinked without tcmalloc,
+#     scripts/lib/glibc_twin.sh) and with tcmalloc (as built by default), and the authors' step under the
 #     same three allocators (environment: glibc's settings, LD_PRELOAD);
 #  5. the convolutional models (U-Net + ConvGRU: video_mnist_cpu, robot_swap_cpu): training step before the
 #     training-speed work (CONV_BEFORE, default fbd6c5a, built with the step profiler added) and after, fp32
@@ -152,19 +152,16 @@ PY
 cores=$(cores_rows build)
 
 # ---- 4. the allocator: glibc's default, large blocks kept on its heap, and tcmalloc ----
-# glibc's rows come from the current tree built with -DDF_MALLOC=system into build-glibc (df_bench only).
-if [[ ! -x build-glibc/apps/tools/df_bench ]]; then
-  # shellcheck disable=SC2046
-  cmake -S . -B build-glibc -G Ninja -DCMAKE_BUILD_TYPE=Release -DDF_MALLOC=system -DDF_BUILD_TESTS=OFF \
-    $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
-  cmake --build build-glibc --target df_bench -j"$(nproc)" >/dev/null
-fi
+# glibc's rows come from build's df_bench relinked without tcmalloc (scripts/lib/glibc_twin.sh).
+source scripts/lib/glibc_twin.sh
+glibc_bench=build/performance/df_bench_glibc
+glibc_twin "$glibc_bench"
 tcmalloc_lib=$(sed -n 's/^DF_TCMALLOC_LIBRARY:FILEPATH=//p' build/CMakeCache.txt)
 if [[ $tcmalloc_lib == *NOTFOUND* || $(sed -n 's/^DF_MALLOC:STRING=//p' build/CMakeCache.txt) == system ]]; then
   tcmalloc_lib=""
 fi
-large_step() {  # build, DF_DEFAULT_MALLOC value -> seconds per maze-large training step (ours)
-  DF_DEFAULT_MALLOC=$2 "$1/apps/tools/df_bench" --config configs/bench_maze_model.yaml --set training.batch_size=64 \
+large_step() {  # df_bench, DF_DEFAULT_MALLOC value -> seconds per maze-large training step (ours)
+  DF_DEFAULT_MALLOC=$2 "$1" --config configs/bench_maze_model.yaml --set training.batch_size=64 \
     --set model.network_size=32 --set compositional.trajectory_length=2400 --set compositional.window=2400 \
     --steps 2 --repeats 3 --warmup 1 2>/dev/null | sed -n 's/.*(\([0-9.]*\) s\/step.*/\1/p'
 }
@@ -181,13 +178,13 @@ step = ab.train_step_fn(model, opt, torch.cuda.amp.GradScaler(enabled=False), xs
 print("%.3f" % ab.timed(step, reps=3, warm=1))
 PY
 }
-ours_default=$(large_step build-glibc 1)
-ours_tuned=$(large_step build-glibc 0)
+ours_default=$(large_step "$glibc_bench" 1)
+ours_tuned=$(large_step "$glibc_bench" 0)
 authors_default=$(authors_large_step)
 authors_tuned=$(authors_large_step MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=536870912)
 ours_tcmalloc=n/a authors_tcmalloc=n/a
 if [[ -n $tcmalloc_lib ]]; then
-  ours_tcmalloc=$(large_step build 0)
+  ours_tcmalloc=$(large_step build/apps/tools/df_bench 0)
   authors_tcmalloc=$(authors_large_step LD_PRELOAD="$tcmalloc_lib")
 fi
 
@@ -266,7 +263,7 @@ for k, v in d.items():
   echo "weight-gradient products \`mm [1024,64] x [64,1024]\` and the gradient sums \`add [1024,1024]\`, far above"
   echo "their arithmetic cost: every per-step 4 MiB gradient buffer was a fresh mmap that page-faults on its"
   echo "first write, because glibc serves blocks above its (dynamic) threshold by mmap and unmaps them on free."
-  echo "Built on glibc's malloc (\`-DDF_MALLOC=system\`), the tools keep such blocks on the heap"
+  echo "On glibc's malloc (\`-DDF_MALLOC=system\`; here build's \`df_bench\` relinked without tcmalloc), the tools keep such blocks on the heap"
   echo "(\`df::tune_host_allocator\`: M_MMAP_THRESHOLD 64 MiB, M_TRIM_THRESHOLD 512 MiB; \`DF_DEFAULT_MALLOC=1\`"
   echo "turns it off). By default they are linked with tcmalloc, whose per-thread caches also serve the tens of"
   echo "thousands of small allocations of a step (autograd nodes, oneDNN descriptors). The same settings and the"
@@ -277,7 +274,6 @@ for k, v in d.items():
   echo "|---|---|---|---|"
   echo "| glibc default (what each program does on its own before this change) | $ours_default | $authors_default | $(/usr/bin/python3 -c "print('%.2fx' % ($authors_default / $ours_default))" 2>/dev/null || echo n/a) |"
   echo "| large blocks kept on the heap (ours: built in; authors: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_) | $ours_tuned | $authors_tuned | $(/usr/bin/python3 -c "print('%.2fx' % ($authors_tuned / $ours_tuned))" 2>/dev/null || echo n/a) |"
-  echo
   echo "| tcmalloc (ours: linked by default, CMake DF_MALLOC; authors: LD_PRELOAD) | $ours_tcmalloc | $authors_tcmalloc | $(/usr/bin/python3 -c "print('%.2fx' % ($authors_tcmalloc / $ours_tcmalloc))" 2>/dev/null || echo n/a) |"
   echo
   ours_as_built=$ours_tcmalloc
