@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   int steps = 10, repeats = 5, warmup = 3;
   bool sampling = false, no_train = false, profile = false;
   int profile_steps = 3;
+  int profile_detail = 0;
   cli.add_option("--config", config_file, "YAML config")->required();
   cli.add_option("--set", overrides, "override a key (repeatable)");
   cli.add_option("--steps", steps, "training steps per timed window");
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-train", no_train, "skip the training-step benchmark");
   cli.add_flag("--profile", profile, "FLOPs, GFLOP/s and time by op class of the training step");
   cli.add_option("--profile-steps", profile_steps, "training steps profiled (after the timed windows)");
+  cli.add_option("--profile-detail", profile_detail,
+                 "with --profile: the N largest ops by call site (parent op, input sizes and dtypes)");
   cli.add_option("--json", json_file, "write the results as JSON");
   CLI11_PARSE(cli, argc, argv);
   return df::app::run_tool([&] {
@@ -92,6 +95,11 @@ int main(int argc, char** argv) {
           std::printf("profile: largest %s ops (self ms per step):", df::op_class_name(c));
           for (const auto& [name, sec] : p.top_ops(c, 8)) std::printf(" %s %.1f;", name.c_str(), 1e3 * sec);
           std::printf("\n");
+        }
+        if (profile_detail > 0) {
+          std::printf("profile: largest call sites (self ms in one step timed with its inputs recorded):\n");
+          for (const auto& [site, sec] : p.top_detailed_ops(static_cast<size_t>(profile_detail)))
+            std::printf("  %7.2f ms %5d calls  %s\n", 1e3 * sec, p.detailed_calls.at(site), site.c_str());
         }
       }
     }

@@ -102,6 +102,7 @@ double op_flops(const std::string& name, c10::ArrayRef<const c10::IValue> in) {
 
 struct Frame {
   std::string name;
+  std::string detail;  // "parent > name [inputs]" in the pass that records inputs
   std::chrono::steady_clock::time_point start;
   double child_seconds = 0;
   OpClass effective = OpClass::Other;
@@ -136,6 +137,24 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
       }
     }
   }
+  if (active->count_flops && fn.needsInputs()) {
+    f.detail = (active->stack.empty() ? std::string("-") : active->stack.back().name) + " > " + f.name + " [";
+    bool first = true;
+    for (const auto& v : fn.inputs()) {
+      if (!v.isTensor()) continue;
+      const auto& t = v.toTensor();
+      f.detail += first ? "" : ", ";
+      first = false;
+      if (!t.defined()) {
+        f.detail += "undef";
+        continue;
+      }
+      f.detail += c10::toString(t.scalar_type());
+      f.detail += c10::str(t.sizes());
+      if (t.dim() == 4 && !t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast)) f.detail += "cl";
+    }
+    f.detail += "]";
+  }
   f.start = std::chrono::steady_clock::now();
   active->stack.push_back(std::move(f));
   return nullptr;
@@ -151,6 +170,10 @@ void on_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) {
   if (!active->stack.empty()) active->stack.back().child_seconds += total;
   active->totals.seconds[static_cast<int>(f.effective)] += self;
   active->totals.self_seconds[static_cast<int>(f.effective)][f.name] += self;
+  if (!f.detail.empty()) {
+    active->totals.detailed_self_seconds[f.detail] += self;
+    ++active->totals.detailed_calls[f.detail];
+  }
 }
 
 }  // namespace
@@ -179,6 +202,19 @@ OpClass classify_op(const std::string& name) {
     if (starts_with(key, "aten::") ? name == key : starts_with(lower, p)) return OpClass::MatrixProduct;
   }
   return OpClass::Other;
+}
+
+namespace {
+std::vector<std::pair<std::string, double>> largest(const std::map<std::string, double>& by_name, size_t n) {
+  std::vector<std::pair<std::string, double>> ops(by_name.begin(), by_name.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ops.size() > n) ops.resize(n);
+  return ops;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, double>> OpProfile::top_detailed_ops(size_t n) const {
+  return largest(detailed_self_seconds, n);
 }
 
 std::vector<std::pair<std::string, double>> OpProfile::top_ops(OpClass c, size_t n) const {
@@ -225,6 +261,8 @@ OpProfile profile_ops(const std::function<void()>& fn, int calls) {
     for (auto& [name, s] : by_name) s /= calls;
   result.flops = counter.totals.flops;
   result.op_flops = counter.totals.op_flops;
+  result.detailed_self_seconds = counter.totals.detailed_self_seconds;
+  result.detailed_calls = counter.totals.detailed_calls;
   return result;
 }
 

@@ -67,6 +67,26 @@ TEST(StepProfile, TimeIsSplitByClassAndSumsToTheOpTime) {
   EXPECT_TRUE(tanh_found);
 }
 
+TEST(StepProfile, CallSitesNameParentShapesAndCounts) {
+  const auto a = torch::randn({2, 3}), b = torch::randn({3, 4});
+  const auto cl = torch::randn({1, 3, 2, 2}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto p = df::profile_ops(
+      [&] {
+        torch::NoGradGuard no_grad;
+        for (int i = 0; i < 3; ++i) torch::mm(a, b);  // top level: parent "-"
+        torch::matmul(a, b);                          // matmul calls mm: parent "aten::matmul"
+        torch::tanh(cl);
+      },
+      1);
+  EXPECT_EQ(p.detailed_calls.at("- > aten::mm [Float[2, 3], Float[3, 4]]"), 3);
+  EXPECT_EQ(p.detailed_calls.at("aten::matmul > aten::mm [Float[2, 3], Float[3, 4]]"), 1);
+  EXPECT_EQ(p.detailed_calls.at("- > aten::tanh [Float[1, 3, 2, 2]cl]"), 1);  // channels-last marked
+  EXPECT_EQ(p.detailed_calls.size(), p.detailed_self_seconds.size());
+  const auto top = p.top_detailed_ops(1);
+  ASSERT_EQ(top.size(), 1u);
+  for (const auto& [site, seconds] : p.detailed_self_seconds) EXPECT_LE(seconds, top[0].second);
+}
+
 TEST(StepProfile, Classification) {
   EXPECT_EQ(df::classify_op("aten::convolution_backward"), df::OpClass::Convolution);
   EXPECT_EQ(df::classify_op("aten::mkldnn_convolution"), df::OpClass::Convolution);

@@ -30,12 +30,17 @@ struct OpProfile {
   std::array<double, 3> seconds{};  // self time of the ops of each class (op time, instrumentation included)
   std::array<std::map<std::string, double>, 3> self_seconds;  // by class, per op name, per call
   std::map<std::string, double> op_flops;      // per counted op name (aten::convolution, aten::mm, ...), per call
+  // Self seconds of the one call timed with its inputs recorded (slower: the instrumentation copies them), by
+  // "parent > op [input sizes and dtypes]", for finding which call sites of an op cost the time.
+  std::map<std::string, double> detailed_self_seconds;
+  std::map<std::string, int> detailed_calls;  // how many times each of those ran in that call
 
   double flops_total() const { return flops[0] + flops[1]; }
   double op_seconds() const { return seconds[0] + seconds[1] + seconds[2]; }
   double share(OpClass c) const { return op_seconds() > 0 ? seconds[static_cast<int>(c)] / op_seconds() : 0.0; }
   // The n ops of a class with the largest self time per call.
   std::vector<std::pair<std::string, double>> top_ops(OpClass c, size_t n = 8) const;
+  std::vector<std::pair<std::string, double>> top_detailed_ops(size_t n = 30) const;
 };
 
 // Runs `fn` `calls` times on this thread with the op instrumentation on and returns the totals per call.
