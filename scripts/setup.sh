@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   libtorch-dev libopenblas0-openmp            # LibTorch 1.13 (CPU) on OpenBLAS, not reference BLAS
   libtcmalloc-minimal4                        # the executables' malloc (CMake DF_MALLOC): a faster CPU step
+  libdnnl-dev                                 # oneDNN's headers (LibTorch's own libdnnl): CPU bf16 convolutions
   libgloo-dev                                 # Gloo's headers: c10d's Gloo backend (multi-process training)
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libarchive-dev rapidjson-dev                # GluonTS archives, .npz (zip) files of the video datasets, JSON lines

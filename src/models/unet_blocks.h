@@ -10,6 +10,7 @@
 #include "df/core/compat.h"
 #include "df/core/error.h"
 #include "group_norm_film_silu.h"
+#include "onednn_conv.h"
 #include "rms_norm_channels.h"
 
 namespace df::unet {
@@ -36,11 +37,30 @@ inline bool is_channels_last(const torch::Tensor& x) {
   return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
-// A Conv2d (same parameters, names and initialisation) whose input goes through conv_input().
+// A Conv2d (same parameters, names and initialisation) whose input goes through conv_input(). On the CPU bf16
+// path its convolution runs on oneDNN directly where the build has it (onednn_conv.h: primitives made once per
+// shape, fp32 weight gradients), LibTorch's convolution elsewhere.
 class Conv2dImpl : public torch::nn::Conv2dImpl {
  public:
   using torch::nn::Conv2dImpl::Conv2dImpl;
-  torch::Tensor forward(const torch::Tensor& x) { return torch::nn::Conv2dImpl::forward(conv_input(x)); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    const auto input = conv_input(x);
+    const auto& pad = _reversed_padding_repeated_twice;  // [left W, right W, top H, bottom H]
+    if (onednn_conv_enabled() && input.scalar_type() == torch::kBFloat16 && plain_zero_padded() &&
+        onednn_conv_supports(input, weight, bias))
+      return onednn_conv2d(input, weight, bias, pad[2], pad[0]);
+    return torch::nn::Conv2dImpl::forward(input);
+  }
+
+ private:
+  // Stride 1, dilation 1, one group, the same zero padding on both sides of each axis.
+  bool plain_zero_padded() const {
+    const auto& o = options;
+    const auto& pad = _reversed_padding_repeated_twice;  // [left W, right W, top H, bottom H]
+    return (*o.stride())[0] == 1 && (*o.stride())[1] == 1 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 &&
+           o.groups() == 1 && torch::enumtype::get_enum_name(o.padding_mode()) == "kZeros" && pad.size() == 4 &&
+           pad[0] == pad[1] && pad[2] == pad[3];
+  }
 };
 TORCH_MODULE(Conv2d);
 
@@ -51,8 +71,10 @@ inline Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bias = true) 
 
 // A 1x1 convolution. LibTorch 1.13's CPU convolution runs 1x1 kernels at batch < 16 on one thread through its
 // slow non-oneDNN path (about 30 GFLOP/s here); there it is computed as a batched matrix product over the
-// pixels instead, elsewhere (more threads, larger batches, CUDA) as the convolution it is. A Conv2d underneath
-// (same parameters, names and initialisation), so state dicts and the authors' weights load unchanged.
+// pixels instead, elsewhere (more threads, larger batches, CUDA) as the convolution it is; on the CPU bf16 path
+// as oneDNN's 1x1 convolution where the build has it (onednn_conv.h), else as one bf16 product over the pixels.
+// A Conv2d underneath (same parameters, names and initialisation), so state dicts and the authors' weights load
+// unchanged.
 class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
  public:
   PointwiseConv2dImpl(int64_t in, int64_t out, bool bias = true)
@@ -60,6 +82,8 @@ class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
   torch::Tensor forward(const torch::Tensor& x_in) {  // [B, C, H, W] -> [B, O, H, W]
     const auto x = conv_input(x_in);
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    if (onednn_conv_enabled() && x.scalar_type() == torch::kBFloat16 && onednn_conv_supports(x, weight, bias))
+      return onednn_conv2d(x, weight, bias, 0, 0);  // oneDNN's 1x1 kernels beat the product below here
     if (is_channels_last(x) && autocast_enabled_for(x)) {
       // The bf16 path's channels-last memory is [B, H, W, C]: one matrix product over all pixels, output
       // channels-last too (fp32 keeps the paths below, and its numerics, for any layout).
@@ -145,6 +169,15 @@ class BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// The per-sample MLPs of the level embedding (a few rows: the batch) in fp32 under CPU autocast: products of 4-8
+// rows cost far more as oneDNN bf16 calls than as fp32 BLAS calls, and the fused GroupNorm node takes its FiLM
+// scale and shift in fp32 anyway. Elsewhere (fp32, CUDA) the MLP runs as it is.
+inline torch::Tensor small_mlp_forward(torch::nn::Sequential& mlp, const torch::Tensor& x) {
+  if (!(x.is_cpu() && autocast_enabled_for(x))) return mlp->forward(x);
+  c10::impl::ExcludeDispatchKeyGuard no_cpu_autocast(c10::DispatchKey::AutocastCPU);
+  return mlp->forward(x.to(torch::kFloat));
+}
+
 // ResnetBlock with FiLM from the level embedding: mlp = Sequential(SiLU, Linear(time_dim, 2*dim_out)),
 // res_conv is a 1x1 conv only when the channel count changes (the reference's Identity has no parameters).
 class ResnetBlockImpl : public torch::nn::Module {
@@ -161,7 +194,7 @@ class ResnetBlockImpl : public torch::nn::Module {
   }
   // x [B, dim, H, W], t [B, time_dim] -> [B, dim_out, H, W]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
-    const auto ss = mlp_->forward(t).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);  // 2 x [B, dim_out, 1, 1]
+    const auto ss = small_mlp_forward(mlp_, t).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);  // 2 x [B, dim_out, 1, 1]
     // With a 1x1 res_conv, x feeds two convolutions: cast once for both on the CPU bf16 path (a no-op elsewhere).
     const auto x_conv = res_conv_ ? conv_input(x) : x;
     auto h = block1_(x_conv, ss[0], ss[1]);

@@ -151,8 +151,8 @@ class TransitionUnetImpl : public torch::nn::Module {
                         const torch::Tensor& cond) {
     auto x = init_conv_(torch::cat({z_prev, x_noisy}, 1));  // [B, dim, H, W]
     const auto r = x;                                       // long skip into the final ResBlock
-    auto t = time_mlp_->forward(levels);                    // [B, 4*dim]
-    if (external_cond_mlp_) t = torch::cat({t, external_cond_mlp_->forward(cond)}, 1);  // [B, 6*dim]
+    auto t = unet::small_mlp_forward(time_mlp_, levels);  // [B, 4*dim]
+    if (external_cond_mlp_) t = torch::cat({t, unet::small_mlp_forward(external_cond_mlp_, cond)}, 1);  // [B, 6*dim]
 
     std::vector<torch::Tensor> skips;
     for (auto& level : down_levels_) {

@@ -34,8 +34,12 @@ int64_t list_at(const c10::IValue& v, size_t i, int64_t fallback) {
 }
 
 bool is_counted(const std::string& name) {
-  static const char* counted[] = {"aten::mm",  "aten::addmm", "aten::bmm", "aten::baddbmm",       "aten::addbmm",
-                                  "aten::mv",  "aten::addmv", "aten::dot", "aten::convolution", "aten::convolution_backward"};
+  static const char* counted[] = {"aten::mm",          "aten::addmm",
+                                  "aten::bmm",         "aten::baddbmm",
+                                  "aten::addbmm",      "aten::mv",
+                                  "aten::addmv",       "aten::dot",
+                                  "aten::convolution", "aten::convolution_backward",
+                                  "df::onednn_conv2d", "df::onednn_conv2d_backward"};
   for (const char* c : counted)
     if (name == c) return true;
   return false;
@@ -77,6 +81,24 @@ double op_flops(const std::string& name, c10::ArrayRef<const c10::IValue> in) {
                                                              list_at(in[4], i, 0), list_at(in[5], i, 1)));
     }
     return 2.0 * static_cast<double>(x->size(0)) * positions * numel(w->sizes());
+  }
+  if (name == "df::onednn_conv2d" || name == "df::onednn_conv2d_backward") {
+    // The U-Net's CPU bf16 convolution on oneDNN (stride 1): forward (x, weight, pad_h, pad_w), backward
+    // (grad_y, x, weight, input_grad, weight_grad); each computed gradient costs a forward convolution.
+    const bool backward = name == "df::onednn_conv2d_backward";
+    const auto* y_or_x = tensor(0);
+    const auto* w = tensor(backward ? 2 : 1);
+    if (!y_or_x || !w || y_or_x->dim() != 4 || in.size() < (backward ? 5u : 4u)) return 0;
+    double positions = 1;
+    if (backward) {
+      positions = static_cast<double>(y_or_x->size(2) * y_or_x->size(3));
+    } else {
+      for (int64_t d = 2; d < 4; ++d)
+        positions *= static_cast<double>(conv_out(y_or_x->size(d), w->size(d), 1, in[d].toInt(), 1));
+    }
+    const double one = 2.0 * static_cast<double>(y_or_x->size(0)) * positions * numel(w->sizes());
+    if (!backward) return one;
+    return (in[3].toBool() ? one : 0.0) + (in[4].toBool() ? one : 0.0);
   }
   if (name == "aten::convolution_backward") {
     // (grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed, output_padding, groups,
