@@ -7,7 +7,8 @@
 #                               # versions use headers REF lacks; the models and trainer stay REF's) into DIR
 #   conv_step_rows BUILD LABEL PRECISIONS   # markdown rows for both configs, one per precision; a precision
 #                               # written <p>-shards runs the step as THREADS shards on THREADS threads at once
-#                               # (training.shard_threads), one intra-op thread each
+#                               # (training.shard_threads), one intra-op thread each; <p>[-shards]-libtorchconv
+#                               # the same with the build's direct oneDNN convolutions off (DF_ONEDNN_CONV=0)
 #
 # Every row is one df_bench run: median of 3 windows of 3 steps after a warm-up step, then 2 profiled steps.
 # FLOPs are counted from the convolution and product shapes; GFLOP/s = FLOPs / median step time; the shares
@@ -37,15 +38,22 @@ conv_step_rows() {  # build, label, precisions
     # between the builds, and each reads only its own).
     [[ $config == robot_swap_cpu ]] && extra=(--set robot.demos=4 --set "robot.demo_dir=runs/performance/robot_demos_4_$label")
     for spec in $precisions; do
-      prec=${spec%-shards}
+      # spec: fp32 | bf16, then -shards (the batch split over shard threads), then -libtorchconv (the same build
+      # with its direct oneDNN convolutions off, DF_ONEDNN_CONV=0: LibTorch's convolutions)
+      local base=${spec%-libtorchconv} env=()
+      prec=${base%-shards}
       local shards=() name=$prec
-      if [[ $spec == *-shards ]]; then
+      if [[ $base == *-shards ]]; then
         shards=(--set "training.data_shards=$THREADS" --set "training.shard_threads=$THREADS")
         name="$prec, $THREADS shard threads"
       fi
+      if [[ $spec == *-libtorchconv ]]; then
+        env=(DF_ONEDNN_CONV=0)
+        name="$name, LibTorch's convolutions"
+      fi
       json="runs/performance/conv_${label}_${config}_${spec}.json"
       if [[ ! -s $json ]]; then
-        "$build/apps/tools/df_bench" --config "configs/$config.yaml" --set "experiment.threads=$THREADS" \
+        env "${env[@]}" "$build/apps/tools/df_bench" --config "configs/$config.yaml" --set "experiment.threads=$THREADS" \
           --set "training.precision=$prec" "${shards[@]}" "${extra[@]}" --steps 3 --repeats 3 --warmup 1 --profile \
           --profile-steps 2 --json "$json" >"${json%.json}.log" 2>&1 || { echo "| $config | $label | $name | failed: see ${json%.json}.log | | | |"; continue; }
       fi
