@@ -37,6 +37,9 @@ conv_step_rows() {  # build, label, precisions
     # A few demonstrations are enough to time a step (written once per build label: the folder format changed
     # between the builds, and each reads only its own).
     [[ $config == robot_swap_cpu ]] && extra=(--set robot.demos=4 --set "robot.demo_dir=runs/performance/robot_demos_4_$label")
+    # Each build reads its own tree's config (a before build rejects keys added since), where it has one.
+    local config_file="configs/$config.yaml"
+    [[ -f "$build-src/configs/$config.yaml" ]] && config_file="$build-src/configs/$config.yaml"
     for spec in $precisions; do
       # spec: fp32 | bf16, then -shards (the batch split over shard threads), then -libtorchconv (the same build
       # with its direct oneDNN convolutions off, DF_ONEDNN_CONV=0: LibTorch's convolutions)
@@ -53,7 +56,7 @@ conv_step_rows() {  # build, label, precisions
       fi
       json="runs/performance/conv_${label}_${config}_${spec}.json"
       if [[ ! -s $json ]]; then
-        env "${env[@]}" "$build/apps/tools/df_bench" --config "configs/$config.yaml" --set "experiment.threads=$THREADS" \
+        env "${env[@]}" "$build/apps/tools/df_bench" --config "$config_file" --set "experiment.threads=$THREADS" \
           --set "training.precision=$prec" "${shards[@]}" "${extra[@]}" --steps 3 --repeats 3 --warmup 1 --profile \
           --profile-steps 2 --json "$json" >"${json%.json}.log" 2>&1 || { echo "| $config | $label | $name | failed: see ${json%.json}.log | | | |"; continue; }
       fi

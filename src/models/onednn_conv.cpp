@@ -7,6 +7,7 @@
 
 #include "df/core/compat.h"
 #include "df/core/error.h"
+#include "df/models/cpu_convolutions.h"
 
 #ifdef DF_HAVE_ONEDNN
 #include <dnnl.hpp>
@@ -168,6 +169,8 @@ void* packed_weights(const torch::Tensor& weight, const memory::desc& user, cons
     if (e.weight.unsafeGetTensorImpl() == weight.unsafeGetTensorImpl() && e.layout == packed) entry = &e;
   if (entry && entry->data == data && entry->version == version) return entry->buffer.data_ptr();
   if (!entry) {
+    // Bounded: a process that loads many models (tests, evaluations) drops the copies of weights it no longer uses.
+    if (cache.size() >= 1024) cache.clear();
     cache.push_back({weight, data, version, packed,
                      torch::empty({static_cast<int64_t>(packed.get_size())}, torch::dtype(torch::kUInt8))});
     entry = &cache.back();
@@ -297,3 +300,5 @@ torch::Tensor onednn_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
 #endif
 
 }  // namespace df::unet
+
+std::string df::cpu_bf16_convolutions() { return unet::onednn_conv_enabled() ? "oneDNN direct" : "LibTorch"; }

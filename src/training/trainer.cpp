@@ -17,6 +17,7 @@
 #include "df/core/device.h"
 #include "df/core/error.h"
 #include "df/core/progress.h"
+#include "df/models/cpu_convolutions.h"
 #include "df/training/checkpoint.h"
 #include "df/training/distributed.h"
 
@@ -114,7 +115,8 @@ std::string precision_note(Precision precision, const torch::Device& device, boo
   const std::string name = precision == Precision::Bf16 ? "bf16" : "fp16";
   if (!device.is_cpu()) return name + " autocast on " + device.str();
   std::string isa;
-  if (cpu_computes_bf16_natively(&isa)) return name + " autocast on cpu, native (" + isa + ")";
+  if (cpu_computes_bf16_natively(&isa))
+    return name + " autocast on cpu, native (" + isa + "), convolutions: " + cpu_bf16_convolutions();
   if (slower) *slower = true;
   return name + " autocast on cpu, NOT native (no AVX512-BF16 / AMX / ARM BF16): emulated, expect it slower than fp32";
 }

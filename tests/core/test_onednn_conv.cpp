@@ -11,6 +11,7 @@
 #include "../../src/models/onednn_conv.h"
 #include "../../src/models/unet_blocks.h"
 #include "df/core/compat.h"
+#include "df/models/cpu_convolutions.h"
 #include "df/training/step_profile.h"
 
 namespace df {
@@ -130,6 +131,7 @@ TEST(OneDnnConv, ModuleUnderCpuAutocastTakesThePath) {
   }
   y.to(torch::kFloat).square().sum().backward();
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(cpu_bf16_convolutions(), "oneDNN direct");  // what the training log names
   // fp32 gradients written by oneDNN directly (LibTorch's path returns bf16 gradients cast to fp32, which round
   // to bf16's 8 bits: a weight gradient with more significant bits shows the path was taken).
   ASSERT_TRUE(conv->weight.grad().defined());
