@@ -52,6 +52,10 @@ struct ConvShape {
   bool bias;
   int64_t out_h() const { return h + 2 * pad_h - kh + 1; }
   int64_t out_w() const { return w + 2 * pad_w - kw + 1; }
+  memory::dims padding() const { return {pad_h, pad_w}; }  // the same on both sides
+  memory::desc weights(memory::data_type type, memory::format_tag layout) const {
+    return {{o, c, kh, kw}, type, layout};
+  }
   bool operator==(const ConvShape& b) const {
     return n == b.n && c == b.c && h == b.h && w == b.w && o == b.o && kh == b.kh && kw == b.kw &&
            pad_h == b.pad_h && pad_w == b.pad_w && bias == b.bias;
@@ -69,7 +73,7 @@ struct ConvShapeHash {
 
 // The primitives of one convolution shape: forward at once, the two backward ones at the first backward.
 struct ConvPrimitives {
-  memory::desc src, dst, bias, weights_user, weights_grad_user;  // the tensors' own layouts
+  memory::desc src, dst, bias, weights_user;  // the tensors' own layouts (weights_user: fp32 weights and gradients)
   dnnl::convolution_forward::primitive_desc forward_pd;
   dnnl::convolution_forward forward;
   bool has_backward = false;
@@ -91,11 +95,10 @@ ConvPrimitives& primitives_for(const ConvShape& s) {
   p->src = memory::desc(dims({s.n, s.c, s.h, s.w}), dt::bf16, tag::nhwc);
   p->dst = memory::desc(dims({s.n, s.o, s.out_h(), s.out_w()}), dt::bf16, tag::nhwc);
   p->bias = memory::desc(dims({s.o}), dt::f32, tag::x);
-  p->weights_user = memory::desc(dims({s.o, s.c, s.kh, s.kw}), dt::f32, tag::oihw);
-  p->weights_grad_user = p->weights_user;
+  p->weights_user = s.weights(dt::f32, tag::oihw);
   // The weights' layout is oneDNN's choice (its fast kernels want a blocked one).
-  const memory::desc weights_any(dims({s.o, s.c, s.kh, s.kw}), dt::bf16, tag::any);
-  const auto strides = dims({1, 1}), padding = dims({s.pad_h, s.pad_w});
+  const auto weights_any = s.weights(dt::bf16, tag::any);
+  const auto strides = dims({1, 1}), padding = s.padding();
   const auto forward_desc =
       s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                p->src, weights_any, p->bias, p->dst, strides, padding, padding)
@@ -110,14 +113,14 @@ ConvPrimitives& primitives_for(const ConvShape& s) {
 void make_backward(const ConvShape& s, ConvPrimitives& p) {
   if (p.has_backward) return;
   auto& engine = cpu_engine();
-  const auto strides = dims({1, 1}), padding = dims({s.pad_h, s.pad_w});
-  const memory::desc weights_any(dims({s.o, s.c, s.kh, s.kw}), dt::bf16, tag::any);
-  const dnnl::convolution_backward_data::desc data_desc(dnnl::algorithm::convolution_direct, p.src, weights_any,
+  const auto strides = dims({1, 1}), padding = s.padding();
+  const dnnl::convolution_backward_data::desc data_desc(dnnl::algorithm::convolution_direct, p.src,
+                                                         s.weights(dt::bf16, tag::any),
                                                          p.dst, strides, padding, padding);
   p.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(data_desc, engine, p.forward_pd);
   p.backward_data = dnnl::convolution_backward_data(p.backward_data_pd);
   // fp32 weight (and bias) gradients: the masters' dtype, summed over the tokens without bf16 rounding.
-  const memory::desc weights_grad_any(dims({s.o, s.c, s.kh, s.kw}), dt::f32, tag::any);
+  const auto weights_grad_any = s.weights(dt::f32, tag::any);
   const auto weights_desc =
       s.bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, p.src, weights_grad_any,
                                                         p.bias, p.dst, strides, padding, padding)
@@ -125,7 +128,7 @@ void make_backward(const ConvShape& s, ConvPrimitives& p) {
                                                         p.dst, strides, padding, padding);
   p.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(weights_desc, engine, p.forward_pd);
   p.backward_weights = dnnl::convolution_backward_weights(p.backward_weights_pd);
-  p.weights_grad_needs_reorder = !(p.backward_weights_pd.diff_weights_desc() == p.weights_grad_user);
+  p.weights_grad_needs_reorder = !(p.backward_weights_pd.diff_weights_desc() == p.weights_user);
   p.has_backward = true;
 }
 
@@ -261,7 +264,7 @@ class OneDnnConvFunction : public torch::autograd::Function<OneDnnConvFunction> 
         args.insert({DNNL_ARG_DIFF_BIAS, memory(p.bias, engine, gb.data_ptr())});
       }
       p.backward_weights.execute(cpu_stream(), args);
-      if (p.weights_grad_needs_reorder) run_reorder(layout, gw_target, p.weights_grad_user, gw.data_ptr());
+      if (p.weights_grad_needs_reorder) run_reorder(layout, gw_target, p.weights_user, gw.data_ptr());
       if (!ctx->needs_input_grad(1)) gw = torch::Tensor();
     }
     return {gx, gw, gb, torch::Tensor(), torch::Tensor()};

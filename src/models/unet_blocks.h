@@ -46,8 +46,7 @@ class Conv2dImpl : public torch::nn::Conv2dImpl {
   torch::Tensor forward(const torch::Tensor& x) {
     const auto input = conv_input(x);
     const auto& pad = _reversed_padding_repeated_twice;  // [left W, right W, top H, bottom H]
-    if (onednn_conv_enabled() && input.scalar_type() == torch::kBFloat16 && plain_zero_padded() &&
-        onednn_conv_supports(input, weight, bias))
+    if (onednn_conv_enabled() && plain_zero_padded() && onednn_conv_supports(input, weight, bias))
       return onednn_conv2d(input, weight, bias, pad[2], pad[0]);
     return torch::nn::Conv2dImpl::forward(input);
   }
@@ -82,7 +81,7 @@ class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
   torch::Tensor forward(const torch::Tensor& x_in) {  // [B, C, H, W] -> [B, O, H, W]
     const auto x = conv_input(x_in);
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
-    if (onednn_conv_enabled() && x.scalar_type() == torch::kBFloat16 && onednn_conv_supports(x, weight, bias))
+    if (onednn_conv_enabled() && onednn_conv_supports(x, weight, bias))
       return onednn_conv2d(x, weight, bias, 0, 0);  // oneDNN's 1x1 kernels beat the product below here
     if (is_channels_last(x) && autocast_enabled_for(x)) {
       // The bf16 path's channels-last memory is [B, H, W, C]: one matrix product over all pixels, output

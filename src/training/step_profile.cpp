@@ -240,11 +240,7 @@ std::vector<std::pair<std::string, double>> OpProfile::top_detailed_ops(size_t n
 }
 
 std::vector<std::pair<std::string, double>> OpProfile::top_ops(OpClass c, size_t n) const {
-  const auto& of_class = self_seconds[static_cast<int>(c)];
-  std::vector<std::pair<std::string, double>> ops(of_class.begin(), of_class.end());
-  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (ops.size() > n) ops.resize(n);
-  return ops;
+  return largest(self_seconds[static_cast<int>(c)], n);
 }
 
 OpProfile profile_ops(const std::function<void()>& fn, int calls) {
