@@ -7,6 +7,7 @@
 
 #include "df/models/resmlp_gru.h"
 #include "sinusoidal_embedding.h"
+#include "token_shared_linear.h"
 
 namespace df {
 
@@ -15,9 +16,12 @@ class ResBlock1dImpl : public torch::nn::Module {
  public:
   ResBlock1dImpl(int64_t in_dim, int64_t out_dim);
   torch::Tensor forward(const torch::Tensor& x);
+  // The same with the layers applied through `linears` (one sequence's per-token layers in training).
+  torch::Tensor apply(const torch::Tensor& x, TokenLinears& linears);
   // The block given its two input projections already computed: first = Linear(a,b)(x) and residual
   // (= shortcut(x), or x itself when a == b).
   torch::Tensor forward_projected(const torch::Tensor& first, const torch::Tensor& residual);
+  torch::Tensor forward_projected(const torch::Tensor& first, const torch::Tensor& residual, TokenLinears& linears);
 
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};  // mlp.0 and mlp.2 (registered through `mlp`)
   torch::nn::Linear shortcut{nullptr};          // Linear(a, b) when a != b
@@ -49,7 +53,7 @@ class TransitionMlpImpl : public torch::nn::Module {
   // The first block's fc1 output modulated by the level (level_film), or as it is.
   torch::Tensor modulate(const torch::Tensor& first, const torch::Tensor& film) const;
   // Everything after the first block: the rest of the ResMLP before the GRU, the GRU stack, the ResMLP after.
-  torch::Tensor after_first_block(const torch::Tensor& h, const torch::Tensor& z_prev);
+  torch::Tensor after_first_block(const torch::Tensor& h, const torch::Tensor& z_prev, TokenLinears& linears);
   // The noise-level embedding's width: level_embedding_dim, or network_size when that is 0.
   int64_t level_width() const {
     return options_.level_embedding_dim > 0 ? options_.level_embedding_dim : options_.network_size;
@@ -61,13 +65,17 @@ class TransitionMlpImpl : public torch::nn::Module {
   torch::nn::Linear level_film{nullptr};  // emb(k) -> [gamma | beta] of the first block's width
   torch::nn::AnyModule mlp_before_gru, mlp_after_gru;
   torch::nn::ModuleList gru_stack{nullptr};
-  // Views into mlp_before_gru (not registered again): its first ResBlock and the modules after it.
+  // A ResBlock or a Linear of the ResMLPs, seen through its type (views into the registered modules).
+  struct Stage {
+    std::shared_ptr<ResBlock1dImpl> block;
+    torch::nn::Linear linear{nullptr};
+  };
+  static std::vector<Stage> stages_of(const torch::nn::AnyModule& mlp);
+  static torch::Tensor run(const std::vector<Stage>& stages, torch::Tensor h, TokenLinears& linears);
+  // Views into mlp_before_gru (not registered again): its first ResBlock and the modules after it; and
+  // mlp_after_gru's modules.
   std::shared_ptr<ResBlock1dImpl> first_block_;
-  std::vector<torch::nn::AnyModule> rest_before_;
-  torch::Tensor rest_before_gru(torch::Tensor h) {
-    for (auto& m : rest_before_) h = m.forward(h);
-    return h;
-  }
+  std::vector<Stage> rest_before_, after_gru_;
 };
 TORCH_MODULE(TransitionMlp);
 

@@ -5,6 +5,8 @@
 #include "df/core/compat.h"
 #include "df/core/error.h"
 
+#include <optional>
+
 namespace nn = torch::nn;
 
 namespace df {
@@ -17,11 +19,22 @@ ResBlock1dImpl::ResBlock1dImpl(int64_t in_dim, int64_t out_dim) {
 }
 
 torch::Tensor ResBlock1dImpl::forward(const torch::Tensor& x) {
-  return forward_projected(fc1->forward(x), shortcut ? shortcut->forward(x) : x);
+  TokenLinears plain;
+  return apply(x, plain);
+}
+
+torch::Tensor ResBlock1dImpl::apply(const torch::Tensor& x, TokenLinears& linears) {
+  return forward_projected(linears(fc1, x), shortcut ? linears(shortcut, x) : x, linears);
 }
 
 torch::Tensor ResBlock1dImpl::forward_projected(const torch::Tensor& first, const torch::Tensor& residual) {
-  return torch::gelu(residual + fc2->forward(torch::gelu(first)));
+  TokenLinears plain;
+  return forward_projected(first, residual, plain);
+}
+
+torch::Tensor ResBlock1dImpl::forward_projected(const torch::Tensor& first, const torch::Tensor& residual,
+                                                TokenLinears& linears) {
+  return torch::gelu(residual + linears(fc2, torch::gelu(first)));
 }
 
 namespace {
@@ -65,13 +78,9 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   }
   mlp_before_gru = make_resmlp(in_dim, hidden, o.z_dim, o.num_mlp_layers, true);
   register_module("mlp_before_gru", mlp_before_gru.ptr());
-  if (o.num_mlp_layers == 1) {
-    first_block_ = mlp_before_gru.ptr<ResBlock1dImpl>();
-  } else {
-    const auto stack = mlp_before_gru.ptr<ResMlpStackImpl>();
-    first_block_ = stack->ptr<ResBlock1dImpl>(0);
-    for (auto it = std::next(stack->begin()); it != stack->end(); ++it) rest_before_.push_back(*it);
-  }
+  rest_before_ = stages_of(mlp_before_gru);
+  first_block_ = rest_before_.front().block;
+  rest_before_.erase(rest_before_.begin());
   if (o.level_film) {
     const int64_t width = first_block_->fc1->weight.size(0);
     level_film = register_module("level_film", nn::Linear(ls, 2 * width));
@@ -84,6 +93,29 @@ TransitionMlpImpl::TransitionMlpImpl(const ResMlpGruOptions& o) : options_(o) {
   for (int64_t i = 0; i < o.num_gru_layers; ++i) gru_stack->push_back(nn::GRUCell(i == 0 ? o.z_dim : chunk, chunk));
   mlp_after_gru = make_resmlp(o.z_dim, hidden, o.z_dim, o.num_mlp_layers, false);
   register_module("mlp_after_gru", mlp_after_gru.ptr());
+  after_gru_ = stages_of(mlp_after_gru);
+}
+
+std::vector<TransitionMlpImpl::Stage> TransitionMlpImpl::stages_of(const nn::AnyModule& mlp) {
+  const auto stage_of = [](const std::shared_ptr<nn::Module>& m) {
+    Stage stage;
+    stage.block = std::dynamic_pointer_cast<ResBlock1dImpl>(m);
+    if (!stage.block) stage.linear = nn::Linear(std::dynamic_pointer_cast<nn::LinearImpl>(m));
+    check(stage.block || !stage.linear.is_empty(), "resmlp_gru: a ResMLP stage is neither a ResBlock nor a Linear");
+    return stage;
+  };
+  std::vector<Stage> stages;
+  if (const auto stack = std::dynamic_pointer_cast<ResMlpStackImpl>(mlp.ptr())) {
+    for (const auto& m : *stack) stages.push_back(stage_of(m.ptr()));
+  } else {
+    stages.push_back(stage_of(mlp.ptr()));
+  }
+  return stages;
+}
+
+torch::Tensor TransitionMlpImpl::run(const std::vector<Stage>& stages, torch::Tensor h, TokenLinears& linears) {
+  for (const auto& stage : stages) h = stage.block ? stage.block->apply(h, linears) : linears(stage.linear, h);
+  return h;
 }
 
 torch::Tensor TransitionMlpImpl::level_features(const torch::Tensor& levels) {
@@ -107,25 +139,28 @@ torch::Tensor TransitionMlpImpl::latent_free_inputs(const torch::Tensor& x_noisy
   return torch::cat(parts, -1);
 }
 
-torch::Tensor TransitionMlpImpl::after_first_block(const torch::Tensor& first_out, const torch::Tensor& z_prev) {
-  auto h = rest_before_gru(first_out);
+torch::Tensor TransitionMlpImpl::after_first_block(const torch::Tensor& first_out, const torch::Tensor& z_prev,
+                                                   TokenLinears& linears) {
+  auto h = run(rest_before_, first_out, linears);
   const auto hidden = z_prev.chunk(options_.num_gru_layers, -1);
   std::vector<torch::Tensor> outs;
   for (int64_t i = 0; i < options_.num_gru_layers; ++i) {
     h = gru_stack[static_cast<size_t>(i)]->as<nn::GRUCell>()->forward(h, hidden[static_cast<size_t>(i)]);
     outs.push_back(h);
   }
-  return mlp_after_gru.forward(outs.size() == 1 ? outs[0] : torch::cat(outs, -1));
+  return run(after_gru_, outs.size() == 1 ? outs[0] : torch::cat(outs, -1), linears);
 }
 
 torch::Tensor TransitionMlpImpl::forward(const torch::Tensor& z_prev, const torch::Tensor& x_noisy,
                                          const torch::Tensor& levels, const torch::Tensor& cond) {
   const auto emb = level_features(levels);
   const auto in = torch::cat({z_prev, latent_free_inputs(x_noisy, emb, cond)}, -1);
-  if (!level_film) return after_first_block(first_block_->forward(in), z_prev);
+  TokenLinears plain;  // one token: nothing to share
+  if (!level_film) return after_first_block(first_block_->forward(in), z_prev, plain);
   auto& block = *first_block_;
   const auto first = modulate(block.fc1->forward(in), level_film->forward(emb));
-  return after_first_block(block.forward_projected(first, block.shortcut ? block.shortcut->forward(in) : in), z_prev);
+  return after_first_block(block.forward_projected(first, block.shortcut ? block.shortcut->forward(in) : in), z_prev,
+                           plain);
 }
 
 torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const torch::Tensor& x_noisy,
@@ -143,18 +178,24 @@ torch::Tensor TransitionMlpImpl::forward_sequence(const torch::Tensor& z0, const
   const auto b = sc ? torch::cat({fc1->bias, sc->bias}) : fc1->bias;
   const auto projected = torch::addmm(b, rest.flatten(0, 1), w.narrow(1, Z, w.size(1) - Z).t())
                              .view({T, x_noisy.size(1), w.size(0)});  // [T, B, W]
-  const auto w_z = w.narrow(1, 0, Z).t();                             // [Z, W]
+  const auto w_z = w.narrow(1, 0, Z);  // [W, Z]
+  // In training under autocast, the layers applied at every token cast their weights once and compute their
+  // weight gradients once over all tokens (token_shared_linear.h).
+  auto linears = TokenLinears::for_training(w);
+  const auto z_columns = linears.active() ? std::make_optional<TokenSharedLinear>(w_z, torch::Tensor(), linears.dtype())
+                                          : std::nullopt;
   // unbind, not projected[t]: the backward of T selects would write T full-size zero gradients.
   const auto projected_t = projected.unbind(0);
   const auto rest_t = sc ? std::vector<torch::Tensor>() : rest.unbind(0);
   std::vector<torch::Tensor> zs;
   auto z = z0;
   for (int64_t t = 0; t < T; ++t) {
-    const auto a = torch::addmm(projected_t[static_cast<size_t>(t)], z, w_z);
+    const auto& p = projected_t[static_cast<size_t>(t)];
+    const auto a = z_columns ? (*z_columns)(z, p) : torch::addmm(p, z, w_z.t());
     const auto residual = sc ? a.narrow(1, width, width) : torch::cat({z, rest_t[static_cast<size_t>(t)]}, -1);
     const auto first =
         film.empty() ? a.narrow(1, 0, width) : modulate(a.narrow(1, 0, width), film[static_cast<size_t>(t)]);
-    z = after_first_block(first_block_->forward_projected(first, residual), z);
+    z = after_first_block(first_block_->forward_projected(first, residual, linears), z, linears);
     zs.push_back(z);
   }
   return torch::stack(zs);

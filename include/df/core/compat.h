@@ -89,4 +89,13 @@ inline bool autocast_enabled_for(const torch::Tensor& t) {
 #endif
 }
 
+// The dtype autocast computes in on the device type of `t` (meaningful where autocast_enabled_for(t)).
+inline torch::ScalarType autocast_dtype_for(const torch::Tensor& t) {
+#if TORCH_VERSION_MAJOR >= 2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 4)
+  return at::autocast::get_autocast_dtype(t.device().type());
+#else
+  return t.is_cpu() ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
 }  // namespace df
