@@ -24,7 +24,8 @@ c10::intrusive_ptr<TokenSharedWeight> state_of(AutogradContext* ctx) {
 struct SharedWeightRoot : torch::autograd::Function<SharedWeightRoot> {
   // (LibTorch 1.13's Function::apply takes no undefined tensors: an absent bias or add is an empty optional.)
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weight,
-                               const c10::optional<torch::Tensor>& bias, torch::ScalarType dtype, const c10::intrusive_ptr<TokenSharedWeight>& state) {
+                               const c10::optional<torch::Tensor>& bias, torch::ScalarType dtype,
+                               const c10::intrusive_ptr<TokenSharedWeight>& state) {
     ctx->saved_data["state"] = c10::IValue::make_capsule(state);
     ctx->set_materialize_grads(false);  // the tokens send no gradient to weight_lp: do not make zeros for it
     if (bias) state->bias_lp = bias->to(dtype);
@@ -53,7 +54,8 @@ struct SharedWeightRoot : torch::autograd::Function<SharedWeightRoot> {
 // add's) and keeps (x, grad) for the root.
 struct SharedWeightLinear : torch::autograd::Function<SharedWeightLinear> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight_lp,
-                               const c10::optional<torch::Tensor>& add, const c10::intrusive_ptr<TokenSharedWeight>& state) {
+                               const c10::optional<torch::Tensor>& add,
+                               const c10::intrusive_ptr<TokenSharedWeight>& state) {
     const auto dtype = weight_lp.scalar_type();
     const auto x_lp = x.to(dtype);
     ctx->saved_data["state"] = c10::IValue::make_capsule(state);
@@ -126,7 +128,9 @@ TokenLinears TokenLinears::for_training(const torch::Tensor& like) {
 torch::Tensor TokenLinears::operator()(const torch::nn::Linear& layer, const torch::Tensor& x) {
   if (!active_) return layer.ptr()->forward(x);
   auto it = shared_.find(layer.get());
-  if (it == shared_.end()) it = shared_.emplace(layer.get(), TokenSharedLinear(layer->weight, layer->bias, dtype_)).first;
+  if (it == shared_.end()) {
+    it = shared_.emplace(layer.get(), TokenSharedLinear(layer->weight, layer->bias, dtype_)).first;
+  }
   return it->second(x);
 }
 

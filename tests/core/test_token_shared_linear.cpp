@@ -152,7 +152,9 @@ TEST(TokenSharedLinear, ResMlpGruGradientsMatchAutocastsPerCallCasts) {
     }
     loss.backward();
     std::vector<torch::Tensor> out{loss.detach()};
-    for (const auto& p : model.parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    for (const auto& p : model.parameters()) {
+      out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    }
     return out;
   };
   const auto with_path = grads(true);
