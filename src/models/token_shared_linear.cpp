@@ -107,20 +107,20 @@ torch::Tensor TokenSharedLinear::operator()(const torch::Tensor& x, const torch:
 namespace {
 std::atomic<bool>& enabled_flag() {
   static std::atomic<bool> enabled{[] {
-    const char* env = std::getenv("DF_TOKEN_SHARED_LINEAR");
+    const char* env = std::getenv("DF_SEQUENCE_WEIGHT_GRADS");
     return !(env && std::string(env) == "0");
   }()};
   return enabled;
 }
 }  // namespace
 
-bool token_shared_linear_enabled() { return enabled_flag().load(); }
-void set_token_shared_linear_enabled(bool enabled) { enabled_flag().store(enabled); }
+bool sequence_weight_grads_enabled() { return enabled_flag().load(); }
+void set_sequence_weight_grads_enabled(bool enabled) { enabled_flag().store(enabled); }
 
 TokenLinears TokenLinears::for_training(const torch::Tensor& like) {
   TokenLinears linears;
   linears.active_ = torch::GradMode::is_enabled() && like.scalar_type() == torch::kFloat &&
-                    autocast_enabled_for(like) && token_shared_linear_enabled();
+                    autocast_enabled_for(like) && sequence_weight_grads_enabled();
   if (linears.active_) linears.dtype_ = autocast_dtype_for(like);
   return linears;
 }

@@ -11,7 +11,7 @@
 //
 // Only for training under autocast: without grad mode, without autocast or for non-fp32 weights,
 // TokenLinears calls the layers as they are, so fp32 numerics (and the numerics fingerprints) are unchanged.
-// DF_TOKEN_SHARED_LINEAR=0 in the environment turns it off (for comparisons on one build).
+// DF_SEQUENCE_WEIGHT_GRADS=0 in the environment turns it off (for comparisons on one build).
 #pragma once
 #include <torch/torch.h>
 
@@ -60,9 +60,9 @@ class TokenLinears {
   std::unordered_map<const torch::nn::LinearImpl*, TokenSharedLinear> shared_;
 };
 
-// Whether the shared path is allowed: DF_TOKEN_SHARED_LINEAR != 0 in the environment, or as last set (for tests
-// and comparisons in one process).
-bool token_shared_linear_enabled();
-void set_token_shared_linear_enabled(bool enabled);
+// Whether weight gradients may be computed once per sequence: DF_SEQUENCE_WEIGHT_GRADS != 0 in the environment,
+// or as last set (for tests and comparisons in one process).
+bool sequence_weight_grads_enabled();
+void set_sequence_weight_grads_enabled(bool enabled);
 
 }  // namespace df

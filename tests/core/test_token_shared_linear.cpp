@@ -121,7 +121,7 @@ TEST(TokenSharedLinear, OffOutsideTrainingUnderAutocast) {
   const auto w = torch::zeros({2, 2});
   EXPECT_FALSE(TokenLinears::for_training(w).active());  // no autocast
   AutocastGuard autocast(torch::kCPU, torch::kBFloat16, true);
-  EXPECT_TRUE(TokenLinears::for_training(w).active() || !token_shared_linear_enabled());
+  EXPECT_TRUE(TokenLinears::for_training(w).active() || !sequence_weight_grads_enabled());
   EXPECT_FALSE(TokenLinears::for_training(w.to(torch::kDouble)).active());  // not an fp32 master weight
   torch::NoGradGuard no_grad;
   EXPECT_FALSE(TokenLinears::for_training(w).active());  // sampling
@@ -142,7 +142,7 @@ TEST(TokenSharedLinear, ResMlpGruGradientsMatchAutocastsPerCallCasts) {
   const auto x = torch::randn({T, B, o.x_dim});
   const auto levels = torch::randint(0, 1000, {T, B}, torch::kLong);
   const auto grads = [&](bool shared) {
-    set_token_shared_linear_enabled(shared);
+    set_sequence_weight_grads_enabled(shared);
     model.zero_grad();
     torch::Tensor loss;
     {
@@ -159,7 +159,7 @@ TEST(TokenSharedLinear, ResMlpGruGradientsMatchAutocastsPerCallCasts) {
   };
   const auto with_path = grads(true);
   const auto without = grads(false);
-  set_token_shared_linear_enabled(true);
+  set_sequence_weight_grads_enabled(true);
   ASSERT_EQ(with_path.size(), without.size());
   EXPECT_LT(scaled_error(with_path[0], without[0]), 1e-2);  // the forward: the same bf16 products
   const auto names = model.named_parameters().keys();
