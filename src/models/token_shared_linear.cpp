@@ -119,9 +119,11 @@ void set_sequence_weight_grads_enabled(bool enabled) { enabled_flag().store(enab
 
 TokenLinears TokenLinears::for_training(const torch::Tensor& like) {
   TokenLinears linears;
+  // bf16 only: its range is fp32's. A sum over all tokens rounded once to fp16 could overflow under a loss
+  // scale where each token's share does not; fp16 keeps autocast's per-call path.
   linears.active_ = torch::GradMode::is_enabled() && like.scalar_type() == torch::kFloat &&
-                    autocast_enabled_for(like) && sequence_weight_grads_enabled();
-  if (linears.active_) linears.dtype_ = autocast_dtype_for(like);
+                    autocast_enabled_for(like) && autocast_dtype_for(like) == torch::kBFloat16 &&
+                    sequence_weight_grads_enabled();
   return linears;
 }
 

@@ -9,8 +9,9 @@
 // weight gradient is one product over all tokens (K = tokens x batch, fp32 accumulation, one rounding to the
 // autocast dtype instead of one per token) and the bias gradient one sum, handed to autograd in fp32.
 //
-// Only for training under autocast: without grad mode, without autocast or for non-fp32 weights,
-// TokenLinears calls the layers as they are, so fp32 numerics (and the numerics fingerprints) are unchanged.
+// Only for training under bf16 autocast (CPU or CUDA): without grad mode, without autocast, under fp16 autocast
+// (whose range a once-rounded sum over all tokens could exceed) or for non-fp32 weights, TokenLinears calls the
+// layers as they are, so fp32 numerics (and the numerics fingerprints) are unchanged.
 // DF_SEQUENCE_WEIGHT_GRADS=0 in the environment turns it off (for comparisons on one build).
 #pragma once
 #include <torch/torch.h>
@@ -47,7 +48,8 @@ class TokenLinears {
  public:
   // Inactive: operator() is layer->forward(x).
   TokenLinears() = default;
-  // Active when grad mode is on, autocast is on for `like`'s device, `like` is fp32 and the environment allows.
+  // Active when grad mode is on, bf16 autocast is on for `like`'s device, `like` is fp32 and the environment
+  // allows.
   static TokenLinears for_training(const torch::Tensor& like);
 
   bool active() const { return active_; }
@@ -56,7 +58,7 @@ class TokenLinears {
 
  private:
   bool active_ = false;
-  torch::ScalarType dtype_ = torch::kBFloat16;
+  torch::ScalarType dtype_ = torch::kBFloat16;  // the autocast dtype when active
   std::unordered_map<const torch::nn::LinearImpl*, TokenSharedLinear> shared_;
 };
 
