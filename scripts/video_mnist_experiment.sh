@@ -27,7 +27,8 @@
 # within-L table and the gate, default 32), SAMPLE_THREADS (LibTorch threads of each sampling run, default
 # OMP_NUM_THREADS, 1), WEIGHTS (ema: the EMA weights when the checkpoint has them, the default; training: the
 # training weights), PIPELINE_CHECK (1: before training, scripts/video_pipeline_check.sh must pass,
-# tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1, FROM_WEIGHTS or PROGRESS=1), TRAIN_SET
+# tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1, FROM_WEIGHTS or PROGRESS=1),
+# TRAIN_SET
 # (space-separated key=value overrides for every training, recorded in its train_command.txt; e.g. bf16 with
 # two shard threads: "training.precision=bf16 training.data_shards=2 training.shard_threads=2
 # experiment.threads=2", about 1.6x the fp32 step on a 2-core AVX512-BF16 machine, docs/results/bf16.md).
@@ -144,19 +145,7 @@ elif [ "$PROGRESS" = 1 ]; then
     for f in train.log train_command.txt train_commit.txt train_part_commits.txt; do
       if [ -f "$src/$f" ]; then cp "$src/$f" "$dst/"; fi
     done
-    # Training time up to this checkpoint: the finished parts, and the running part up to the checkpoint's write
-    # (train_resumable's accounting).
-    if [ -f "$src/train_seconds.txt" ]; then
-      cp "$src/train_seconds.txt" "$dst/"
-    else
-      seconds=$(cat "$src/train_seconds.parts" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
-      if [ -f "$src/train_part_started" ]; then
-        began=$(cat "$src/train_part_started")
-        last=$(stat -c %Y "$src/checkpoint.pt")
-        if (( last > began )); then seconds=$(( seconds + last - began )); fi
-      fi
-      echo "$seconds" > "$dst/train_seconds.txt"
-    fi
+    trained_seconds "$src" > "$dst/train_seconds.txt"  # up to this checkpoint (scripts/lib/train_resumable.sh)
   done
 else
   if [ "$PIPELINE_CHECK" = 1 ]; then

@@ -44,3 +44,17 @@ train_resumable() {
   rm -f "$marker"
   awk '{ s += $1 } END { print s }' "$parts" >"$dir/train_seconds.txt"
 }
+
+# Seconds RUN_DIR has trained up to its checkpoint, by the same accounting: train_seconds.txt once finished;
+# before that the finished parts, and a running (or killed) part up to its checkpoint's write.
+trained_seconds() {
+  local dir=$1 seconds began last
+  if [[ -f "$dir/train_seconds.txt" ]]; then cat "$dir/train_seconds.txt"; return; fi
+  seconds=$(cat "$dir/train_seconds.parts" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+  if [[ -f "$dir/train_part_started" && -f "$dir/checkpoint.pt" ]]; then
+    began=$(cat "$dir/train_part_started")
+    last=$(stat -c %Y "$dir/checkpoint.pt")
+    (( last > began )) && seconds=$(( seconds + last - began ))
+  fi
+  echo "$seconds"
+}

@@ -131,7 +131,7 @@ torch::Tensor TokenLinears::operator()(const torch::nn::Linear& layer, const tor
   if (!active_) return layer.ptr()->forward(x);
   auto it = shared_.find(layer.get());
   if (it == shared_.end()) {
-    it = shared_.emplace(layer.get(), TokenSharedLinear(layer->weight, layer->bias, dtype_)).first;
+    it = shared_.emplace(layer.get(), TokenSharedLinear(layer->weight, layer->bias, dtype())).first;
   }
   return it->second(x);
 }

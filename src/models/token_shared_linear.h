@@ -53,12 +53,12 @@ class TokenLinears {
   static TokenLinears for_training(const torch::Tensor& like);
 
   bool active() const { return active_; }
-  torch::ScalarType dtype() const { return dtype_; }
+  // The dtype of the shared copies: bf16, the only autocast dtype the path takes.
+  static constexpr torch::ScalarType dtype() { return torch::kBFloat16; }
   torch::Tensor operator()(const torch::nn::Linear& layer, const torch::Tensor& x);
 
  private:
   bool active_ = false;
-  torch::ScalarType dtype_ = torch::kBFloat16;  // the autocast dtype when active
   std::unordered_map<const torch::nn::LinearImpl*, TokenSharedLinear> shared_;
 };
 
