@@ -77,6 +77,8 @@ const std::string& core_config_defaults() {
         .key("lr_schedule", opt.decay_steps > 0 ? LrSchedule::Cosine : LrSchedule::Constant,
              "cosine: decay to lr * min_lr_ratio at training.steps")
         .key("min_lr_ratio", opt.min_lr_ratio)
+        .key("decay_start", opt.decay_start,
+             "cosine: first step of the decay (0 = after the warm-up); the rate is constant until then")
         .key("grad_clip", trainer.grad_clip)
         .key("ema_decay", trainer.ema_decay)
         .key("precision", trainer.precision, "fp32, bf16 (CUDA or CPU autocast), fp16 (CUDA)")
@@ -133,7 +135,7 @@ Config make_experiment_config(const std::string& domain_defaults_yaml) {
        {"experiment.threads", "model.num_gru_layers", "model.head_channels", "model.level_embedding_dim",
         "diffusion.eta", "training.steps", "training.weight_decay", "training.warmup_steps", "training.grad_clip",
         "training.log_every", "training.validate_every", "training.checkpoint_every", "training.checkpoint_minutes",
-        "training.early_stopping_patience", "sampling.uncertainty_scale", "sampling.window"})
+        "training.early_stopping_patience", "training.decay_start", "sampling.uncertainty_scale", "sampling.window"})
     c.require_non_negative(key);
   c.require_range("diffusion.cum_snr_decay", 0.0, 1.0);
   c.require_range("diffusion.first_token_clean_prob", 0.0, 1.0);
@@ -230,6 +232,10 @@ TrainerOptions read_trainer_options(const Config& c, const std::string& run_dir)
   t.optimizer.warmup_steps = c.get_int("training.warmup_steps");
   if (c.get_enum<LrSchedule>("training.lr_schedule") == LrSchedule::Cosine) t.optimizer.decay_steps = t.steps;
   t.optimizer.min_lr_ratio = c.get_double("training.min_lr_ratio");
+  t.optimizer.decay_start = c.get_int("training.decay_start");
+  check(t.optimizer.decay_start == 0 || (t.optimizer.decay_steps > 0 && t.optimizer.decay_start < t.steps),
+        "training.decay_start: " + std::to_string(t.optimizer.decay_start) +
+            " needs training.lr_schedule cosine and a step before training.steps (" + std::to_string(t.steps) + ")");
   t.grad_clip = c.get_double("training.grad_clip");
   t.ema_decay = c.get_double("training.ema_decay");
   t.precision = c.get_enum<Precision>("training.precision");

@@ -16,9 +16,10 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>
 double scheduled_lr(const OptimizerOptions& o, int64_t step) {
   double lr = o.lr;
   if (o.warmup_steps > 0) lr *= std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps));
-  if (o.decay_steps > o.warmup_steps && step >= o.warmup_steps) {
-    const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) /
-                                              static_cast<double>(o.decay_steps - o.warmup_steps));
+  const int64_t start = std::max(o.warmup_steps, o.decay_start);
+  if (o.decay_steps > start && step >= start) {
+    const double progress =
+        std::min(1.0, static_cast<double>(step - start) / static_cast<double>(o.decay_steps - start));
     const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
     lr *= o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine;
   }

@@ -105,6 +105,16 @@ TEST(Optimizer, LearningRateScheduleMatchesClosedForm) {
   EXPECT_NEAR(scheduled_lr(o, 35), 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 0.25))), 1e-15);
   EXPECT_NEAR(scheduled_lr(o, 110), 1e-4, 1e-15);
   EXPECT_NEAR(scheduled_lr(o, 500), 1e-4, 1e-15);
+  // Constant until decay_start = 60, then the cosine over 60..110: a quarter of the way is step 72.5.
+  o.decay_start = 60;
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 35), 1e-3);
+  EXPECT_NEAR(scheduled_lr(o, 60), 1e-3, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 85), 1e-3 * 0.55, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 70), 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 0.2))), 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 110), 1e-4, 1e-15);
+  // A start inside the warm-up changes nothing: the cosine begins after it.
+  o.decay_start = 5;
+  EXPECT_NEAR(scheduled_lr(o, 60), 1e-3 * 0.55, 1e-15);
 }
 
 TEST(Training, ResumeIsBitIdentical) {

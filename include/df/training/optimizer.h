@@ -29,13 +29,17 @@ struct OptimizerOptions {
   // it makes the final weights (the ones that get evaluated) much less noisy.
   int64_t decay_steps = 0;
   double min_lr_ratio = 0.0;
+  // First step of the cosine (0 = right after the warm-up): a constant rate until then, a warm-up-stable-
+  // decay schedule. It lets a run of many sessions be decayed once its loss flattens, by a config whose
+  // schedule equals the one it has run so far.
+  int64_t decay_start = 0;
 };
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& parameters,
                                                 const OptimizerOptions& options);
 
 // Learning rate at 0-based `step`: lr * min(1, (step + 1) / warmup) as the reference, times the cosine
-// factor when decay_steps > 0.
+// factor from max(warmup_steps, decay_start) to decay_steps when decay_steps > 0.
 double scheduled_lr(const OptimizerOptions& options, int64_t step);
 void set_lr(torch::optim::Optimizer& optimizer, double lr);
 
