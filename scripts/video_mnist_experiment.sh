@@ -110,14 +110,15 @@ TINY_SET=()
 if [ "$TINY" = 1 ]; then
   TINY_SET=(--set training.steps=6 --set training.batch_size=2 --set training.validate_every=6
             --set training.checkpoint_every=6 --set training.log_every=3 --set diffusion.sampling_steps=4
-            --set video.validation_clips=2 --set video.range_clips=8)
+            --set video.validation_clips=2 --set video.range_clips=8 --set training.decay_start=0)
   ROLLOUT_FACTOR=3
   ROLLOUT_BATCH=2
   WITHIN_BATCH=2
 fi
 
 OVERRIDE_SET=()
-[ -n "${STEPS:-}" ] && OVERRIDE_SET=(--set "training.steps=$STEPS")
+# Another budget keeps the configs' schedule in proportion: constant for 60% of the steps, then the cosine.
+[ -n "${STEPS:-}" ] && OVERRIDE_SET=(--set "training.steps=$STEPS" --set "training.decay_start=$((STEPS * 3 / 5))")
 for kv in ${TRAIN_SET:-}; do OVERRIDE_SET+=(--set "$kv"); done
 
 mkdir -p "$RUNS"
@@ -282,6 +283,17 @@ budget() {
   fi
 }
 field() { echo "$1" | cut -d'|' -f"$2"; }
+lr_words() {  # the learning-rate schedule of a resolved config, in words
+  local c=$1 lr start
+  lr=$(key "$c" lr)
+  if [ "$(key "$c" lr_schedule)" = cosine ]; then
+    start=$(key "$c" decay_start)
+    (( start > $(key "$c" warmup_steps) )) || start=$(key "$c" warmup_steps)
+    echo "lr $lr after $(key "$c" warmup_steps) warm-up steps, constant until step $start, then a cosine down to $lr x $(key "$c" min_lr_ratio) at the last step"
+  else
+    echo "a constant lr $lr after $(key "$c" warmup_steps) warm-up steps"
+  fi
+}
 weights_of() {  # which weights were rolled out
   if [ -n "$FROM_WEIGHTS" ]; then
     echo "shipped \`$FROM_WEIGHTS/$1.pt\` ($(meta "$FROM_WEIGHTS/$1.provenance" weights))"
@@ -336,7 +348,7 @@ doc="$DOCS/video.md"
   echo
   echo "## Models and budgets"
   echo
-  echo "Same network (U-Net + ConvGRU, $( { [ -n "$FROM_WEIGHTS" ] && meta "$FROM_WEIGHTS/$first_model.provenance" parameters; } || grep -m1 -o '[0-9.]* M parameters' "$RUNS/$first_model/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$CFG" head_channels) channels; what differs is the training noise and the sampling:"
+  echo "Same network (U-Net + ConvGRU, $( { [ -n "$FROM_WEIGHTS" ] && meta "$FROM_WEIGHTS/$first_model.provenance" parameters; } || grep -m1 -o '[0-9.]* M parameters' "$RUNS/$first_model/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$CFG" head_channels) channels, AdamW at $(lr_words "$CFG"); what differs is the training noise and the sampling:"
   echo
   echo "| model | config | training noise | sampling | weights rolled out | training steps x batch | training time | training commit | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
   echo "|---|---|---|---|---|---|---|---|---|"

@@ -68,6 +68,7 @@ TEST_P(VideoPipelineCheck, OverfitsFixedClipsAndSamplesTheirContinuation) {
       "video.n_frames=" + std::to_string(n_frames), "video.context_frames=" + std::to_string(context_frames),
       "model.network_size=8", "model.dim_mults=[1,2]",
       "training.steps=" + std::to_string(steps), "training.batch_size=4", "training.lr=0.005", "training.warmup_steps=20",
+      "training.lr_schedule=constant", "training.decay_start=0",
       "training.ema_decay=0", "training.checkpoint_every=0", "training.validate_every=0", "training.log_every=100000",
       "diffusion.sampling_steps=20"};
   overrides.insert(overrides.end(), recipe.overrides.begin(), recipe.overrides.end());
