@@ -222,6 +222,25 @@ for m in $MODELS; do
   done
 done
 
+# Where a rollout loses: each token generated alone from the ground-truth history of the same clips (teacher-
+# forced, one token: --tokens h+1 after h context tokens), against the same token in the rollout, whose history
+# is the model's own tokens. A model that predicts one token well but drifts in its rollout compounds its errors.
+for m in $MODELS; do
+  dir="$RUNS/$m"
+  cfg=$(cfg_of "$m")
+  fs=$(key "$cfg" frame_stack)
+  for (( h = $(key "$cfg" context_frames) / fs; h < $(key "$cfg" n_frames) / fs; ++h )); do
+    run=from_truth_$h
+    if [ -f "$dir/samples/${run}_metrics.csv" ]; then continue; fi
+    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
+         --set experiment.threads="$SAMPLE_THREADS" --batch "$WITHIN_BATCH" --tokens $(( h + 1 )) --seed 1
+         --set video.context_frames=$(( h * fs )))
+    [ "$TINY" = 1 ] && cmd+=(--sampling-steps 4)
+    echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
+    "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
+  done
+done
+
 # Comparison: curves and tables (beside the trivial predictors, with the gate) from the per-frame CSVs.
 first_model=${MODELS%% *}
 CFG=$(cfg_of "$first_model")
@@ -266,6 +285,12 @@ drift_truth() {
   awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next } $col["context"] == 0 { s += $col["truth_blobs"]; ++n }
     END { printf "%.2f on average", s / n }' "$1"
 }
+# Mean PSNR (the per-frame column df_video_metrics averages) of the generated frames of token $2 (0 = every
+# generated token) of a per-frame CSV.
+token_psnr() {
+  awk -F, -v t="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
+    $col["context"] == 0 && (t == 0 || $col["token"] == t) { s += $col["psnr"]; ++n } END { printf "%.2f", s / n }' "$1"
+}
 secs() { cat "$1" 2>/dev/null || echo "?"; }
 hms() { local s=$1; [ "$s" = "?" ] && { echo "?"; return; }; printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
 # Budget of model $1: "steps x batch|training seconds|commit|train command" from its run or its provenance.
@@ -289,6 +314,7 @@ lr_words() {  # the learning-rate schedule of a resolved config, in words
   if [ "$(key "$c" lr_schedule)" = cosine ]; then
     start=$(key "$c" decay_start)
     (( start > $(key "$c" warmup_steps) )) || start=$(key "$c" warmup_steps)
+    if (( start >= $(key "$c" steps) )); then echo "a constant lr $lr after $(key "$c" warmup_steps) warm-up steps"; return; fi
     echo "lr $lr after $(key "$c" warmup_steps) warm-up steps, constant until step $start, then a cosine down to $lr x $(key "$c" min_lr_ratio) at the last step"
   else
     echo "a constant lr $lr after $(key "$c" warmup_steps) warm-up steps"
@@ -344,6 +370,30 @@ doc="$DOCS/video.md"
       *passes*) echo "- $(name_of "$m") **passes the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training)." ;;
       *) echo "- $(name_of "$m") **does not pass the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training): ${verdict#fails: }." ;;
     esac
+  done
+  echo
+  echo "**Where the rollouts lose.** The same clips, each token generated alone from the ground-truth history (the"
+  echo "first h tokens given as context, one token sampled) against the same token in the rollout above, whose history"
+  echo "is the model's own tokens (token t: frames $(key "$CFG" frame_stack)t to $(key "$CFG" frame_stack)t + $(( $(key "$CFG" frame_stack) - 1 ))). PSNR in dB, averaged over the token's frames and clips as the tables above; the"
+  echo "best trivial predictor's within L is $(awk -F, '$1 == "best_trivial_psnr_within_L" { printf "%.2f", $2 }' "$RUNS/$first_model/samples/within_metrics.csv") dB."
+  echo
+  fs=$(key "$CFG" frame_stack)
+  first_h=$(( $(key "$CFG" context_frames) / fs ))
+  last_h=$(( L / fs - 1 ))
+  header="| model | history |" rule="|---|---|"
+  for (( h = first_h; h <= last_h; ++h )); do header="$header token $h |"; rule="$rule---|"; done
+  echo "$header mean |"
+  echo "$rule---|"
+  for m in $MODELS; do
+    row="| $(name_of "$m") | its own rollout |" truth_row="| $(name_of "$m") | ground truth |" sum=0
+    for (( h = first_h; h <= last_h; ++h )); do
+      row="$row $(token_psnr "$RUNS/$m/samples/within_frames.csv" "$h") |"
+      p=$(token_psnr "$RUNS/$m/samples/from_truth_${h}_frames.csv" "$h")
+      truth_row="$truth_row $p |"
+      sum=$(awk -v a="$sum" -v b="$p" 'BEGIN { print a + b }')
+    done
+    echo "$row $(token_psnr "$RUNS/$m/samples/within_frames.csv" 0) |"
+    echo "$truth_row $(awk -v a="$sum" -v n=$(( last_h - first_h + 1 )) 'BEGIN { printf "%.2f", a / n }') |"
   done
   echo
   echo "## Models and budgets"
