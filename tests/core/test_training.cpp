@@ -105,7 +105,7 @@ TEST(Optimizer, LearningRateScheduleMatchesClosedForm) {
   EXPECT_NEAR(scheduled_lr(o, 35), 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 0.25))), 1e-15);
   EXPECT_NEAR(scheduled_lr(o, 110), 1e-4, 1e-15);
   EXPECT_NEAR(scheduled_lr(o, 500), 1e-4, 1e-15);
-  // Constant until decay_start = 60, then the cosine over 60..110: a quarter of the way is step 72.5.
+  // Constant until decay_start = 60, then the cosine over 60..110: halfway is step 85.
   o.decay_start = 60;
   EXPECT_DOUBLE_EQ(scheduled_lr(o, 35), 1e-3);
   EXPECT_NEAR(scheduled_lr(o, 60), 1e-3, 1e-15);
@@ -385,6 +385,31 @@ TEST(Trainer, CheckpointMinutesIsReadFromTheConfig) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training.checkpoint_minutes"), std::string::npos) << e.what();
   }
+}
+
+TEST(Trainer, DecayStartIsReadFromTheConfigAndChecked) {
+  auto config = make_experiment_config();
+  config.set("training.steps=1000");
+  EXPECT_EQ(read_trainer_options(config, "run").optimizer.decay_start, 0) << "default: the cosine after the warm-up";
+  config.set("training.lr_schedule=cosine");
+  config.set("training.decay_start=600");
+  config.validate();
+  const auto options = read_trainer_options(config, "run");
+  EXPECT_EQ(options.optimizer.decay_start, 600);
+  EXPECT_EQ(options.optimizer.decay_steps, 1000);
+  // Meaningless combinations name the key: a start with a constant schedule, at or after the last step.
+  for (const auto* bad : {"training.lr_schedule=constant", "training.decay_start=1000"}) {
+    auto c = config;
+    c.set(bad);
+    try {
+      read_trainer_options(c, "run");
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("training.decay_start: "), std::string::npos) << e.what();
+    }
+  }
+  config.set("training.decay_start=-5");
+  EXPECT_THROW(config.validate(), Error);
 }
 
 // diffusion.teacher_forcing_prob: a step is either a DF step or a teacher-forcing step, whole; the choice
