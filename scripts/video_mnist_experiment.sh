@@ -336,7 +336,7 @@ doc="$DOCS/video.md"
 {
   echo "# Video prediction: long rollouts on Moving MNIST (paper section 4.1, figure 3, appendix E.3)"
   echo
-  echo "Written by \`scripts/video_mnist_experiment.sh\`$([ "$TINY" = 1 ] && echo " in TINY mode (a check of the script, not a result)")$([ -n "$FROM_WEIGHTS" ] && echo " from the shipped weights in \`$FROM_WEIGHTS\` (no training)") on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "+changes")\`, $(nproc --all) CPU cores (shared)$([ -z "$FROM_WEIGHTS" ] && echo ", $JOBS training(s) at a time"), one LibTorch thread per process."
+  echo "Written by \`scripts/video_mnist_experiment.sh\`$([ "$TINY" = 1 ] && echo " in TINY mode (a check of the script, not a result)")$([ -n "$FROM_WEIGHTS" ] && echo " from the shipped weights in \`$FROM_WEIGHTS\` (no training)") on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "+changes")\`, $(nproc --all) CPU cores (shared)$([ -z "$FROM_WEIGHTS" ] && echo ", $JOBS training(s) at a time"), LibTorch threads: $(key "$(cfg_of "$first_model")" threads) per training process, $SAMPLE_THREADS per sampling run."
   echo
   if [ "$PROGRESS" = 1 ]; then
     echo "**Progress report**: the models below are still training. This page samples a copy of each run's latest"
