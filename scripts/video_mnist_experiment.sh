@@ -220,22 +220,16 @@ for m in $MODELS; do
     "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
     echo $(( $(date +%s) - start )) > "$dir/samples/${run}_seconds.txt"
   done
-done
-
-# Where a rollout loses: each token generated alone from the ground-truth history of the same clips (teacher-
-# forced, one token: --tokens h+1 after h context tokens), against the same token in the rollout, whose history
-# is the model's own tokens. A model that predicts one token well but drifts in its rollout compounds its errors.
-for m in $MODELS; do
-  dir="$RUNS/$m"
-  cfg=$(cfg_of "$m")
-  fs=$(key "$cfg" frame_stack)
-  for (( h = $(key "$cfg" context_frames) / fs; h < $(key "$cfg" n_frames) / fs; ++h )); do
+  # Where a rollout loses: each token generated alone from the ground-truth history of the same clips (teacher-
+  # forced, one token: --tokens h+1 after h context tokens), against the same token in the rollout, whose
+  # history is the model's own tokens. A model that predicts one token well but drifts compounds its errors.
+  for (( h = ctx / fs; h < within_tokens; ++h )); do
     run=from_truth_$h
     if [ -f "$dir/samples/${run}_metrics.csv" ]; then continue; fi
     cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
          --set experiment.threads="$SAMPLE_THREADS" --batch "$WITHIN_BATCH" --tokens $(( h + 1 )) --seed 1
          --set video.context_frames=$(( h * fs )))
-    [ "$TINY" = 1 ] && cmd+=(--sampling-steps 4)
+    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
     echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
     "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
   done
