@@ -104,6 +104,17 @@ meta() { sed -n "s/^$2: //p" "$1" | head -1; }                          # a key 
 # The resolved config and the checkpoint each model is sampled from.
 cfg_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.yaml"; else echo "$RUNS/$1/config.yaml"; fi; }
 ckpt_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.pt"; else echo "$RUNS/$1/checkpoint.pt"; fi; }
+# Mean of column $3 (default psnr, the per-frame column df_video_metrics averages) over the generated frames of
+# token $2 (0 = every generated token) of a per-frame CSV; NaN frames (centroid_error of a frame without ink)
+# are left out.
+token_mean() {
+  awk -F, -v t="$2" -v c="${3:-psnr}" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
+    $col["context"] == 0 && (t == 0 || $col["token"] == t) && tolower($col[c]) !~ /nan/ { s += $col[c]; ++n }
+    END { if (n) printf "%.2f", s / n; else printf "?" }' "$1"
+}
+# A sample folder's per-frame CSV is current when it has the columns this script reads (older df_sample builds
+# wrote no centroid_error / psnr_aligned: such samples are drawn again).
+current_frames() { [ -f "$1" ] && head -1 "$1" | tr ',' '\n' | grep -qx psnr_aligned; }
 commit_stamp() { echo "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "-dirty")"; }
 
 TINY_SET=()
@@ -212,7 +223,8 @@ for m in $MODELS; do
   if [ "$TINY" = 1 ]; then long+=(--sampling-steps 4); within+=(--sampling-steps 4); fi
   for run in long within; do
     [ "$run" = long ] && cmd=("${long[@]}") || cmd=("${within[@]}")
-    if [ -f "$dir/samples/${run}_metrics.csv" ] && [ -f "$dir/samples/${run}_seconds.txt" ]; then continue; fi
+    if [ -f "$dir/samples/${run}_metrics.csv" ] && [ -f "$dir/samples/${run}_seconds.txt" ] &&
+       current_frames "$dir/samples/${run}_frames.csv"; then continue; fi
     mkdir -p "$dir/samples"
     echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
     echo "video_mnist_experiment: sampling $m ($run): ${cmd[*]}"
@@ -225,7 +237,7 @@ for m in $MODELS; do
   # history is the model's own tokens. A model that predicts one token well but drifts compounds its errors.
   for (( h = ctx / fs; h < within_tokens; ++h )); do
     run=from_truth_$h
-    if [ -f "$dir/samples/${run}_metrics.csv" ]; then continue; fi
+    if [ -f "$dir/samples/${run}_metrics.csv" ] && current_frames "$dir/samples/${run}_frames.csv"; then continue; fi
     cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
          --set experiment.threads="$SAMPLE_THREADS" --batch "$WITHIN_BATCH" --tokens $(( h + 1 )) --seed 1
          --set video.context_frames=$(( h * fs )))
@@ -278,12 +290,6 @@ drift_row() {
 drift_truth() {
   awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next } $col["context"] == 0 { s += $col["truth_blobs"]; ++n }
     END { printf "%.2f on average", s / n }' "$1"
-}
-# Mean PSNR (the per-frame column df_video_metrics averages) of the generated frames of token $2 (0 = every
-# generated token) of a per-frame CSV.
-token_psnr() {
-  awk -F, -v t="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
-    $col["context"] == 0 && (t == 0 || $col["token"] == t) { s += $col["psnr"]; ++n } END { printf "%.2f", s / n }' "$1"
 }
 secs() { cat "$1" 2>/dev/null || echo "?"; }
 hms() { local s=$1; [ "$s" = "?" ] && { echo "?"; return; }; printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
@@ -374,26 +380,52 @@ doc="$DOCS/video.md"
   echo
   echo "**Where the rollouts lose.** The same clips, each token generated alone from the ground-truth history (the"
   echo "first h tokens given as context, one token sampled) against the same token in the rollout above, whose history"
-  echo "is the model's own tokens (token t: frames $(key "$CFG" frame_stack)t to $(key "$CFG" frame_stack)t + $(( $(key "$CFG" frame_stack) - 1 ))). PSNR in dB, averaged over the token's frames and clips as the tables above; the"
-  echo "best trivial predictor's within L is $(awk -F, '$1 == "best_trivial_psnr_within_L" { printf "%.2f", $2 }' "$RUNS/$first_model/samples/within_metrics.csv") dB."
+  echo "is the model's own tokens (token t: frames $(key "$CFG" frame_stack)t to $(key "$CFG" frame_stack)t + $(( $(key "$CFG" frame_stack) - 1 ))), averaged over the token's frames and clips as the tables above. Beside"
+  echo "PSNR, where the digit is and what it looks like, apart: the distance between the centroids of the"
+  echo "generated and the true frame, and the PSNR once the generated frame is moved onto the truth's centroid (to the"
+  echo "nearest pixel; \`compare_aligned\` in \`include/df/video/video_metrics.h\`). The best trivial predictor's PSNR within L is"
+  echo "$(awk -F, '$1 == "best_trivial_psnr_within_L" { printf "%.2f", $2 }' "$RUNS/$first_model/samples/within_metrics.csv") dB."
   echo
   fs=$(key "$CFG" frame_stack)
   first_h=$(( $(key "$CFG" context_frames) / fs ))
   last_h=$(( L / fs - 1 ))
   header="| model | history |" rule="|---|---|"
   for (( h = first_h; h <= last_h; ++h )); do header="$header token $h |"; rule="$rule---|"; done
-  echo "$header mean |"
-  echo "$rule---|"
-  for m in $MODELS; do
-    row="| $(name_of "$m") | its own rollout |" truth_row="| $(name_of "$m") | ground truth |" sum=0
-    for (( h = first_h; h <= last_h; ++h )); do
-      row="$row $(token_psnr "$RUNS/$m/samples/within_frames.csv" "$h") |"
-      p=$(token_psnr "$RUNS/$m/samples/from_truth_${h}_frames.csv" "$h")
-      truth_row="$truth_row $p |"
-      sum=$(awk -v a="$sum" -v b="$p" 'BEGIN { print a + b }')
+  for measure in "psnr|PSNR (dB)" "centroid_error|Distance between the centroids (pixels of the $(key "$CFG" resolution)x$(key "$CFG" resolution) frames)" "psnr_aligned|PSNR with the centroids aligned (dB)"; do
+    column=${measure%%|*}
+    echo "${measure#*|}:"
+    echo
+    echo "$header mean |"
+    echo "$rule---|"
+    for m in $MODELS; do
+      row="| $(name_of "$m") | its own rollout |" truth_row="| $(name_of "$m") | ground truth |" sum=0
+      for (( h = first_h; h <= last_h; ++h )); do
+        row="$row $(token_mean "$RUNS/$m/samples/within_frames.csv" "$h" "$column") |"
+        p=$(token_mean "$RUNS/$m/samples/from_truth_${h}_frames.csv" "$h" "$column")
+        truth_row="$truth_row $p |"
+        sum=$(awk -v a="$sum" -v b="$p" 'BEGIN { print a + b }')
+      done
+      echo "$row $(token_mean "$RUNS/$m/samples/within_frames.csv" 0 "$column") |"
+      echo "$truth_row $(awk -v a="$sum" -v n=$(( last_h - first_h + 1 )) 'BEGIN { printf "%.2f", a / n }') |"
     done
-    echo "$row $(token_psnr "$RUNS/$m/samples/within_frames.csv" 0) |"
-    echo "$truth_row $(awk -v a="$sum" -v n=$(( last_h - first_h + 1 )) 'BEGIN { printf "%.2f", a / n }') |"
+    echo
+  done
+  # Reading: how much of the rollout's PSNR loss from its first to its last token is left once the digits are
+  # aligned (position) and what is not (appearance).
+  for m in $MODELS; do
+    w="$RUNS/$m/samples/within_frames.csv"
+    awk -v name="$(name_of "$m")" -v p1="$(token_mean "$w" "$first_h")" -v pn="$(token_mean "$w" "$last_h")" \
+        -v a1="$(token_mean "$w" "$first_h" psnr_aligned)" -v an="$(token_mean "$w" "$last_h" psnr_aligned)" \
+        -v c1="$(token_mean "$w" "$first_h" centroid_error)" -v cn="$(token_mean "$w" "$last_h" centroid_error)" \
+        -v ct="$(token_mean "$RUNS/$m/samples/from_truth_${last_h}_frames.csv" "$last_h" centroid_error)" \
+        -v first="$first_h" -v last="$last_h" 'BEGIN {
+      lost = p1 - pn; kept = a1 - an
+      printf "- %s: in its own rollout the digit is %.2f pixels from its true position at token %d and %.2f at token %d", name, c1, first, cn, last
+      printf " (%.2f from the ground-truth history); PSNR goes from %.2f to %.2f dB, with the centroids aligned from %.2f to %.2f dB", ct, p1, pn, a1, an
+      if (lost > 1 && kept < lost / 2) printf ": of the %.2f dB lost, %.2f remain once the digits are aligned, so the rollout loses mostly where the digit is (its motion), less what it looks like.\n", lost, kept
+      else if (lost > 1) printf ": of the %.2f dB lost, %.2f remain once the digits are aligned, so the rollout loses mostly what the digit looks like, not only where it is.\n", lost, kept
+      else printf ".\n"
+    }'
   done
   echo
   echo "## Models and budgets"

@@ -63,7 +63,7 @@ VideoRolloutWriter::VideoRolloutWriter(RolloutWriterOptions options, StatisticRa
   s.csv << ",out_of_range,truth_blobs,truth_out_of_range,token";
   for (const auto p : trivial_predictors())
     for (const auto* metric : {"mse_", "psnr_", "ssim_"}) s.csv << "," << metric << column_name(p);
-  s.csv << "\n";
+  s.csv << ",centroid_error,psnr_aligned\n";
   s.curves.label = s.o.label;
   if (plot::plotting_available())
     s.mp4 = std::make_unique<plot::VideoWriter>(s.o.dir + "/" + s.o.label + ".mp4", s.o.fps);
@@ -115,11 +115,13 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   const auto outside = out_of_range(stats, s.range).to(torch::kFloat64).mean(1);
   const auto stat_means = stats.mean(1);  // [n, S]
   FrameErrors errors;
+  AlignedErrors aligned;
   torch::Tensor truth_stats, truth_outside;
   // The trivial predictors' errors on generated frames, [n, 3 * predictors] (NaN where unknown).
   auto trivial = torch::full({n, 3 * static_cast<int64_t>(trivial_predictors().size())}, NAN, torch::kFloat64);
   if (truth.defined()) {
     errors = compare_frames(shown, truth);
+    aligned = compare_aligned(shown, truth);
     truth_stats = frame_statistics(truth, s.o.min_blob_pixels);
     truth_outside = out_of_range(truth_stats, s.range).to(torch::kFloat64).mean(1);
     if (!context && s.last_context.defined() && s.o.mean_frame.defined()) {
@@ -140,9 +142,12 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
       torch::stack(
           {truth.defined() ? errors.mse.mean(1) : nan, truth.defined() ? errors.psnr.mean(1) : nan,
            truth.defined() ? errors.ssim.mean(1) : nan, outside,
-           truth.defined() ? truth_stats.select(2, blob_column).mean(1) : nan, truth.defined() ? truth_outside : nan},
+           truth.defined() ? truth_stats.select(2, blob_column).mean(1) : nan, truth.defined() ? truth_outside : nan,
+           // NaN where a frame has no ink: the mean of the sequences where the position is defined
+           truth.defined() ? torch::nanmean(aligned.centroid_error, 1) : nan,
+           truth.defined() ? aligned.aligned_psnr.mean(1) : nan},
           1)
-          .contiguous();  // [n, 6]
+          .contiguous();  // [n, 8]
   const auto c = columns.accessor<double, 2>();
   const auto means = stat_means.contiguous();
   const auto st = means.accessor<double, 2>();
@@ -168,7 +173,9 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
         col[metric + column_name(p)].push_back(tr[t][k]);
         s.csv << "," << tr[t][k++];
       }
-    s.csv << "\n";
+    col["centroid_error"].push_back(c[t][6]);
+    col["psnr_aligned"].push_back(c[t][7]);
+    s.csv << "," << c[t][6] << "," << c[t][7] << "\n";
 
     // Pictures: the first sequences, and their truth.
     if (s.mp4) {

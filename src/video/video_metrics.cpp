@@ -84,6 +84,53 @@ FrameErrors compare_frames(const torch::Tensor& predicted, const torch::Tensor& 
   return e;
 }
 
+namespace {
+
+// [N, 2] (row, column) intensity-weighted centroids of grey frames [N, H, W]; NaN rows for frames without ink.
+torch::Tensor centroids(const torch::Tensor& grey) {
+  const int64_t H = grey.size(1), W = grey.size(2);
+  const auto options = grey.options();
+  const auto mass = grey.sum({1, 2});
+  const auto row = (grey.sum(2) * torch::arange(H, options)).sum(1) / mass;
+  const auto col = (grey.sum(1) * torch::arange(W, options)).sum(1) / mass;
+  const auto none = mass <= 1e-9;
+  return torch::stack({row.masked_fill(none, NAN), col.masked_fill(none, NAN)}, 1);
+}
+
+// frames [N, C, H, W] with frame n moved by (dy[n], dx[n]) whole pixels, zeros where nothing comes in: a gather
+// along each axis, so every frame moves at once.
+torch::Tensor shift_frames(const torch::Tensor& frames, const torch::Tensor& dy, const torch::Tensor& dx) {
+  const int64_t N = frames.size(0), C = frames.size(1), H = frames.size(2), W = frames.size(3);
+  const auto long_opts = torch::TensorOptions().dtype(torch::kLong);
+  const auto rows = torch::arange(H, long_opts).unsqueeze(0) - dy.unsqueeze(1);  // [N, H]: source row
+  const auto cols = torch::arange(W, long_opts).unsqueeze(0) - dx.unsqueeze(1);  // [N, W]
+  const auto row_ok = (rows >= 0).logical_and(rows < H).to(frames.dtype());
+  const auto col_ok = (cols >= 0).logical_and(cols < W).to(frames.dtype());
+  const auto by_rows = frames.gather(2, rows.clamp(0, H - 1).view({N, 1, H, 1}).expand({N, C, H, W}));
+  const auto moved = by_rows.gather(3, cols.clamp(0, W - 1).view({N, 1, 1, W}).expand({N, C, H, W}));
+  return moved * row_ok.view({N, 1, H, 1}) * col_ok.view({N, 1, 1, W});
+}
+
+}  // namespace
+
+AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth) {
+  check_frames(predicted, "compare_aligned");
+  check(predicted.sizes() == truth.sizes(),
+        "compare_aligned: shapes differ: " + shape_str(predicted) + " vs " + shape_str(truth));
+  const int64_t T = predicted.size(0), B = predicted.size(1);
+  const auto flat_pred = predicted.detach().to(torch::kCPU, torch::kFloat64).flatten(0, 1);  // [N, C, H, W]
+  const auto flat_truth = truth.detach().to(torch::kCPU, torch::kFloat64).flatten(0, 1);
+  const auto c_pred = centroids(flat_pred.clamp(0.0, 1.0).mean(1));
+  const auto c_truth = centroids(flat_truth.clamp(0.0, 1.0).mean(1));
+  const auto offset = c_truth - c_pred;  // [N, 2]
+  AlignedErrors e;
+  e.centroid_error = offset.pow(2).sum(1).sqrt().view({T, B});
+  const auto move = offset.nan_to_num(0.0).round().to(torch::kLong);
+  const auto moved = shift_frames(flat_pred, move.select(1, 0), move.select(1, 1));
+  e.aligned_psnr = (-10.0 * torch::log10((moved - flat_truth).pow(2).mean({1, 2, 3}))).view({T, B});
+  return e;
+}
+
 const std::vector<std::string>& frame_statistic_names() {
   static const std::vector<std::string> names = {"mean", "contrast", "midtone", "sharpness", "blobs"};
   return names;

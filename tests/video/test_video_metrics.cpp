@@ -38,6 +38,71 @@ TEST(VideoMetrics, MsePsnrSsimMatchClosedForms) {
   EXPECT_THROW(ssim(torch::zeros({1, 1, 1, 8, 8}), torch::zeros({1, 1, 1, 8, 8})), df::Error);  // < 11x11
 }
 
+// Slow reference: the centroid of one grey frame [H, W] (channels of clamped values averaged) by loops in
+// double precision (NaN without ink).
+std::pair<double, double> loop_centroid(const torch::Tensor& grey) {
+  const auto g = grey.to(torch::kFloat64).contiguous();
+  const auto a = g.accessor<double, 2>();
+  double mass = 0, row = 0, col = 0;
+  for (int64_t r = 0; r < g.size(0); ++r)
+    for (int64_t c = 0; c < g.size(1); ++c) {
+      const double v = std::min(1.0, std::max(0.0, a[r][c]));
+      mass += v;
+      row += v * r;
+      col += v * c;
+    }
+  if (mass <= 1e-9) return {NAN, NAN};
+  return {row / mass, col / mass};
+}
+
+TEST(VideoMetrics, AlignedErrorsSeparatePositionFromAppearance) {
+  // The same 6x6 square moved by (3, 4) pixels: the centroids are 5 pixels apart, plain PSNR is finite and
+  // the aligned prediction is exact.
+  auto truth = torch::zeros({1, 2, 1, 32, 32});
+  truth.slice(3, 4, 10).slice(4, 2, 8).fill_(1.0);
+  truth[0][1] = truth[0][0];
+  auto moved = torch::zeros_like(truth);
+  moved[0][0].slice(1, 7, 13).slice(2, 6, 12).fill_(1.0);
+  // Sequence 1: a different shape on the same centroid (a 2x18 bar): no move, aligned PSNR = plain PSNR.
+  moved[0][1].slice(1, 6, 8).slice(2, 0, 10).fill_(1.0);
+  const auto e = compare_aligned(moved, truth);
+  const auto plain = compare_frames(moved, truth);
+  EXPECT_NEAR(e.centroid_error[0][0].item<double>(), 5.0, 1e-9);
+  EXPECT_TRUE(std::isinf(e.aligned_psnr[0][0].item<double>()));
+  EXPECT_TRUE(std::isfinite(plain.psnr[0][0].item<double>()));
+  EXPECT_NEAR(e.centroid_error[0][1].item<double>(), 0.0, 1e-9);  // both at (6.5, 4.5)
+  EXPECT_NEAR(e.aligned_psnr[0][1].item<double>(), plain.psnr[0][1].item<double>(), 1e-9);
+
+  // A square pushed half out of the frame: what leaves is dropped and zeros come in, so the aligned error is
+  // the lost half's ink: 18 of 1024 pixels wrong by 1.
+  auto edge_truth = torch::zeros({1, 1, 1, 32, 32});
+  edge_truth[0][0].slice(1, 10, 16).slice(2, 10, 16).fill_(1.0);
+  auto edge = torch::zeros_like(edge_truth);
+  edge[0][0].slice(1, 10, 16).slice(2, 29, 32).fill_(1.0);  // the right half is off the frame
+  const auto cut = compare_aligned(edge, edge_truth);
+  EXPECT_NEAR(cut.centroid_error[0][0].item<double>(), 30.0 - 12.5, 1e-9);  // columns 29-31 vs 10-15
+  EXPECT_NEAR(cut.aligned_psnr[0][0].item<double>(), -10.0 * std::log10(18.0 / 1024.0), 1e-9);
+
+  // Random frames against the loop reference; a black prediction has no centroid and is not moved.
+  torch::manual_seed(3);
+  const auto a = torch::rand({2, 3, 3, 16, 16}, torch::kFloat64) * 1.2 - 0.1;
+  const auto b = torch::rand({2, 3, 3, 16, 16}, torch::kFloat64).pow(4);
+  const auto r = compare_aligned(a, b);
+  for (int64_t t = 0; t < 2; ++t)
+    for (int64_t i = 0; i < 3; ++i) {
+      const auto ca = loop_centroid(a[t][i].clamp(0.0, 1.0).mean(0));
+      const auto cb = loop_centroid(b[t][i].clamp(0.0, 1.0).mean(0));
+      EXPECT_NEAR(r.centroid_error[t][i].item<double>(), std::hypot(ca.first - cb.first, ca.second - cb.second),
+                  1e-9);
+    }
+  const auto black = compare_aligned(torch::zeros({1, 1, 3, 16, 16}), b.slice(0, 0, 1).slice(1, 0, 1));
+  EXPECT_TRUE(std::isnan(black.centroid_error.item<double>()));
+  EXPECT_NEAR(black.aligned_psnr.item<double>(),
+              compare_frames(torch::zeros({1, 1, 3, 16, 16}), b.slice(0, 0, 1).slice(1, 0, 1)).psnr.item<double>(),
+              1e-9);
+  EXPECT_THROW(compare_aligned(a, b.slice(0, 0, 1)), df::Error);
+}
+
 TEST(VideoMetrics, StatisticsCountBlobsAndMeasureTheImage) {
   const auto names = frame_statistic_names();
   ASSERT_EQ(names.size(), 5u);

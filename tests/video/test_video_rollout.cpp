@@ -227,5 +227,9 @@ TEST(VideoRolloutWriter, StreamsAnMp4StripAndPerFrameMetrics) {
   EXPECT_EQ(curves.column("context")[1], 1.0);
   EXPECT_EQ(curves.column("context")[2], 0.0);
   EXPECT_NEAR(curves.column("ssim")[0], 1.0, 1e-9);  // the context is the truth itself
+  EXPECT_NEAR(curves.column("centroid_error")[0], 0.0, 1e-6);  // float32 frames
+  // A brightness offset moves the centroid of random frames by less than half a pixel: nothing to align.
+  EXPECT_LT(curves.column("centroid_error")[10], 0.5);
+  EXPECT_NEAR(curves.column("psnr_aligned")[10], curves.column("psnr")[10], 1e-4);
   EXPECT_TRUE(std::filesystem::exists(dir + "/run_psnr.png"));
 }

@@ -11,7 +11,9 @@
 //                       of sequences whose frame is out of the training data's range (also for the truth),
 //                       the token the frame belongs to, and, on generated frames with ground truth, MSE /
 //                       PSNR / SSIM of the trivial predictors (trivial_predictors.h: {mse,psnr,ssim}_black,
-//                       _last_frame, _mean_frame)
+//                       _last_frame, _mean_frame), then, with ground truth, the distance between the
+//                       frames' centroids in pixels (centroid_error) and the PSNR once the prediction is moved
+//                       onto the truth's centroid (psnr_aligned; video_metrics.h compare_aligned)
 //   <label>_range.png   the out-of-range share against the frame index (the training length marked), and
 //   <label>_psnr.png    PSNR against the frame index, when the ground truth is known
 #pragma once

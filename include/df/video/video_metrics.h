@@ -24,6 +24,17 @@ FrameErrors compare_frames(const torch::Tensor& predicted, const torch::Tensor& 
 // SSIM of every frame pair [T, B] (images at least 11x11).
 torch::Tensor ssim(const torch::Tensor& predicted, const torch::Tensor& truth);
 
+// Position against appearance, for objects on a dark background (Moving MNIST): a rollout can lose where its
+// object is or what it looks like, and PSNR alone cannot tell which.
+struct AlignedErrors {
+  torch::Tensor centroid_error;  // [T, B] pixels between the intensity-weighted centroids of the grey levels
+                                 // (clamped to [0, 1], channels averaged); NaN where a frame has no ink
+  torch::Tensor aligned_psnr;    // [T, B] dB, data range 1, of the prediction moved by the centroid offset rounded
+                                 // to whole pixels (what leaves the frame is dropped, zeros come in); no move
+                                 // where a centroid is undefined
+};
+AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth);
+
 // The no-ground-truth statistics, in this order (names for CSV headers).
 const std::vector<std::string>& frame_statistic_names();
 // [T, B, S] float64 for frames [T, B, C, H, W] (clamped to [0, 1] first; channels averaged to grey):
