@@ -226,6 +226,8 @@ for m in $MODELS; do
     if [ -f "$dir/samples/${run}_metrics.csv" ] && [ -f "$dir/samples/${run}_seconds.txt" ] &&
        current_frames "$dir/samples/${run}_frames.csv"; then continue; fi
     mkdir -p "$dir/samples"
+    # A sampling that is interrupted must not pass for finished: the markers go first.
+    rm -f "$dir/samples/${run}_metrics.csv" "$dir/samples/${run}_seconds.txt"
     echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
     echo "video_mnist_experiment: sampling $m ($run): ${cmd[*]}"
     start=$(date +%s)
@@ -242,6 +244,7 @@ for m in $MODELS; do
          --set experiment.threads="$SAMPLE_THREADS" --batch "$WITHIN_BATCH" --tokens $(( h + 1 )) --seed 1
          --set video.context_frames=$(( h * fs )))
     if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
+    rm -f "$dir/samples/${run}_metrics.csv"
     echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
     "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
   done
