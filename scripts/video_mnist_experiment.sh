@@ -32,6 +32,9 @@
 # (space-separated key=value overrides for every training, recorded in its train_command.txt; e.g. bf16 with
 # two shard threads: "training.precision=bf16 training.data_shards=2 training.shard_threads=2
 # experiment.threads=2", about 1.6x the fp32 step on a 2-core AVX512-BF16 machine, docs/results/bf16.md).
+# STAB_LEVELS (stabilization levels tried for DF on validation clips, default "100 300 600"; empty: no
+# stabilization section), STAB_SEED (df_sample seed of those clips, default 10: clips 80-87, disjoint from the test
+# clips), STAB_FACTOR (their rollout length in training lengths, default 16).
 # A finished model is not trained again, an interrupted one continues from its checkpoint (so the run can be
 # done in parts, across sessions: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished
 # sampling run is not repeated (delete its samples folder to redo it).
@@ -64,6 +67,9 @@ PROGRESS=${PROGRESS:-0}
   { echo "video_mnist_experiment: PROGRESS=1 reports runs in training: not with FROM_WEIGHTS or TINY" >&2; exit 1; }
 ROLLOUT_FACTOR=${ROLLOUT_FACTOR:-$([ "$PROGRESS" = 1 ] && echo 10 || echo 50)}
 ROLLOUT_BATCH=${ROLLOUT_BATCH:-8}
+STAB_LEVELS=${STAB_LEVELS-$([ "$TINY" = 1 ] && echo 300 || echo "100 300 600")}
+STAB_SEED=${STAB_SEED:-10}
+STAB_FACTOR=${STAB_FACTOR:-$([ "$TINY" = 1 ] && echo 2 || echo 16)}
 WITHIN_BATCH=${WITHIN_BATCH:-32}
 JOBS=${JOBS:-1}
 WEIGHTS=${WEIGHTS:-ema}
@@ -250,6 +256,66 @@ for m in $MODELS; do
   done
 done
 
+# Stabilization (paper appendix B.4) for the models trained with independent noise levels: each finished token is
+# re-read at a small noise level k, so that the model treats its own output as slightly unreliable. The
+# configs' walk is the authors' (level 15 of 1000, fed scaled); here Algorithm 2 with the history q-sampled at
+# each level of STAB_LEVELS is compared with it on validation clips (STAB_SEED), over STAB_FACTOR L frames. The
+# chosen setting -- the latest lasting exit from the data's range, then the smaller out-of-range share -- is
+# rolled out on the long rollout's test clips ("long_stab") when it is not the config's own.
+stab_args() { [ "$1" = default ] || echo "--reference-walk 0 --stabilization-level $1 --stabilization-input noised"; }
+stab_key() {  # "first exit (a large number when never)|out-of-range share" of a metrics CSV
+  awk -F, '$1 == "first_out_of_range_frame" { f = $2 } $1 == "out_of_range_share" { s = $2 }
+    END { if (f < 0) f = 1e9; printf "%d|%s", f, s }' "$1"
+}
+stab_models=""
+if [ -n "$STAB_LEVELS" ]; then
+  for m in $MODELS; do [ "$(key "$(cfg_of "$m")" training_noise)" = independent ] && stab_models="$stab_models $m"; done
+fi
+for m in $stab_models; do
+  dir="$RUNS/$m"
+  cfg=$(cfg_of "$m")
+  L=$(key "$cfg" n_frames)
+  fs=$(key "$cfg" frame_stack)
+  ctx=$(key "$cfg" context_frames)
+  best="" best_key=""
+  for k in default $STAB_LEVELS; do
+    run=stab_$k
+    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/stabilization" --label "$run"
+         --set experiment.threads="$SAMPLE_THREADS" --batch "$ROLLOUT_BATCH"
+         --tokens $(( STAB_FACTOR * L / fs + ctx / fs )) --seed "$STAB_SEED" $(stab_args "$k"))
+    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
+    if ! { [ -f "$dir/stabilization/${run}_metrics.csv" ] && current_frames "$dir/stabilization/${run}_frames.csv"; }; then
+      mkdir -p "$dir/stabilization"
+      rm -f "$dir/stabilization/${run}_metrics.csv"
+      echo "${cmd[*]}" > "$dir/stabilization/${run}_command.sh"
+      echo "video_mnist_experiment: stabilization of $m on validation clips ($run)"
+      "${cmd[@]}" > "$dir/stabilization/${run}.log" 2>&1 || { tail -20 "$dir/stabilization/${run}.log"; exit 1; }
+    fi
+    kk=$(stab_key "$dir/stabilization/${run}_metrics.csv")
+    if [ -z "$best" ] || awk -v a="$kk" -v b="$best_key" 'BEGIN { split(a, x, "|"); split(b, y, "|");
+         exit !(x[1] > y[1] || (x[1] == y[1] && x[2] < y[2])) }'; then best=$k best_key=$kk; fi
+  done
+  echo "$best" > "$dir/stabilization/chosen.txt"
+  if [ "$best" != default ]; then
+    run=long_stab
+    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
+         --set experiment.threads="$SAMPLE_THREADS" --batch "$ROLLOUT_BATCH"
+         --tokens $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
+         --set video.strip_rows=4 --set video.strip_columns=14 $(stab_args "$best"))
+    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
+    if ! { [ -f "$dir/samples/${run}_seconds.txt" ] && [ "$(cat "$dir/samples/${run}_level.txt" 2>/dev/null)" = "$best" ] &&
+           current_frames "$dir/samples/${run}_frames.csv"; }; then
+      rm -f "$dir/samples/${run}_metrics.csv" "$dir/samples/${run}_seconds.txt"
+      echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
+      echo "video_mnist_experiment: sampling $m ($run, stabilization level $best)"
+      start=$(date +%s)
+      "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
+      echo $(( $(date +%s) - start )) > "$dir/samples/${run}_seconds.txt"
+      echo "$best" > "$dir/samples/${run}_level.txt"
+    fi
+  fi
+done
+
 # Comparison: curves and tables (beside the trivial predictors, with the gate) from the per-frame CSVs.
 first_model=${MODELS%% *}
 CFG=$(cfg_of "$first_model")
@@ -259,6 +325,9 @@ mkdir -p "$OUT"
 long_runs=() within_runs=()
 for m in $MODELS; do
   long_runs+=(--run "$(name_of "$m")=$RUNS/$m/samples/long_frames.csv")
+  if [[ " $stab_models " == *" $m "* ]] && [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ]; then
+    long_runs+=(--run "$(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt"))=$RUNS/$m/samples/long_stab_frames.csv")
+  fi
   within_runs+=(--run "$(name_of "$m")=$RUNS/$m/samples/within_frames.csv")
 done
 "$METRICS" --training-frames "$L" --smooth "$(( TINY == 1 ? 1 : 16 ))" --out "$OUT" "${long_runs[@]}" > "$RUNS/long_summary.log"
@@ -268,6 +337,11 @@ for m in $MODELS; do
   cp "$RUNS/$m/samples/long_strip.png" "$OUT/${m}_strip.png"
   cp "$RUNS/$m/samples/long.mp4" "$OUT/${m}_rollout.mp4"
   cp "$RUNS/$m/samples/within_strip.png" "$OUT/${m}_within_strip.png"
+  rm -f "$OUT/${m}_stab_strip.png" "$OUT/${m}_stab_rollout.mp4"
+  if [[ " $stab_models " == *" $m "* ]] && [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ]; then
+    cp "$RUNS/$m/samples/long_stab_strip.png" "$OUT/${m}_stab_strip.png"
+    cp "$RUNS/$m/samples/long_stab.mp4" "$OUT/${m}_stab_rollout.mp4"
+  fi
 done
 
 # ---- the report ----
@@ -469,25 +543,54 @@ doc="$DOCS/video.md"
       printf "- %s %s; %s of its frames are out of range (ground truth: %s).\n", $2, stays, $8, $9
     }' "$OUT/summary.md"
   echo
-  # The paper's claim as a test on this run: DF (first row) out of range less often than every baseline.
+  # The paper's claim as a test on this run: DF (its rows: the config's sampling and, where chosen on validation
+  # clips, stabilization) out of range less often than every baseline.
   awk -F'|' 'NR > 2 && NF > 9 && $2 !~ /^ *trivial/ {
       name = $2; share = $8; gsub(/^ +| +$/, "", name); gsub(/[ %]/, "", share)
-      if (++n == 1) { df = share; df_name = name } else if (best == "" || share + 0 < best + 0) { best = share; best_name = name }
+      if (name ~ /^Diffusion Forcing/) { if (df == "" || share + 0 < df + 0) { df = share; df_name = name } }
+      else { ++baselines; if (best == "" || share + 0 < best + 0) { best = share; best_name = name } }
     }
     END {
-      if (n < 2) exit
+      if (df == "" || !baselines) exit
       if (df + 0 < best + 0)
         printf "**The paper'"'"'s ordering holds in this run**: %s is out of range in %s%% of its frames, less than every baseline (best: %s, %s%%).\n", df_name, df, best_name, best
       else
         printf "**The paper'"'"'s ordering does not hold in this run**: %s is out of range in %s%% of its frames, %s in %s%%.\n", df_name, df, best_name, best
     }' "$OUT/summary.md"
   echo
+  for m in $stab_models; do
+    c=$(cfg_of "$m")
+    chosen=$(cat "$RUNS/$m/stabilization/chosen.txt")
+    echo "**Stabilization ($(name_of "$m"), paper appendix B.4).** Each finished token is re-read at a small noise"
+    echo "level k, so that the model treats its own output as slightly unreliable. The config samples with the authors'"
+    echo "walk (k = 15 of 1000, the token scaled without noise); Algorithm 2 with the history q-sampled at a larger k is"
+    echo "compared with it on $ROLLOUT_BATCH validation clips (df_sample seed $STAB_SEED: clips $(( STAB_SEED * ROLLOUT_BATCH ))-$(( STAB_SEED * ROLLOUT_BATCH + ROLLOUT_BATCH - 1 )), none of them a test clip) over"
+    echo "$STAB_FACTOR L frames; the setting that stays in the data's range longest (then: fewer frames out of range) is"
+    echo "rolled out on the test clips above$([ "$chosen" = default ] && echo ", unless it is the config's own" || echo " as its own row").";
+    echo
+    echo "| sampling | first frame out of range | frames out of range | PSNR within L (dB) |"
+    echo "|---|---|---|---|"
+    for k in default $STAB_LEVELS; do
+      f="$RUNS/$m/stabilization/stab_${k}_metrics.csv"
+      [ "$k" = default ] && words="config: $(key "$c" matrix), the authors' walk" || words="Algorithm 2, history at level $k, noised"
+      [ "$k" = "$chosen" ] && words="$words (chosen)"
+      awk -F, -v w="$words" -v L="$L" '$1 == "first_out_of_range_frame" { f = $2 } $1 == "out_of_range_share" { s = $2 }
+        $1 == "psnr_within_L" { p = $2 }
+        END { printf "| %s | %s | %.1f%% | %.2f |\n", w, (f < 0 ? "never" : sprintf("%d (%.1f L)", f, f / L)), 100 * s, p }' "$f"
+    done
+    echo
+  done
   echo "Drift: the first and the last L generated frames of each rollout, averaged over its clips (a stable"
   echo "model keeps its statistics; one that blows up or fades drifts). Digit blobs of the ground truth: $(drift_truth "$RUNS/$first_model/samples/long_frames.csv")."
   echo
   echo "| model | out of range, first L | out of range, last L | mean pixel, first L | mean pixel, last L | digit blobs, first L | digit blobs, last L |"
   echo "|---|---|---|---|---|---|---|"
-  for m in $MODELS; do echo "| $(name_of "$m") | $(drift_row "$RUNS/$m/samples/long_frames.csv" "$L") |"; done
+  for m in $MODELS; do
+    echo "| $(name_of "$m") | $(drift_row "$RUNS/$m/samples/long_frames.csv" "$L") |"
+    [ -f "$RUNS/$m/samples/long_stab_level.txt" ] && [[ " $stab_models " == *" $m "* ]] &&
+      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ] &&
+      echo "| $(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt")) | $(drift_row "$RUNS/$m/samples/long_stab_frames.csv" "$L") |"
+  done
   echo
   echo "The paper (figures 8-11, appendix E.3) shows DF rollouts of 180 frames from models trained on 36 (DMLab)"
   echo "and 72 (Minecraft) frames, 2.5-5 L, and says 2000-frame rollouts did not blow up; it gives no per-frame"
@@ -507,6 +610,12 @@ doc="$DOCS/video.md"
     echo
     echo "![${m}](video/${m}_strip.png)"
     echo
+    if [ -f "$OUT/${m}_stab_strip.png" ]; then
+      echo "**$(name_of "$m"), stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt")** ([MP4](video/${m}_stab_rollout.mp4))"
+      echo
+      echo "![${m} stabilized](video/${m}_stab_strip.png)"
+      echo
+    fi
   done
   echo "## Commands"
   echo
@@ -526,6 +635,10 @@ doc="$DOCS/video.md"
   for m in $MODELS; do
     cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"
     cat "$RUNS/$m/samples"/from_truth_*_command.sh | sort -V
+    if [[ " $stab_models " == *" $m "* ]]; then
+      for k in default $STAB_LEVELS; do cat "$RUNS/$m/stabilization/stab_${k}_command.sh"; done
+      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" = default ] || cat "$RUNS/$m/samples/long_stab_command.sh"
+    fi
   done
   cat "$OUT/command.txt"
   echo '```'
