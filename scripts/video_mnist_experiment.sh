@@ -257,7 +257,7 @@ for m in $MODELS; do
 done
 
 # Stabilization (paper appendix B.4) for the models trained with independent noise levels: each finished token is
-# re-read at a small noise level k, so that the model treats its own output as slightly unreliable. The
+# re-read at a noise level k > 0, so that the model treats its own output as partly unreliable. The
 # configs' walk is the authors' (level 15 of 1000, fed scaled); here Algorithm 2 with the history q-sampled at
 # each level of STAB_LEVELS is compared with it on validation clips (STAB_SEED), over STAB_FACTOR L frames. The
 # chosen setting -- the latest lasting exit from the data's range, then the smaller out-of-range share -- is
@@ -561,8 +561,8 @@ doc="$DOCS/video.md"
   for m in $stab_models; do
     c=$(cfg_of "$m")
     chosen=$(cat "$RUNS/$m/stabilization/chosen.txt")
-    echo "**Stabilization ($(name_of "$m"), paper appendix B.4).** Each finished token is re-read at a small noise"
-    echo "level k, so that the model treats its own output as slightly unreliable. The config samples with the authors'"
+    echo "**Stabilization ($(name_of "$m"), paper appendix B.4).** Each finished token is re-read at a noise level"
+    echo "k > 0, so that the model treats its own output as partly unreliable (the paper: a small k). The config samples with the authors'"
     echo "walk (k = 15 of 1000, the token scaled without noise); Algorithm 2 with the history q-sampled at a larger k is"
     echo "compared with it on $ROLLOUT_BATCH validation clips (df_sample seed $STAB_SEED: clips $(( STAB_SEED * ROLLOUT_BATCH ))-$(( STAB_SEED * ROLLOUT_BATCH + ROLLOUT_BATCH - 1 )), none of them a test clip) over"
     echo "$STAB_FACTOR L frames; the setting that stays in the data's range longest (then: fewer frames out of range) is"
@@ -590,6 +590,28 @@ doc="$DOCS/video.md"
     [ -f "$RUNS/$m/samples/long_stab_level.txt" ] && [[ " $stab_models " == *" $m "* ]] &&
       [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ] &&
       echo "| $(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt")) | $(drift_row "$RUNS/$m/samples/long_stab_frames.csv" "$L") |"
+  done
+  echo
+  # The range test reads image statistics one frame at a time: a rollout can stay in range while its digits
+  # change. The ink (mean pixel) of the last L against the first L says whether they thin or swell.
+  for m in $MODELS; do
+    runs=("$(name_of "$m")|$RUNS/$m/samples/long_frames.csv")
+    [ -f "$RUNS/$m/samples/long_stab_level.txt" ] && [[ " $stab_models " == *" $m "* ]] &&
+      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ] &&
+      runs+=("$(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt"))|$RUNS/$m/samples/long_stab_frames.csv")
+    for r in "${runs[@]}"; do
+      echo "${r#*|}" | xargs awk -F, -v L="$L" -v name="${r%%|*}" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
+        $col["context"] == 0 { v[++n] = $col["mean"]; o[n] = $col["out_of_range"] }
+        END {
+          for (i = 1; i <= L; ++i) a += v[i]
+          for (i = n - L + 1; i <= n; ++i) { b += v[i]; out += o[i] / L }
+          change = 100 * (b - a) / a
+          flag = out < 0.5 ? ", which the range test, frame by frame, does not flag" : ""
+          if (change <= -25) printf "- %s: its digits lose %.0f%% of their ink between the first and the last L (they thin into strokes: see the strip)%s.\n", name, -change, flag
+          else if (change >= 25) printf "- %s: its frames gain %.0f%% ink between the first and the last L (the digits swell into blobs: see the strip).\n", name, change
+          else printf "- %s: its ink changes by %+.0f%% between the first and the last L.\n", name, change
+        }'
+    done
   done
   echo
   echo "The paper (figures 8-11, appendix E.3) shows DF rollouts of 180 frames from models trained on 36 (DMLab)"
