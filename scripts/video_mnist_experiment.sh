@@ -37,7 +37,7 @@
 # clips), STAB_FACTOR (their rollout length in training lengths, default 16).
 # A finished model is not trained again, an interrupted one continues from its checkpoint (so the run can be
 # done in parts, across sessions: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished
-# sampling run is not repeated (delete its samples folder to redo it).
+# sampling run is not repeated (delete its samples and stabilization folders to redo them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
