@@ -209,50 +209,51 @@ fi
 # stabilisation).
 EMA_FLAG=()
 [ "$WEIGHTS" = training ] && EMA_FLAG=(--no-ema)
+# sample_cmd MODEL FOLDER LABEL BATCH TOKENS SEED [df_sample args...]: the df_sample command in the array cmd.
+sample_cmd() {
+  local m=$1 out=$2 label=$3 batch=$4 tokens=$5 seed=$6
+  shift 6
+  cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$out" --label "$label"
+       --set experiment.threads="$SAMPLE_THREADS" --batch "$batch" --tokens "$tokens" --seed "$seed" "$@")
+  if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
+}
+# sample_once FOLDER LABEL TAG: runs cmd unless it finished before with the columns this script reads and the same
+# TAG (what tells its settings apart where the label does not, e.g. a chosen level); keeps its command, log and
+# wall time. An interrupted sampling does not pass for finished: its markers are removed before it starts.
+sample_once() {
+  local out=$1 run=$2 tag=$3 start
+  if [ -f "$out/${run}_metrics.csv" ] && [ "$(cat "$out/${run}_tag.txt" 2>/dev/null)" = "$tag" ] &&
+     current_frames "$out/${run}_frames.csv"; then return 0; fi
+  mkdir -p "$out"
+  rm -f "$out/${run}_metrics.csv" "$out/${run}_seconds.txt" "$out/${run}_tag.txt"
+  echo "${cmd[*]}" > "$out/${run}_command.sh"
+  echo "video_mnist_experiment: sampling ($run): ${cmd[*]}"
+  start=$(date +%s)
+  "${cmd[@]}" > "$out/${run}.log" 2>&1 || { tail -20 "$out/${run}.log"; exit 1; }
+  echo $(( $(date +%s) - start )) > "$out/${run}_seconds.txt"
+  if [ -n "$tag" ]; then echo "$tag" > "$out/${run}_tag.txt"; fi
+}
+# The long rollout's pictures: MP4 tiles and a strip over the whole rollout.
+LONG_PICTURES=(--set video.mp4_tile_pixels=32 --set video.mp4_rows=2 --set video.strip_rows=4 --set video.strip_columns=14)
 for m in $MODELS; do
   dir="$RUNS/$m"
   cfg=$(cfg_of "$m")
   L=$(key "$cfg" n_frames)
   fs=$(key "$cfg" frame_stack)
   ctx=$(key "$cfg" context_frames)
-  long_tokens=$(( ROLLOUT_FACTOR * L / fs + ctx / fs ))
   within_tokens=$(( L / fs ))
   # The long rollout (strip, MP4, per-frame curves) and L-frame rollouts of more test clips (seed 1: clips
   # WITHIN_BATCH..2*WITHIN_BATCH-1) for the within-L table and the gate.
-  long=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label long
-        --set experiment.threads="$SAMPLE_THREADS"
-        --batch "$ROLLOUT_BATCH" --tokens "$long_tokens" --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
-        --set video.strip_rows=4 --set video.strip_columns=14)
-  within=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label within
-          --set experiment.threads="$SAMPLE_THREADS"
-          --batch "$WITHIN_BATCH" --tokens "$within_tokens" --seed 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2)
-  if [ "$TINY" = 1 ]; then long+=(--sampling-steps 4); within+=(--sampling-steps 4); fi
-  for run in long within; do
-    [ "$run" = long ] && cmd=("${long[@]}") || cmd=("${within[@]}")
-    if [ -f "$dir/samples/${run}_metrics.csv" ] && [ -f "$dir/samples/${run}_seconds.txt" ] &&
-       current_frames "$dir/samples/${run}_frames.csv"; then continue; fi
-    mkdir -p "$dir/samples"
-    # A sampling that is interrupted must not pass for finished: the markers go first.
-    rm -f "$dir/samples/${run}_metrics.csv" "$dir/samples/${run}_seconds.txt"
-    echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
-    echo "video_mnist_experiment: sampling $m ($run): ${cmd[*]}"
-    start=$(date +%s)
-    "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
-    echo $(( $(date +%s) - start )) > "$dir/samples/${run}_seconds.txt"
-  done
+  sample_cmd "$m" "$dir/samples" long "$ROLLOUT_BATCH" $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) 0 "${LONG_PICTURES[@]}"
+  sample_once "$dir/samples" long ""
+  sample_cmd "$m" "$dir/samples" within "$WITHIN_BATCH" "$within_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
+  sample_once "$dir/samples" within ""
   # Where a rollout loses: each token generated alone from the ground-truth history of the same clips (teacher-
   # forced, one token: --tokens h+1 after h context tokens), against the same token in the rollout, whose
   # history is the model's own tokens. A model that predicts one token well but drifts compounds its errors.
   for (( h = ctx / fs; h < within_tokens; ++h )); do
-    run=from_truth_$h
-    if [ -f "$dir/samples/${run}_metrics.csv" ] && current_frames "$dir/samples/${run}_frames.csv"; then continue; fi
-    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
-         --set experiment.threads="$SAMPLE_THREADS" --batch "$WITHIN_BATCH" --tokens $(( h + 1 )) --seed 1
-         --set video.context_frames=$(( h * fs )))
-    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
-    rm -f "$dir/samples/${run}_metrics.csv"
-    echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
-    "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
+    sample_cmd "$m" "$dir/samples" "from_truth_$h" "$WITHIN_BATCH" $(( h + 1 )) 1 --set video.context_frames=$(( h * fs ))
+    sample_once "$dir/samples" "from_truth_$h" ""
   done
 done
 
@@ -271,6 +272,13 @@ stab_models=""
 if [ -n "$STAB_LEVELS" ]; then
   for m in $MODELS; do [ "$(key "$(cfg_of "$m")" training_noise)" = independent ] && stab_models="$stab_models $m"; done
 fi
+# The stabilization level chosen for model $1 when it has its own long rollout (long_stab); nothing otherwise.
+stab_chosen() {
+  [[ " $stab_models " == *" $1 "* ]] || return 0
+  local chosen
+  chosen=$(cat "$RUNS/$1/stabilization/chosen.txt")
+  [ "$chosen" = default ] || echo "$chosen"
+}
 for m in $stab_models; do
   dir="$RUNS/$m"
   cfg=$(cfg_of "$m")
@@ -279,40 +287,18 @@ for m in $stab_models; do
   ctx=$(key "$cfg" context_frames)
   best="" best_key=""
   for k in default $STAB_LEVELS; do
-    run=stab_$k
-    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/stabilization" --label "$run"
-         --set experiment.threads="$SAMPLE_THREADS" --batch "$ROLLOUT_BATCH"
-         --tokens $(( STAB_FACTOR * L / fs + ctx / fs )) --seed "$STAB_SEED" $(stab_args "$k"))
-    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
-    if ! { [ -f "$dir/stabilization/${run}_metrics.csv" ] && current_frames "$dir/stabilization/${run}_frames.csv"; }; then
-      mkdir -p "$dir/stabilization"
-      rm -f "$dir/stabilization/${run}_metrics.csv"
-      echo "${cmd[*]}" > "$dir/stabilization/${run}_command.sh"
-      echo "video_mnist_experiment: stabilization of $m on validation clips ($run)"
-      "${cmd[@]}" > "$dir/stabilization/${run}.log" 2>&1 || { tail -20 "$dir/stabilization/${run}.log"; exit 1; }
-    fi
-    kk=$(stab_key "$dir/stabilization/${run}_metrics.csv")
+    # shellcheck disable=SC2046  # stab_args: separate words
+    sample_cmd "$m" "$dir/stabilization" "stab_$k" "$ROLLOUT_BATCH" $(( STAB_FACTOR * L / fs + ctx / fs )) "$STAB_SEED" $(stab_args "$k")
+    sample_once "$dir/stabilization" "stab_$k" ""
+    kk=$(stab_key "$dir/stabilization/stab_${k}_metrics.csv")
     if [ -z "$best" ] || awk -v a="$kk" -v b="$best_key" 'BEGIN { split(a, x, "|"); split(b, y, "|");
          exit !(x[1] > y[1] || (x[1] == y[1] && x[2] < y[2])) }'; then best=$k best_key=$kk; fi
   done
   echo "$best" > "$dir/stabilization/chosen.txt"
   if [ "$best" != default ]; then
-    run=long_stab
-    cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$dir/samples" --label "$run"
-         --set experiment.threads="$SAMPLE_THREADS" --batch "$ROLLOUT_BATCH"
-         --tokens $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) --seed 0 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
-         --set video.strip_rows=4 --set video.strip_columns=14 $(stab_args "$best"))
-    if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
-    if ! { [ -f "$dir/samples/${run}_seconds.txt" ] && [ "$(cat "$dir/samples/${run}_level.txt" 2>/dev/null)" = "$best" ] &&
-           current_frames "$dir/samples/${run}_frames.csv"; }; then
-      rm -f "$dir/samples/${run}_metrics.csv" "$dir/samples/${run}_seconds.txt"
-      echo "${cmd[*]}" > "$dir/samples/${run}_command.sh"
-      echo "video_mnist_experiment: sampling $m ($run, stabilization level $best)"
-      start=$(date +%s)
-      "${cmd[@]}" > "$dir/samples/${run}.log" 2>&1 || { tail -20 "$dir/samples/${run}.log"; exit 1; }
-      echo $(( $(date +%s) - start )) > "$dir/samples/${run}_seconds.txt"
-      echo "$best" > "$dir/samples/${run}_level.txt"
-    fi
+    # shellcheck disable=SC2046
+    sample_cmd "$m" "$dir/samples" long_stab "$ROLLOUT_BATCH" $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) 0 "${LONG_PICTURES[@]}" $(stab_args "$best")
+    sample_once "$dir/samples" long_stab "level $best"
   fi
 done
 
@@ -325,9 +311,8 @@ mkdir -p "$OUT"
 long_runs=() within_runs=()
 for m in $MODELS; do
   long_runs+=(--run "$(name_of "$m")=$RUNS/$m/samples/long_frames.csv")
-  if [[ " $stab_models " == *" $m "* ]] && [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ]; then
-    long_runs+=(--run "$(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt"))=$RUNS/$m/samples/long_stab_frames.csv")
-  fi
+  level=$(stab_chosen "$m")
+  if [ -n "$level" ]; then long_runs+=(--run "$(name_of "$m") (stabilization level $level)=$RUNS/$m/samples/long_stab_frames.csv"); fi
   within_runs+=(--run "$(name_of "$m")=$RUNS/$m/samples/within_frames.csv")
 done
 "$METRICS" --training-frames "$L" --smooth "$(( TINY == 1 ? 1 : 16 ))" --out "$OUT" "${long_runs[@]}" > "$RUNS/long_summary.log"
@@ -338,7 +323,7 @@ for m in $MODELS; do
   cp "$RUNS/$m/samples/long.mp4" "$OUT/${m}_rollout.mp4"
   cp "$RUNS/$m/samples/within_strip.png" "$OUT/${m}_within_strip.png"
   rm -f "$OUT/${m}_stab_strip.png" "$OUT/${m}_stab_rollout.mp4"
-  if [[ " $stab_models " == *" $m "* ]] && [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ]; then
+  if [ -n "$(stab_chosen "$m")" ]; then
     cp "$RUNS/$m/samples/long_stab_strip.png" "$OUT/${m}_stab_strip.png"
     cp "$RUNS/$m/samples/long_stab.mp4" "$OUT/${m}_stab_rollout.mp4"
   fi
@@ -587,18 +572,18 @@ doc="$DOCS/video.md"
   echo "|---|---|---|---|---|---|---|"
   for m in $MODELS; do
     echo "| $(name_of "$m") | $(drift_row "$RUNS/$m/samples/long_frames.csv" "$L") |"
-    [ -f "$RUNS/$m/samples/long_stab_level.txt" ] && [[ " $stab_models " == *" $m "* ]] &&
-      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ] &&
-      echo "| $(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt")) | $(drift_row "$RUNS/$m/samples/long_stab_frames.csv" "$L") |"
+    level=$(stab_chosen "$m")
+    if [ -n "$level" ]; then
+      echo "| $(name_of "$m") (stabilization level $level) | $(drift_row "$RUNS/$m/samples/long_stab_frames.csv" "$L") |"
+    fi
   done
   echo
   # The range test reads image statistics one frame at a time: a rollout can stay in range while its digits
   # change. The ink (mean pixel) of the last L against the first L says whether they thin or swell.
   for m in $MODELS; do
     runs=("$(name_of "$m")|$RUNS/$m/samples/long_frames.csv")
-    [ -f "$RUNS/$m/samples/long_stab_level.txt" ] && [[ " $stab_models " == *" $m "* ]] &&
-      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" != default ] &&
-      runs+=("$(name_of "$m") (stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt"))|$RUNS/$m/samples/long_stab_frames.csv")
+    level=$(stab_chosen "$m")
+    if [ -n "$level" ]; then runs+=("$(name_of "$m") (stabilization level $level)|$RUNS/$m/samples/long_stab_frames.csv"); fi
     for r in "${runs[@]}"; do
       echo "${r#*|}" | xargs awk -F, -v L="$L" -v name="${r%%|*}" 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
         $col["context"] == 0 { v[++n] = $col["mean"]; o[n] = $col["out_of_range"] }
@@ -633,7 +618,7 @@ doc="$DOCS/video.md"
     echo "![${m}](video/${m}_strip.png)"
     echo
     if [ -f "$OUT/${m}_stab_strip.png" ]; then
-      echo "**$(name_of "$m"), stabilization level $(cat "$RUNS/$m/stabilization/chosen.txt")** ([MP4](video/${m}_stab_rollout.mp4))"
+      echo "**$(name_of "$m"), stabilization level $(stab_chosen "$m")** ([MP4](video/${m}_stab_rollout.mp4))"
       echo
       echo "![${m} stabilized](video/${m}_stab_strip.png)"
       echo
@@ -659,7 +644,7 @@ doc="$DOCS/video.md"
     cat "$RUNS/$m/samples"/from_truth_*_command.sh | sort -V
     if [[ " $stab_models " == *" $m "* ]]; then
       for k in default $STAB_LEVELS; do cat "$RUNS/$m/stabilization/stab_${k}_command.sh"; done
-      [ "$(cat "$RUNS/$m/stabilization/chosen.txt")" = default ] || cat "$RUNS/$m/samples/long_stab_command.sh"
+      if [ -n "$(stab_chosen "$m")" ]; then cat "$RUNS/$m/samples/long_stab_command.sh"; fi
     fi
   done
   cat "$OUT/command.txt"
