@@ -296,7 +296,7 @@ for m in $stab_models; do
   done
   echo "$best" > "$dir/stabilization/chosen.txt"
   if [ "$best" != default ]; then
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046  # stab_args: separate words
     sample_cmd "$m" "$dir/samples" long_stab "$ROLLOUT_BATCH" $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) 0 "${LONG_PICTURES[@]}" $(stab_args "$best")
     sample_once "$dir/samples" long_stab "level $best"
   fi
