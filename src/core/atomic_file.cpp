@@ -40,7 +40,8 @@ void sync_written(const std::string& temp, const std::string& path) {
   check(error == 0, path + ": cannot flush " + temp + " to disk: " + std::strerror(error));
 }
 
-std::string temporary_path(const std::string& path) {
+// A private folder beside `path` (same file system), unique per process and call.
+std::string temporary_folder(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
@@ -49,22 +50,25 @@ std::string temporary_path(const std::string& path) {
 
 void write_file_atomically(const std::string& path, const std::function<void(const std::string& temp_path)>& write,
                            const std::function<void()>& before_commit) {
-  const std::string temp = temporary_path(path);
+  // The temporary has the final name, inside a private folder: LibTorch names a saved archive's records after
+  // the file, so a temporary named by process id would make two saves of the same weights differ in bytes.
+  const std::string folder = temporary_folder(path);
+  std::error_code ec;
+  fs::create_directory(folder, ec);
+  check(!ec, path + ": cannot create the temporary folder " + folder + ": " + ec.message());
+  const std::string temp = (fs::path(folder) / fs::path(path).filename()).string();
   std::error_code ignored;
   try {
     write(temp);
     sync_written(temp, path);
     if (before_commit) before_commit();
   } catch (...) {
-    fs::remove_all(temp, ignored);
+    fs::remove_all(folder, ignored);
     throw;
   }
-  std::error_code ec;
   fs::rename(temp, path, ec);
-  if (ec) {
-    fs::remove_all(temp, ignored);
-    throw Error(path + ": cannot move the new version into place (from " + temp + "): " + ec.message());
-  }
+  fs::remove_all(folder, ignored);
+  if (ec) throw Error(path + ": cannot move the new version into place (from " + temp + "): " + ec.message());
   // The rename itself is durable once the folder's entries are; best effort (some file systems refuse).
   const auto parent = fs::path(path).parent_path();
   sync_path(parent.empty() ? "." : parent.string(), true);

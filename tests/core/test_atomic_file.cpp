@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
+
 #include "df/core/atomic_file.h"
 #include "df/core/error.h"
 #include "../error_of.h"
@@ -55,7 +57,9 @@ TEST_F(AtomicFileTest, ReplacesTheContentThroughATemporaryBesideIt) {
   std::string seen;
   df::write_file_atomically(target, [&](const std::string& temp) {
     seen = temp;
-    EXPECT_EQ(fs::path(temp).parent_path(), fs::path(target).parent_path());  // same folder: atomic rename
+    // In a folder inside the target's (same file system: an atomic rename), under the target's own name.
+    EXPECT_EQ(fs::path(temp).parent_path().parent_path(), fs::path(target).parent_path());
+    EXPECT_EQ(fs::path(temp).filename(), fs::path(target).filename());
     EXPECT_NE(temp, target);
     EXPECT_EQ(read(target), "old\n");  // the old file is intact while the new one is written
     std::ofstream(temp, std::ios::binary) << std::string("new\0bytes", 9);
@@ -119,4 +123,22 @@ TEST_F(AtomicFileTest, AFolderIsPublishedWholeAndOnlyOnce) {
   EXPECT_NE(message.find(target), std::string::npos) << message;
   EXPECT_EQ(read(target + "/format.txt"), "first");
   EXPECT_EQ(entries(), std::vector<std::string>{"demos"});
+}
+
+TEST_F(AtomicFileTest, TheSameArchiveSavedTwiceHasTheSameBytes) {
+  // LibTorch names an archive's records after the file it is saved to: a temporary named by process id and
+  // call would make every save of the same weights differ (shipped weights, their SHA-256, git diffs).
+  const auto target = path("weights.pt");
+  auto save = [&] {
+    torch::serialize::OutputArchive archive;
+    archive.write("w", torch::arange(6, torch::kFloat).view({2, 3}));
+    df::write_file_atomically(target, [&](const std::string& temp) { archive.save_to(temp); });
+    return read(target);
+  };
+  const auto first = save();
+  const auto second = save();
+  ASSERT_GT(first.size(), 100u);
+  EXPECT_EQ(first, second);
+  EXPECT_NE(first.find("weights/"), std::string::npos);  // the records are named after the final file
+  EXPECT_EQ(entries(), std::vector<std::string>{"weights.pt"});
 }

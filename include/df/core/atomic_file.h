@@ -4,8 +4,10 @@
 //   df::write_file_atomically(path, [&](const std::string& temp) { archive.save_to(temp); });
 //   df::write_text_atomically(run_dir + "/metrics.csv", text);
 //
-// `write` fills a temporary path beside `path` (same folder, hence same file system, where a rename is atomic;
-// unique per process and call, so two writers never share one). The temporary is then flushed to disk
+// `write` fills a temporary path with the same file name as `path`, in a private folder beside it (same file
+// system, where a rename is atomic; unique per process and call, so two writers never share one; the same name,
+// so that formats that record their file's name, as LibTorch archives do, write the same bytes for the same
+// content). The temporary is then flushed to disk
 // (fsync) and renamed over `path`, and the folder is synced so that the rename survives a power cut. When
 // `write` (or `before_commit`) throws, the temporary is removed and the exception goes on unchanged; a failed
 // flush or rename throws df::Error naming `path`.
