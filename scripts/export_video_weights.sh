@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exports the trained video models of scripts/video_mnist_experiment.sh as weights to ship in the repository:
 # for each model m, DEST/m.pt (df_export_weights: the inference weights only -- EMA when the run kept them --
-# in half precision, no optimizer state, a few MB), DEST/m.yaml (its resolved config) and DEST/m.provenance
+# in half precision, no optimizer state, a few MB; beside EMA weights also DEST/m_training.pt, the training
+# weights they average, for the page's comparison of the two), DEST/m.yaml (its resolved config) and DEST/m.provenance
 # (the command, commit and budget that made it). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
 # then rewrites the page from them, and `df_sample --checkpoint DEST/df.pt` rolls out on a fresh clone.
 #
@@ -37,7 +38,13 @@ for m in $MODELS; do
   [ "$WEIGHTS" = training ] && flags+=(--no-ema)
   "$EXPORT" --checkpoint "$run/checkpoint.pt" --out "$DEST/$m.pt" ${flags[@]+"${flags[@]}"}
   ema=$(key "$run/config.yaml" ema_decay)
-  if [ "$WEIGHTS" = training ] || [ "$ema" = 0 ] || [ "$ema" = 0.0 ]; then kind="training weights"; else kind="EMA weights (decay $ema)"; fi
+  rm -f "$DEST/${m}_training.pt"
+  if [ "$WEIGHTS" = training ] || [ "$ema" = 0 ] || [ "$ema" = 0.0 ]; then kind="training weights"; else
+    kind="EMA weights (decay $ema)"
+    # The training weights beside their EMA, so that the page's comparison of the two is redrawn from the
+    # shipped files too.
+    "$EXPORT" --checkpoint "$run/checkpoint.pt" --out "$DEST/${m}_training.pt" --no-ema ${flags[@]+"${flags[@]}"}
+  fi
   {
     # The experiment script's train_command.txt, else the first command df_train recorded (command.txt).
     echo "train_command: $(head -1 "$run/train_command.txt" 2>/dev/null || head -1 "$run/command.txt")"
@@ -52,6 +59,10 @@ for m in $MODELS; do
     echo "export_command: $EXPORT --checkpoint $run/checkpoint.pt --out $DEST/$m.pt ${flags[*]:-}"
     echo "exported: $(date -u +%Y-%m-%d) at commit $(git rev-parse HEAD)"
     echo "sha256: $(sha256sum "$DEST/$m.pt" | cut -d' ' -f1)"
+    if [ -f "$DEST/${m}_training.pt" ]; then
+      echo "training_weights: $DEST/${m}_training.pt, the training weights without the EMA, $([ "$HALF" = 1 ] && echo "half precision" || echo "single precision")"
+      echo "training_weights_sha256: $(sha256sum "$DEST/${m}_training.pt" | cut -d' ' -f1)"
+    fi
   } > "$DEST/$m.provenance"
   echo "export_video_weights: $DEST/$m.pt ($(stat -c %s "$DEST/$m.pt") bytes), $DEST/$m.yaml, $DEST/$m.provenance"
 done

@@ -5,7 +5,8 @@
 # window past its training length). Each model rolls out 50 x its training length from test clips without a
 # sliding window (DF, TF); the generator's true continuation scores every frame, beside three trivial
 # predictors (all-black frame, last context frame repeated, mean training frame) on the same clips, and every
-# model gets the prediction gate's verdict (src/video/prediction_gate.cpp).
+# model gets the prediction gate's verdict (src/video/prediction_gate.cpp). Where a model rolls out EMA weights,
+# its training weights roll out the gate's clips too (what the EMA adds).
 # Writes docs/results/video.md and its pictures / MP4s in docs/results/video/.
 #
 #   bash scripts/video_mnist_experiment.sh          # one digit (WORLD=mnist1): train, roll out, write the page
@@ -110,6 +111,15 @@ meta() { sed -n "s/^$2: //p" "$1" | head -1; }                          # a key 
 # The resolved config and the checkpoint each model is sampled from.
 cfg_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.yaml"; else echo "$RUNS/$1/config.yaml"; fi; }
 ckpt_of() { if [ -n "$FROM_WEIGHTS" ]; then echo "$FROM_WEIGHTS/$1.pt"; else echo "$RUNS/$1/checkpoint.pt"; fi; }
+# Whether model $1's rolled-out weights are an EMA whose training weights are at hand to compare with (in the
+# run's checkpoint, or shipped as <m>_training.pt).
+ema_compared() {
+  local decay
+  [ "$WEIGHTS" = ema ] || return 1
+  decay=$(key "$(cfg_of "$1")" ema_decay)
+  awk -v d="$decay" 'BEGIN { exit !(d > 0) }' || return 1
+  [ -z "$FROM_WEIGHTS" ] || [ -f "$FROM_WEIGHTS/$1_training.pt" ]
+}
 # Mean of column $3 (default psnr, the per-frame column df_video_metrics averages) over the generated frames of
 # token $2 (0 = every generated token) of a per-frame CSV; NaN frames (centroid_error of a frame without ink)
 # are left out.
@@ -147,6 +157,10 @@ if [ -n "$FROM_WEIGHTS" ]; then
     # The weights are the ones the provenance describes.
     [ "$(sha256sum "$FROM_WEIGHTS/$m.pt" | cut -d' ' -f1)" = "$(meta "$FROM_WEIGHTS/$m.provenance" sha256)" ] ||
       { echo "video_mnist_experiment: $FROM_WEIGHTS/$m.pt: its SHA-256 differs from $FROM_WEIGHTS/$m.provenance's" >&2; exit 1; }
+    if [ -f "$FROM_WEIGHTS/${m}_training.pt" ]; then
+      [ "$(sha256sum "$FROM_WEIGHTS/${m}_training.pt" | cut -d' ' -f1)" = "$(meta "$FROM_WEIGHTS/$m.provenance" training_weights_sha256)" ] ||
+        { echo "video_mnist_experiment: $FROM_WEIGHTS/${m}_training.pt: its SHA-256 differs from training_weights_sha256 in $FROM_WEIGHTS/$m.provenance" >&2; exit 1; }
+    fi
   done
 elif [ "$PROGRESS" = 1 ]; then
   # A snapshot of each run as it stands: its latest checkpoint (written atomically, so a copy is whole) and what
@@ -210,10 +224,18 @@ fi
 EMA_FLAG=()
 [ "$WEIGHTS" = training ] && EMA_FLAG=(--no-ema)
 # sample_cmd MODEL FOLDER LABEL BATCH TOKENS SEED [df_sample args...]: the df_sample command in the array cmd.
+# MODEL:training samples the training weights instead of the EMA weights (the run's checkpoint with --no-ema, or
+# the shipped <m>_training.pt).
 sample_cmd() {
-  local m=$1 out=$2 label=$3 batch=$4 tokens=$5 seed=$6
+  local m=$1 out=$2 label=$3 batch=$4 tokens=$5 seed=$6 weights
   shift 6
-  cmd=("$SAMPLE" --checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"} --out "$out" --label "$label"
+  weights=(--checkpoint "$(ckpt_of "$m")" ${EMA_FLAG[@]+"${EMA_FLAG[@]}"})
+  case "$m" in
+    *:training) m=${m%:training}
+      if [ -n "$FROM_WEIGHTS" ]; then weights=(--checkpoint "$FROM_WEIGHTS/${m}_training.pt")
+      else weights=(--checkpoint "$(ckpt_of "$m")" --no-ema); fi ;;
+  esac
+  cmd=("$SAMPLE" "${weights[@]}" --out "$out" --label "$label"
        --set experiment.threads="$SAMPLE_THREADS" --batch "$batch" --tokens "$tokens" --seed "$seed" "$@")
   if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
 }
@@ -248,6 +270,11 @@ for m in $MODELS; do
   sample_once "$dir/samples" long ""
   sample_cmd "$m" "$dir/samples" within "$WITHIN_BATCH" "$within_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
   sample_once "$dir/samples" within ""
+  # The weight EMA against the training weights it averages: the same clips and noise, the other weights.
+  if ema_compared "$m"; then
+    sample_cmd "$m:training" "$dir/samples" within_training "$WITHIN_BATCH" "$within_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
+    sample_once "$dir/samples" within_training ""
+  fi
   # Where a rollout loses: each token generated alone from the ground-truth history of the same clips (teacher-
   # forced, one token: --tokens h+1 after h context tokens), against the same token in the rollout, whose
   # history is the model's own tokens. A model that predicts one token well but drifts compounds its errors.
@@ -440,6 +467,31 @@ doc="$DOCS/video.md"
     esac
   done
   echo
+  ema_models=$(for m in $MODELS; do if ema_compared "$m"; then echo -n "$m "; fi; done)
+  if [ -n "$ema_models" ]; then
+    echo "**The weight EMA.** The rollouts on this page use an exponential moving average of the training weights"
+    echo "(decay $(key "$CFG" ema_decay): a horizon of about $(awk -v d="$(key "$CFG" ema_decay)" 'BEGIN { printf "%.0f", 1 / (1 - d) }') steps). The same clips and the same noise, sampled from the training weights"
+    echo "themselves (the weights without an EMA), say what the average adds:"
+    echo
+    echo "| model | weights | PSNR first token (dB) | SSIM first token | PSNR within L (dB) | SSIM within L | margin over the best trivial predictor (dB) |"
+    echo "|---|---|---|---|---|---|---|"
+    for m in $ema_models; do
+      for w in "within|EMA (decay $(key "$(cfg_of "$m")" ema_decay))" "within_training|training weights"; do
+        awk -F, -v name="$(name_of "$m")" -v w="${w#*|}" '{ v[$1] = $2 }
+          END { printf "| %s | %s | %.2f | %.4f | %.2f | %.4f | %+.2f |\n", name, w, v["psnr_first_token"], v["ssim_first_token"],
+                v["psnr_within_L"], v["ssim_within_L"], v["gate_margin_db"] }' "$RUNS/$m/samples/${w%%|*}_metrics.csv"
+      done
+    done
+    echo
+    for m in $ema_models; do
+      awk -F, -v name="$(name_of "$m")" 'FNR == 1 { ++file } { v[file, $1] = $2 }
+        END { d = v[1, "psnr_within_L"] - v[2, "psnr_within_L"]; t = v[1, "psnr_first_token"] - v[2, "psnr_first_token"]
+              printf "- %s: the EMA %s %.2f dB within L (%+.2f dB on the first token) against the training weights.\n",
+                     name, (d >= 0 ? "adds" : "loses"), (d >= 0 ? d : -d), t }' \
+        "$RUNS/$m/samples/within_metrics.csv" "$RUNS/$m/samples/within_training_metrics.csv"
+    done
+    echo
+  fi
   echo "**Where the rollouts lose.** The same clips, each token generated alone from the ground-truth history (the"
   echo "first h tokens given as context, one token sampled) against the same token in the rollout above, whose history"
   echo "is the model's own tokens (token t: frames $(key "$CFG" frame_stack)t to $(key "$CFG" frame_stack)t + $(( $(key "$CFG" frame_stack) - 1 ))), averaged over the token's frames and clips as the tables above. Beside"
@@ -641,6 +693,7 @@ doc="$DOCS/video.md"
   fi
   for m in $MODELS; do
     cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"
+    if ema_compared "$m"; then cat "$RUNS/$m/samples/within_training_command.sh"; fi
     cat "$RUNS/$m/samples"/from_truth_*_command.sh | sort -V
     if [[ " $stab_models " == *" $m "* ]]; then
       for k in default $STAB_LEVELS; do cat "$RUNS/$m/stabilization/stab_${k}_command.sh"; done

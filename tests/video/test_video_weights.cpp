@@ -195,7 +195,8 @@ TEST(VideoWeights, AWeightsFileThatDoesNotMatchItsNetworkIsAnErrorNamingTheTenso
 
 TEST(VideoWeights, ShippedWeightsLoadAndRollOutOneToken) {
   // weights/video_<world>/<model>.pt (df_export_weights) with <model>.yaml (its config) and <model>.provenance
-  // (scripts/export_video_weights.sh: the command, commit and budget that made it). Other domains' shipped
+  // (scripts/export_video_weights.sh: the command, commit and budget that made it), and beside EMA weights
+  // <model>_training.pt. Other domains' shipped
   // weights have their own tests (robot: robot_shipped_state_policy).
   const fs::path root = fs::path(DF_SOURCE_DIR) / "weights";
   std::vector<fs::path> files;
@@ -207,14 +208,19 @@ TEST(VideoWeights, ShippedWeightsLoadAndRollOutOneToken) {
   if (files.empty()) GTEST_SKIP() << "no weights shipped under " << root.string();
   for (const auto& file : files) {
     SCOPED_TRACE(file.string());
-    auto provenance_path = file;
-    provenance_path.replace_extension(".provenance");
+    // <model>_training.pt (the training weights beside their EMA) is described by <model>.provenance.
+    const std::string suffix = "_training";
+    std::string stem = file.stem().string();
+    const bool training_weights = stem.size() > suffix.size() && stem.substr(stem.size() - suffix.size()) == suffix;
+    if (training_weights) stem.resize(stem.size() - suffix.size());
+    const auto provenance_path = file.parent_path() / (stem + ".provenance");
     std::ifstream provenance(provenance_path);
     ASSERT_TRUE(provenance.good()) << provenance_path << " missing";
     std::set<std::string> keys;
     for (std::string line; std::getline(provenance, line);) keys.insert(line.substr(0, line.find(':')));
     for (const auto* key : {"train_command", "commit", "steps", "batch_size", "train_seconds", "weights"})
       EXPECT_EQ(keys.count(key), 1u) << provenance_path << " lacks " << key;
+    if (training_weights) EXPECT_EQ(keys.count("training_weights_sha256"), 1u) << provenance_path;
     const auto checkpoint = df::load_checkpoint(file.string());
     EXPECT_EQ(checkpoint.scalars.count("weights_only"), 1u) << "not written by df_export_weights";
     EXPECT_TRUE(checkpoint.optimizer_state.empty());
