@@ -35,7 +35,10 @@
 # experiment.threads=2", about 1.6x the fp32 step on a 2-core AVX512-BF16 machine, docs/results/bf16.md).
 # STAB_LEVELS (stabilization levels tried for DF on validation clips, default "100 300 600"; empty: no
 # stabilization section), STAB_SEED (df_sample seed of those clips, default 10: clips 80-87, disjoint from the test
-# clips), STAB_FACTOR (their rollout length in training lengths, default 16).
+# clips), STAB_FACTOR (their rollout length in training lengths, default 16). SCHEMES (scheduling matrices
+# tried for DF over the tokens generated within L, one chunk, beside the config's, on validation clips; default
+# "pyramid trapezoid full_sequence"; empty: no such section), SCHEME_SEED (df_sample seed of those clips, default
+# 3: clips 3 x WITHIN_BATCH onwards, disjoint from the test clips).
 # A finished model is not trained again, an interrupted one continues from its checkpoint (so the run can be
 # done in parts, across sessions: stop it with Ctrl-C or SIGTERM, rerun the same command), a finished
 # sampling run is not repeated (delete its samples and stabilization folders to redo them).
@@ -72,6 +75,8 @@ STAB_LEVELS=${STAB_LEVELS-$([ "$TINY" = 1 ] && echo 300 || echo "100 300 600")}
 STAB_SEED=${STAB_SEED:-10}
 STAB_FACTOR=${STAB_FACTOR:-$([ "$TINY" = 1 ] && echo 2 || echo 16)}
 WITHIN_BATCH=${WITHIN_BATCH:-32}
+SCHEMES=${SCHEMES-"pyramid trapezoid full_sequence"}
+SCHEME_SEED=${SCHEME_SEED:-3}
 JOBS=${JOBS:-1}
 WEIGHTS=${WEIGHTS:-ema}
 case "$WEIGHTS" in ema|training) ;; *) echo "video_mnist_experiment: WEIGHTS=$WEIGHTS: expected ema or training" >&2; exit 1 ;; esac
@@ -329,6 +334,45 @@ for m in $stab_models; do
   fi
 done
 
+# The sampling scheme (paper appendix D.7; a model trained with independent noise levels takes any scheduling
+# matrix without retraining): the config's scheme against SCHEMES over the tokens generated within L (one chunk)
+# on WITHIN_BATCH validation clips (SCHEME_SEED). The scheme with the highest PSNR within L is scored on the
+# gate's test clips ("within_scheme") when it is not the config's own.
+scheme_args() { [ "$1" = config ] || echo "--matrix ${1%:*} --chunk-size ${1#*:}"; }
+scheme_words() { echo "${1%:*}, chunk ${1#*:}"; }
+scheme_models=""
+if [ -n "$SCHEMES" ]; then
+  for m in $MODELS; do [ "$(key "$(cfg_of "$m")" training_noise)" = independent ] && scheme_models="$scheme_models $m"; done
+fi
+# The scheme chosen for model $1 ("matrix:chunk") when it has its own test row; nothing otherwise.
+scheme_chosen() {
+  [[ " $scheme_models " == *" $1 "* ]] || return 0
+  local chosen
+  chosen=$(cat "$RUNS/$1/schemes/chosen.txt")
+  [ "$chosen" = config ] || echo "$chosen"
+}
+for m in $scheme_models; do
+  dir="$RUNS/$m"
+  cfg=$(cfg_of "$m")
+  scheme_tokens=$(( $(key "$cfg" n_frames) / $(key "$cfg" frame_stack) ))
+  horizon=$(( scheme_tokens - $(key "$cfg" context_frames) / $(key "$cfg" frame_stack) ))
+  best="" best_psnr=""
+  for scheme in config $(for x in $SCHEMES; do echo "$x:$horizon"; done); do
+    label="scheme_${scheme/:/_}"
+    # shellcheck disable=SC2046  # scheme_args: separate words
+    sample_cmd "$m" "$dir/schemes" "$label" "$WITHIN_BATCH" "$scheme_tokens" "$SCHEME_SEED" $(scheme_args "$scheme")
+    sample_once "$dir/schemes" "$label" ""
+    psnr=$(awk -F, '$1 == "psnr_within_L" { print $2 }' "$dir/schemes/${label}_metrics.csv")
+    if [ -z "$best" ] || awk -v a="$psnr" -v b="$best_psnr" 'BEGIN { exit !(a > b) }'; then best=$scheme best_psnr=$psnr; fi
+  done
+  echo "$best" > "$dir/schemes/chosen.txt"
+  if [ "$best" != config ]; then
+    # shellcheck disable=SC2046  # scheme_args: separate words
+    sample_cmd "$m" "$dir/samples" within_scheme "$WITHIN_BATCH" "$scheme_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2 $(scheme_args "$best")
+    sample_once "$dir/samples" within_scheme "$best"
+  fi
+done
+
 # Comparison: curves and tables (beside the trivial predictors, with the gate) from the per-frame CSVs.
 first_model=${MODELS%% *}
 CFG=$(cfg_of "$first_model")
@@ -341,6 +385,8 @@ for m in $MODELS; do
   level=$(stab_chosen "$m")
   if [ -n "$level" ]; then long_runs+=(--run "$(name_of "$m") (stabilization level $level)=$RUNS/$m/samples/long_stab_frames.csv"); fi
   within_runs+=(--run "$(name_of "$m")=$RUNS/$m/samples/within_frames.csv")
+  scheme=$(scheme_chosen "$m")
+  if [ -n "$scheme" ]; then within_runs+=(--run "$(name_of "$m") ($(scheme_words "$scheme"))=$RUNS/$m/samples/within_scheme_frames.csv"); fi
 done
 "$METRICS" --training-frames "$L" --smooth "$(( TINY == 1 ? 1 : 16 ))" --out "$OUT" "${long_runs[@]}" > "$RUNS/long_summary.log"
 "$METRICS" --training-frames "$L" --out "$RUNS/within_comparison" "${within_runs[@]}" > "$RUNS/within_summary.log"
@@ -460,13 +506,42 @@ doc="$DOCS/video.md"
   echo
   for m in $MODELS; do
     b=$(budget "$m")
-    verdict=$(awk -F'|' -v name="$(name_of "$m")" '{ n = $2; gsub(/^ +| +$/, "", n); v = $10; gsub(/^ +| +$/, "", v) } n == name { print v }' "$RUNS/within_comparison/gate.md")
-    case "$verdict" in
-      *passes*) echo "- $(name_of "$m") **passes the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training)." ;;
-      *) echo "- $(name_of "$m") **does not pass the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training): ${verdict#fails: }." ;;
-    esac
+    rows=("$(name_of "$m")")
+    scheme=$(scheme_chosen "$m")
+    if [ -n "$scheme" ]; then rows+=("$(name_of "$m") ($(scheme_words "$scheme"))"); fi
+    for row in "${rows[@]}"; do
+      verdict=$(awk -F'|' -v name="$row" '{ n = $2; gsub(/^ +| +$/, "", n); v = $10; gsub(/^ +| +$/, "", v) } n == name { print v }' "$RUNS/within_comparison/gate.md")
+      case "$verdict" in
+        *passes*) echo "- $row **passes the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training)." ;;
+        *) echo "- $row **does not pass the gate** after $(field "$b" 1) training steps x batch ($(hms "$(field "$b" 2)") of training): ${verdict#fails: }." ;;
+      esac
+    done
   done
   echo
+  for m in $scheme_models; do
+    chosen=$(cat "$RUNS/$m/schemes/chosen.txt")
+    c=$(cfg_of "$m")
+    echo "**The sampling scheme ($(name_of "$m")).** A model trained with independent noise levels can be sampled with"
+    echo "any scheduling matrix without retraining (paper, section 3 and appendix D.7: one can simply try sampling schemes"
+    echo "and keep the most effective); teacher forcing never saw a noisy history, full-sequence diffusion only equal"
+    echo "levels. On $WITHIN_BATCH validation clips (df_sample seed $SCHEME_SEED: clips $(( SCHEME_SEED * WITHIN_BATCH ))-$(( SCHEME_SEED * WITHIN_BATCH + WITHIN_BATCH - 1 )), none of them a test clip) the config's"
+    echo "scheme is compared with other matrices over the tokens generated within L (one chunk; pyramid and trapezoid"
+    echo "with uncertainty scale 1, appendix D.7); the scheme with the highest PSNR within L is scored on the test clips"
+    echo "above$([ "$chosen" = config ] && echo ", unless it is the config's own" || echo " as its own row"). The same weights, and every token passes the same $(key "$c" sampling_steps) DDIM"
+    echo "levels; a chunked matrix runs the network over the whole chunk at each of its rows, hence the sampling times:"
+    echo
+    echo "| sampling | PSNR first token (dB) | PSNR within L (dB) | SSIM within L | sampling time ($WITHIN_BATCH clips, s) |"
+    echo "|---|---|---|---|---|"
+    horizon=$(( $(key "$c" n_frames) / $(key "$c" frame_stack) - $(key "$c" context_frames) / $(key "$c" frame_stack) ))
+    for scheme in config $(for x in $SCHEMES; do echo "$x:$horizon"; done); do
+      [ "$scheme" = config ] && words="config: $(key "$c" matrix), chunk $(key "$c" chunk_size)" || words=$(scheme_words "$scheme")
+      [ "$scheme" = "$chosen" ] && words="$words (chosen)"
+      awk -F, -v w="$words" -v t="$(secs "$RUNS/$m/schemes/scheme_${scheme/:/_}_seconds.txt")" '{ v[$1] = $2 }
+        END { printf "| %s | %.2f | %.2f | %.4f | %s |\n", w, v["psnr_first_token"], v["psnr_within_L"], v["ssim_within_L"], t }' \
+        "$RUNS/$m/schemes/scheme_${scheme/:/_}_metrics.csv"
+    done
+    echo
+  done
   ema_models=$(for m in $MODELS; do if ema_compared "$m"; then echo -n "$m "; fi; done)
   if [ -n "$ema_models" ]; then
     echo "**The weight EMA.** The rollouts on this page use an exponential moving average of the training weights"
@@ -698,6 +773,10 @@ doc="$DOCS/video.md"
     if [[ " $stab_models " == *" $m "* ]]; then
       for k in default $STAB_LEVELS; do cat "$RUNS/$m/stabilization/stab_${k}_command.sh"; done
       if [ -n "$(stab_chosen "$m")" ]; then cat "$RUNS/$m/samples/long_stab_command.sh"; fi
+    fi
+    if [[ " $scheme_models " == *" $m "* ]]; then
+      for f in "$RUNS/$m/schemes"/scheme_*_command.sh; do cat "$f"; done
+      if [ -n "$(scheme_chosen "$m")" ]; then cat "$RUNS/$m/samples/within_scheme_command.sh"; fi
     fi
   done
   cat "$OUT/command.txt"
