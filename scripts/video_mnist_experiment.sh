@@ -133,9 +133,10 @@ token_mean() {
     $col["context"] == 0 && (t == 0 || $col["token"] == t) && tolower($col[c]) !~ /nan/ { s += $col[c]; ++n }
     END { if (n) printf "%.2f", s / n; else printf "?" }' "$1"
 }
-# A sample folder's per-frame CSV is current when it has the columns this script reads (older df_sample builds
-# wrote no centroid_error / psnr_aligned: such samples are drawn again).
-current_frames() { [ -f "$1" ] && head -1 "$1" | tr ',' '\n' | grep -qx psnr_aligned; }
+# A sample folder's per-frame CSV is current when it has the column $2 reads (default psnr_aligned; older
+# df_sample builds wrote no centroid_error / psnr_aligned / centroid_lag / centroid_across: such samples are drawn
+# again).
+current_frames() { [ -f "$1" ] && head -1 "$1" | tr ',' '\n' | grep -qx "${2:-psnr_aligned}"; }
 commit_stamp() { echo "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src include apps configs || echo "-dirty")"; }
 
 TINY_SET=()
@@ -244,13 +245,14 @@ sample_cmd() {
        --set experiment.threads="$SAMPLE_THREADS" --batch "$batch" --tokens "$tokens" --seed "$seed" "$@")
   if [ "$TINY" = 1 ]; then cmd+=(--sampling-steps 4); fi
 }
-# sample_once FOLDER LABEL TAG: runs cmd unless it finished before with the columns this script reads and the same
-# TAG (what tells its settings apart where the label does not, e.g. a chosen level); keeps its command, log and
-# wall time. An interrupted sampling does not pass for finished: its markers are removed before it starts.
+# sample_once FOLDER LABEL TAG [COLUMN]: runs cmd unless it finished before with the same TAG (what tells its
+# settings apart where the label does not, e.g. a chosen level) and the per-frame column this script reads from it
+# (current_frames); keeps its command, log and wall time. An interrupted sampling does not pass for finished: its
+# markers are removed before it starts.
 sample_once() {
-  local out=$1 run=$2 tag=$3 start
+  local out=$1 run=$2 tag=$3 column=${4:-} start
   if [ -f "$out/${run}_metrics.csv" ] && [ "$(cat "$out/${run}_tag.txt" 2>/dev/null)" = "$tag" ] &&
-     current_frames "$out/${run}_frames.csv"; then return 0; fi
+     current_frames "$out/${run}_frames.csv" "$column"; then return 0; fi
   mkdir -p "$out"
   rm -f "$out/${run}_metrics.csv" "$out/${run}_seconds.txt" "$out/${run}_tag.txt"
   echo "${cmd[*]}" > "$out/${run}_command.sh"
@@ -274,7 +276,7 @@ for m in $MODELS; do
   sample_cmd "$m" "$dir/samples" long "$ROLLOUT_BATCH" $(( ROLLOUT_FACTOR * L / fs + ctx / fs )) 0 "${LONG_PICTURES[@]}"
   sample_once "$dir/samples" long ""
   sample_cmd "$m" "$dir/samples" within "$WITHIN_BATCH" "$within_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
-  sample_once "$dir/samples" within ""
+  sample_once "$dir/samples" within "" centroid_across
   # The weight EMA against the training weights it averages: the same clips and noise, the other weights.
   if ema_compared "$m"; then
     sample_cmd "$m:training" "$dir/samples" within_training "$WITHIN_BATCH" "$within_tokens" 1 --set video.mp4_tile_pixels=32 --set video.mp4_rows=2
@@ -285,7 +287,7 @@ for m in $MODELS; do
   # history is the model's own tokens. A model that predicts one token well but drifts compounds its errors.
   for (( h = ctx / fs; h < within_tokens; ++h )); do
     sample_cmd "$m" "$dir/samples" "from_truth_$h" "$WITHIN_BATCH" $(( h + 1 )) 1 --set video.context_frames=$(( h * fs ))
-    sample_once "$dir/samples" "from_truth_$h" ""
+    sample_once "$dir/samples" "from_truth_$h" "" centroid_across
   done
 done
 
@@ -580,7 +582,9 @@ doc="$DOCS/video.md"
   last_h=$(( L / fs - 1 ))
   header="| model | history |" rule="|---|---|"
   for (( h = first_h; h <= last_h; ++h )); do header="$header token $h |"; rule="$rule---|"; done
-  for measure in "psnr|PSNR (dB)" "centroid_error|Distance between the centroids (pixels of the $(key "$CFG" resolution)x$(key "$CFG" resolution) frames)" "psnr_aligned|PSNR with the centroids aligned (dB)"; do
+  for measure in "psnr|PSNR (dB)" "centroid_error|Distance between the centroids (pixels of the $(key "$CFG" resolution)x$(key "$CFG" resolution) frames)" \
+                 "centroid_lag|Lag: the generated centroid ahead (+) or behind (-) the true one along the digit's motion since the previous true frame (pixels; frames where the digit moved less than a quarter pixel left out)" \
+                 "psnr_aligned|PSNR with the centroids aligned (dB)"; do
     column=${measure%%|*}
     echo "${measure#*|}:"
     echo
@@ -607,10 +611,21 @@ doc="$DOCS/video.md"
         -v a1="$(token_mean "$w" "$first_h" psnr_aligned)" -v an="$(token_mean "$w" "$last_h" psnr_aligned)" \
         -v c1="$(token_mean "$w" "$first_h" centroid_error)" -v cn="$(token_mean "$w" "$last_h" centroid_error)" \
         -v ct="$(token_mean "$RUNS/$m/samples/from_truth_${last_h}_frames.csv" "$last_h" centroid_error)" \
+        -v ln="$(token_mean "$w" "$last_h" centroid_lag)" -v gn="$(token_mean "$w" "$last_h" centroid_along)" \
+        -v xn="$(token_mean "$w" "$last_h" centroid_across)" \
         -v first="$first_h" -v last="$last_h" 'BEGIN {
       lost = p1 - pn; kept = a1 - an
       printf "- %s: in its own rollout the digit is %.2f pixels from its true position at token %d and %.2f at token %d", name, c1, first, cn, last
-      printf " (%.2f from the ground-truth history); PSNR goes from %.2f to %.2f dB, with the centroids aligned from %.2f to %.2f dB", ct, p1, pn, a1, an
+      printf " (%.2f from the ground-truth history)", ct
+      if (ln != "?") {
+        printf "; at token %d, %.2f pixels along the motion and %.2f across it on average", last, gn, xn
+        if (ln < -0.5 * gn) printf ", mostly behind (lag %+.2f: the digit moves too slowly)", ln
+        else if (ln > 0.5 * gn) printf ", mostly ahead (lag %+.2f: the digit moves too fast)", ln
+        else printf ", as often ahead as behind (mean lag %+.2f)", ln
+        printf (xn > gn ? ": the digit leaves its true path more than it falls behind or runs ahead on it" \
+                        : ": the digit keeps to its path but at the wrong place on it")
+      }
+      printf "; PSNR goes from %.2f to %.2f dB, with the centroids aligned from %.2f to %.2f dB", p1, pn, a1, an
       if (lost > 1 && kept < lost / 2) printf ": of the %.2f dB lost, %.2f remain once the digits are aligned, so the rollout loses mostly where the digit is (its motion), less what it looks like.\n", lost, kept
       else if (lost > 1) printf ": of the %.2f dB lost, %.2f remain once the digits are aligned, so the rollout loses mostly what the digit looks like, not only where it is.\n", lost, kept
       else printf ".\n"

@@ -36,6 +36,7 @@ struct VideoRolloutWriter::State {
   std::ofstream csv;
   std::unique_ptr<plot::VideoWriter> mp4;
   torch::Tensor last_context;  // [B, C, H, W]: the last context frame of every sequence (trivial predictor)
+  torch::Tensor last_truth;    // [B, C, H, W]: the truth's latest frame so far (its motion into the next one)
   // Per frame index (batch means), by the per-frame CSV's column names (what summarize_rollout reads).
   RolloutCurves curves;
   // Strip: [rows or 2 * rows, C, H, W] (samples, then truth) of the context frames, the kept generated frames
@@ -63,7 +64,7 @@ VideoRolloutWriter::VideoRolloutWriter(RolloutWriterOptions options, StatisticRa
   s.csv << ",out_of_range,truth_blobs,truth_out_of_range,token";
   for (const auto p : trivial_predictors())
     for (const auto* metric : {"mse_", "psnr_", "ssim_"}) s.csv << "," << metric << column_name(p);
-  s.csv << ",centroid_error,psnr_aligned\n";
+  s.csv << ",centroid_error,psnr_aligned,centroid_lag,centroid_along,centroid_across\n";
   s.curves.label = s.o.label;
   if (plot::plotting_available())
     s.mp4 = std::make_unique<plot::VideoWriter>(s.o.dir + "/" + s.o.label + ".mp4", s.o.fps);
@@ -121,7 +122,8 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
   auto trivial = torch::full({n, 3 * static_cast<int64_t>(trivial_predictors().size())}, NAN, torch::kFloat64);
   if (truth.defined()) {
     errors = compare_frames(shown, truth);
-    aligned = compare_aligned(shown, truth);
+    aligned = compare_aligned(shown, truth, s.last_truth);
+    s.last_truth = truth[n - 1];
     truth_stats = frame_statistics(truth, s.o.min_blob_pixels);
     truth_outside = out_of_range(truth_stats, s.range).to(torch::kFloat64).mean(1);
     if (!context && s.last_context.defined() && s.o.mean_frame.defined()) {
@@ -145,9 +147,13 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
            truth.defined() ? truth_stats.select(2, blob_column).mean(1) : nan, truth.defined() ? truth_outside : nan,
            // NaN where a frame has no ink: the mean of the sequences where the position is defined
            truth.defined() ? torch::nanmean(aligned.centroid_error, 1) : nan,
-           truth.defined() ? aligned.aligned_psnr.mean(1) : nan},
+           truth.defined() ? aligned.aligned_psnr.mean(1) : nan,
+           // the lag's mean says slower or faster; its mean size against the error across says along or off the path
+           truth.defined() ? torch::nanmean(aligned.centroid_lag, 1) : nan,
+           truth.defined() ? torch::nanmean(aligned.centroid_lag.abs(), 1) : nan,
+           truth.defined() ? torch::nanmean(aligned.centroid_across, 1) : nan},
           1)
-          .contiguous();  // [n, 8]
+          .contiguous();  // [n, 11]
   const auto c = columns.accessor<double, 2>();
   const auto means = stat_means.contiguous();
   const auto st = means.accessor<double, 2>();
@@ -175,7 +181,10 @@ void VideoRolloutWriter::add(const torch::Tensor& tokens, bool context) {
       }
     col["centroid_error"].push_back(c[t][6]);
     col["psnr_aligned"].push_back(c[t][7]);
-    s.csv << "," << c[t][6] << "," << c[t][7] << "\n";
+    col["centroid_lag"].push_back(c[t][8]);
+    col["centroid_along"].push_back(c[t][9]);
+    col["centroid_across"].push_back(c[t][10]);
+    s.csv << "," << c[t][6] << "," << c[t][7] << "," << c[t][8] << "," << c[t][9] << "," << c[t][10] << "\n";
 
     // Pictures: the first sequences, and their truth.
     if (s.mp4) {

@@ -113,11 +113,15 @@ torch::Tensor shift_frames(const torch::Tensor& frames, const torch::Tensor& dy,
 
 }  // namespace
 
-AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth) {
+AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth,
+                              const torch::Tensor& previous_truth) {
   check_frames(predicted, "compare_aligned");
   check(predicted.sizes() == truth.sizes(),
         "compare_aligned: shapes differ: " + shape_str(predicted) + " vs " + shape_str(truth));
   const int64_t T = predicted.size(0), B = predicted.size(1);
+  check(!previous_truth.defined() || previous_truth.sizes() == truth[0].sizes(),
+        "compare_aligned: previous_truth must be one frame per sequence " + shape_str(truth[0]) + ", got " +
+            (previous_truth.defined() ? shape_str(previous_truth) : std::string()));
   const auto flat_pred = predicted.detach().to(torch::kCPU, torch::kFloat64).flatten(0, 1);  // [N, C, H, W]
   const auto flat_truth = truth.detach().to(torch::kCPU, torch::kFloat64).flatten(0, 1);
   const auto c_pred = centroids(flat_pred.clamp(0.0, 1.0).mean(1));
@@ -128,6 +132,16 @@ AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tenso
   const auto move = offset.nan_to_num(0.0).round().to(torch::kLong);
   const auto moved = shift_frames(flat_pred, move.select(1, 0), move.select(1, 1));
   e.aligned_psnr = (-10.0 * torch::log10((moved - flat_truth).pow(2).mean({1, 2, 3}))).view({T, B});
+  // The truth's motion into each frame, from its previous frame (the one before truth[0] when given).
+  const auto truth_path = c_truth.view({T, B, 2});
+  const auto first = previous_truth.defined()
+                         ? centroids(previous_truth.detach().to(torch::kCPU, torch::kFloat64).clamp(0.0, 1.0).mean(1))
+                         : torch::full({B, 2}, NAN, truth_path.options());
+  const auto motion = truth_path - torch::cat({first.unsqueeze(0), truth_path.slice(0, 0, T - 1)});  // [T, B, 2]
+  const auto distance = motion.pow(2).sum(2).sqrt();
+  const auto ahead = -(offset.view({T, B, 2}) * motion).sum(2) / distance;  // (c_pred - c_truth) . direction
+  e.centroid_lag = ahead.masked_fill(distance < 0.25, NAN);  // NaN distances stay NaN
+  e.centroid_across = (e.centroid_error.pow(2) - e.centroid_lag.pow(2)).clamp_min(0.0).sqrt();
   return e;
 }
 

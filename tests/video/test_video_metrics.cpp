@@ -95,12 +95,58 @@ TEST(VideoMetrics, AlignedErrorsSeparatePositionFromAppearance) {
       EXPECT_NEAR(r.centroid_error[t][i].item<double>(), std::hypot(ca.first - cb.first, ca.second - cb.second),
                   1e-9);
     }
+  // The lag against the loop reference: frame 1's motion is from truth frame 0, frame 0 has none (no previous
+  // frame given).
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(std::isnan(r.centroid_lag[0][i].item<double>()));
+    const auto ca = loop_centroid(a[1][i].clamp(0.0, 1.0).mean(0));
+    const auto cb = loop_centroid(b[1][i].clamp(0.0, 1.0).mean(0));
+    const auto cb0 = loop_centroid(b[0][i].clamp(0.0, 1.0).mean(0));
+    const double my = cb.first - cb0.first, mx = cb.second - cb0.second, norm = std::hypot(my, mx);
+    const double expected = norm < 0.25 ? NAN : ((ca.first - cb.first) * my + (ca.second - cb.second) * mx) / norm;
+    if (std::isnan(expected))
+      EXPECT_TRUE(std::isnan(r.centroid_lag[1][i].item<double>()));
+    else
+      EXPECT_NEAR(r.centroid_lag[1][i].item<double>(), expected, 1e-9);
+  }
   const auto black = compare_aligned(torch::zeros({1, 1, 3, 16, 16}), b.slice(0, 0, 1).slice(1, 0, 1));
   EXPECT_TRUE(std::isnan(black.centroid_error.item<double>()));
   EXPECT_NEAR(black.aligned_psnr.item<double>(),
               compare_frames(torch::zeros({1, 1, 3, 16, 16}), b.slice(0, 0, 1).slice(1, 0, 1)).psnr.item<double>(),
               1e-9);
   EXPECT_THROW(compare_aligned(a, b.slice(0, 0, 1)), df::Error);
+}
+
+TEST(VideoMetrics, TheLagIsThePositionErrorAlongTheTruthsMotion) {
+  // The truth: a 4x4 square moving right 2 pixels a frame (frames 1-3; frame 0 is the previous frame). Sequence
+  // 0's prediction is 1 pixel behind and 3 below: lag -1, centroid error sqrt(10). Sequence 1's is 2 ahead.
+  auto square_at = [](int64_t row, int64_t col) {
+    auto f = torch::zeros({1, 20, 20});
+    f.slice(1, row, row + 4).slice(2, col, col + 4).fill_(1.0);
+    return f;
+  };
+  auto truth = torch::zeros({3, 2, 1, 20, 20}), predicted = torch::zeros_like(truth);
+  for (int64_t t = 0; t < 3; ++t) {
+    const int64_t col = 2 + 2 * (t + 1);
+    truth[t][0] = truth[t][1] = square_at(5, col);
+    predicted[t][0] = square_at(8, col - 1);
+    predicted[t][1] = square_at(5, col + 2);
+  }
+  const auto previous = torch::stack({square_at(5, 2), square_at(5, 2)});  // [B, C, H, W]
+  const auto e = compare_aligned(predicted, truth, previous);
+  for (int64_t t = 0; t < 3; ++t) {
+    EXPECT_NEAR(e.centroid_lag[t][0].item<double>(), -1.0, 1e-9) << t;
+    EXPECT_NEAR(e.centroid_lag[t][1].item<double>(), 2.0, 1e-9) << t;
+    EXPECT_NEAR(e.centroid_error[t][0].item<double>(), std::sqrt(10.0), 1e-9) << t;
+    EXPECT_NEAR(e.centroid_across[t][0].item<double>(), 3.0, 1e-9) << t;
+    EXPECT_NEAR(e.centroid_across[t][1].item<double>(), 0.0, 1e-6) << t;
+  }
+  // Without the previous frame the first frame has no motion; a truth that stands still has no direction.
+  EXPECT_TRUE(std::isnan(compare_aligned(predicted, truth).centroid_lag[0][0].item<double>()));
+  EXPECT_NEAR(compare_aligned(predicted, truth).centroid_lag[1][0].item<double>(), -1.0, 1e-9);
+  const auto still = truth[0].unsqueeze(0).expand({3, 2, 1, 20, 20}).contiguous();
+  EXPECT_TRUE(torch::isnan(compare_aligned(predicted, still, truth[0]).centroid_lag).all().item<bool>());
+  EXPECT_THROW(compare_aligned(predicted, truth, previous.slice(0, 0, 1)), df::Error);
 }
 
 TEST(VideoMetrics, StatisticsCountBlobsAndMeasureTheImage) {

@@ -3,6 +3,7 @@
 // MP4 (read back with OpenCV), strip and per-frame CSV.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -232,4 +233,42 @@ TEST(VideoRolloutWriter, StreamsAnMp4StripAndPerFrameMetrics) {
   EXPECT_LT(curves.column("centroid_error")[10], 0.5);
   EXPECT_NEAR(curves.column("psnr_aligned")[10], curves.column("psnr")[10], 1e-4);
   EXPECT_TRUE(std::filesystem::exists(dir + "/run_psnr.png"));
+}
+
+TEST(VideoRolloutWriter, TheLagColumnFollowsTheTruthAcrossWrites) {
+  // Truth: a 3x3 square moving right 1 pixel a frame; the samples draw it 1 pixel behind. Written as a context
+  // token and then tokens of two frames, one call each: the first generated frame's motion comes from the last
+  // context frame, so every generated frame lags by exactly 1 pixel.
+  const auto dir = test::temp_dir("writer_lag");
+  auto truth = torch::zeros({12, 2, 1, 16, 16}), behind = torch::zeros_like(truth);
+  for (int64_t t = 0; t < 12; ++t) {
+    truth.select(0, t).slice(2, 6, 9).slice(3, 1 + t, 4 + t).fill_(1.0);
+    behind.select(0, t).slice(2, 6, 9).slice(3, t, 3 + t).fill_(1.0);
+  }
+  RolloutWriterOptions o;
+  o.dir = dir;
+  o.label = "lag";
+  o.frame_stack = 2;
+  o.channels = 1;
+  o.training_frames = 12;
+  VideoRolloutWriter writer(o, statistic_range(frame_statistics(truth, 2), 0.0),
+                            [&](int64_t first, int64_t n) -> torch::Tensor {
+                              if (first + n > 12) return {};
+                              return truth.slice(0, first, first + n);
+                            });
+  writer.write_context(frames_to_tokens(truth, 2).slice(0, 0, 1));
+  const auto tokens = frames_to_tokens(behind, 2);
+  for (int64_t t = 1; t < 6; ++t) writer.write(tokens.slice(0, t, t + 1));
+  writer.finish();
+  const auto curves = read_rollout_csv(dir + "/lag_frames.csv", "lag");
+  ASSERT_EQ(curves.frames(), 12u);
+  const auto lag = curves.column("centroid_lag");
+  EXPECT_TRUE(std::isnan(lag[0]));  // no frame before the clip
+  EXPECT_NEAR(lag[1], 0.0, 1e-5);   // the context is the truth
+  for (size_t f = 2; f < 12; ++f) {
+    EXPECT_NEAR(lag[f], -1.0, 1e-5) << f;
+    EXPECT_NEAR(curves.column("centroid_along")[f], 1.0, 1e-5) << f;
+    EXPECT_NEAR(curves.column("centroid_across")[f], 0.0, 1e-2) << f;  // sqrt of a float32 rounding
+  }
+  EXPECT_NEAR(curves.column("centroid_error")[5], 1.0, 1e-5);
 }

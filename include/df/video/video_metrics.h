@@ -32,8 +32,17 @@ struct AlignedErrors {
   torch::Tensor aligned_psnr;    // [T, B] dB, data range 1, of the prediction moved by the centroid offset rounded
                                  // to whole pixels (what leaves the frame is dropped, zeros come in); no move
                                  // where a centroid is undefined
+  torch::Tensor centroid_lag;    // [T, B] pixels the prediction's centroid is ahead of (+) or behind (-) the
+                                 // truth's along the truth's motion since its previous frame: a model that slows
+                                 // the object down lags. NaN where a centroid is undefined or the truth moved less
+                                 // than a quarter pixel (no direction)
+  torch::Tensor centroid_across; // [T, B] pixels between the centroids across that motion (sqrt(error^2 - lag^2));
+                                 // NaN where the lag is
 };
-AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth);
+// `previous_truth` [B, C, H, W] (optional): the truth frame before truth[0], which gives the first frame's motion
+// (without it the first frame's lag is NaN).
+AlignedErrors compare_aligned(const torch::Tensor& predicted, const torch::Tensor& truth,
+                              const torch::Tensor& previous_truth = {});
 
 // The no-ground-truth statistics, in this order (names for CSV headers).
 const std::vector<std::string>& frame_statistic_names();
