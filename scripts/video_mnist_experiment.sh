@@ -573,8 +573,9 @@ doc="$DOCS/video.md"
   echo "first h tokens given as context, one token sampled) against the same token in the rollout above, whose history"
   echo "is the model's own tokens (token t: frames $(key "$CFG" frame_stack)t to $(key "$CFG" frame_stack)t + $(( $(key "$CFG" frame_stack) - 1 ))), averaged over the token's frames and clips as the tables above. Beside"
   echo "PSNR, where the digit is and what it looks like, apart: the distance between the centroids of the"
-  echo "generated and the true frame, and the PSNR once the generated frame is moved onto the truth's centroid (to the"
-  echo "nearest pixel; \`compare_aligned\` in \`include/df/video/video_metrics.h\`). The best trivial predictor's PSNR within L is"
+  echo "generated and the true frame, that distance along the digit's true motion (signed: the lag) and across it, and"
+  echo "the PSNR once the generated frame is moved onto the truth's centroid (to the nearest pixel;"
+  echo "\`compare_aligned\` in \`include/df/video/video_metrics.h\`). The best trivial predictor's PSNR within L is"
   echo "$(awk -F, '$1 == "best_trivial_psnr_within_L" { printf "%.2f", $2 }' "$RUNS/$first_model/samples/within_metrics.csv") dB."
   echo
   fs=$(key "$CFG" frame_stack)
