@@ -302,17 +302,24 @@ stab_key() {  # "first exit (a large number when never)|out-of-range share" of a
   awk -F, '$1 == "first_out_of_range_frame" { f = $2 } $1 == "out_of_range_share" { s = $2 }
     END { if (f < 0) f = 1e9; printf "%d|%s", f, s }' "$1"
 }
+# Only models trained with independent noise levels take another sampling than their config's (stabilization
+# here, the sampling schemes below).
+independent_models=""
+for m in $MODELS; do
+  if [ "$(key "$(cfg_of "$m")" training_noise)" = independent ]; then independent_models="$independent_models $m"; fi
+done
 stab_models=""
-if [ -n "$STAB_LEVELS" ]; then
-  for m in $MODELS; do [ "$(key "$(cfg_of "$m")" training_noise)" = independent ] && stab_models="$stab_models $m"; done
-fi
-# The stabilization level chosen for model $1 when it has its own long rollout (long_stab); nothing otherwise.
-stab_chosen() {
-  [[ " $stab_models " == *" $1 "* ]] || return 0
+if [ -n "$STAB_LEVELS" ]; then stab_models=$independent_models; fi
+# chosen_setting MODEL COMPARED FOLDER DEFAULT: the setting chosen for MODEL (in $RUNS/MODEL/FOLDER/chosen.txt)
+# when it was compared (one of COMPARED) and is not DEFAULT, the config's own; nothing otherwise.
+chosen_setting() {
+  [[ " $2 " == *" $1 "* ]] || return 0
   local chosen
-  chosen=$(cat "$RUNS/$1/stabilization/chosen.txt")
-  [ "$chosen" = default ] || echo "$chosen"
+  chosen=$(cat "$RUNS/$1/$3/chosen.txt")
+  [ "$chosen" = "$4" ] || echo "$chosen"
 }
+# The stabilization level chosen for model $1 when it has its own long rollout (long_stab); nothing otherwise.
+stab_chosen() { chosen_setting "$1" "$stab_models" stabilization default; }
 for m in $stab_models; do
   dir="$RUNS/$m"
   cfg=$(cfg_of "$m")
@@ -343,23 +350,23 @@ done
 scheme_args() { [ "$1" = config ] || echo "--matrix ${1%:*} --chunk-size ${1#*:}"; }
 scheme_words() { echo "${1%:*}, chunk ${1#*:}"; }
 scheme_models=""
-if [ -n "$SCHEMES" ]; then
-  for m in $MODELS; do [ "$(key "$(cfg_of "$m")" training_noise)" = independent ] && scheme_models="$scheme_models $m"; done
-fi
+if [ -n "$SCHEMES" ]; then scheme_models=$independent_models; fi
 # The scheme chosen for model $1 ("matrix:chunk") when it has its own test row; nothing otherwise.
-scheme_chosen() {
-  [[ " $scheme_models " == *" $1 "* ]] || return 0
-  local chosen
-  chosen=$(cat "$RUNS/$1/schemes/chosen.txt")
-  [ "$chosen" = config ] || echo "$chosen"
+scheme_chosen() { chosen_setting "$1" "$scheme_models" schemes config; }
+# The schemes compared for model $1: "config", then each of SCHEMES over the tokens generated within L.
+schemes_of() {
+  local c horizon x
+  c=$(cfg_of "$1")
+  horizon=$(( $(key "$c" n_frames) / $(key "$c" frame_stack) - $(key "$c" context_frames) / $(key "$c" frame_stack) ))
+  echo config
+  for x in $SCHEMES; do echo "$x:$horizon"; done
 }
 for m in $scheme_models; do
   dir="$RUNS/$m"
   cfg=$(cfg_of "$m")
   scheme_tokens=$(( $(key "$cfg" n_frames) / $(key "$cfg" frame_stack) ))
-  horizon=$(( scheme_tokens - $(key "$cfg" context_frames) / $(key "$cfg" frame_stack) ))
   best="" best_psnr=""
-  for scheme in config $(for x in $SCHEMES; do echo "$x:$horizon"; done); do
+  for scheme in $(schemes_of "$m"); do
     label="scheme_${scheme/:/_}"
     # shellcheck disable=SC2046  # scheme_args: separate words
     sample_cmd "$m" "$dir/schemes" "$label" "$WITHIN_BATCH" "$scheme_tokens" "$SCHEME_SEED" $(scheme_args "$scheme")
@@ -534,8 +541,7 @@ doc="$DOCS/video.md"
     echo
     echo "| sampling | PSNR first token (dB) | PSNR within L (dB) | SSIM within L | sampling time ($WITHIN_BATCH clips, s) |"
     echo "|---|---|---|---|---|"
-    horizon=$(( $(key "$c" n_frames) / $(key "$c" frame_stack) - $(key "$c" context_frames) / $(key "$c" frame_stack) ))
-    for scheme in config $(for x in $SCHEMES; do echo "$x:$horizon"; done); do
+    for scheme in $(schemes_of "$m"); do
       [ "$scheme" = config ] && words="config: $(key "$c" matrix), chunk $(key "$c" chunk_size)" || words=$(scheme_words "$scheme")
       [ "$scheme" = "$chosen" ] && words="$words (chosen)"
       awk -F, -v w="$words" -v t="$(secs "$RUNS/$m/schemes/scheme_${scheme/:/_}_seconds.txt")" '{ v[$1] = $2 }
