@@ -72,8 +72,9 @@ ONLY=${ONLY:-df tf dp ctl}
 STATE_SET_ARGS=()
 for kv in ${STATE_SET:-}; do STATE_SET_ARGS+=(--set "$kv"); done
 # PIXEL_SET: "key=value ..." overrides for the three pixel trainings, recorded in their train commands: e.g.
-# "training.precision=bf16 training.data_shards=2 training.shard_threads=2 experiment.threads=2" trains the
-# U-Net in bf16 on two threads (docs/results/bf16.md). Like STEPS, set it when a pixel run starts.
+# "training.precision=auto training.data_shards=2 training.shard_threads=2 experiment.threads=2" trains the
+# U-Net on two threads, in bf16 where the CPU computes it natively (docs/results/bf16.md). Applied again when an
+# interrupted run continues (a machine setting may change between parts).
 PIXEL_SET_ARGS=()
 for kv in ${PIXEL_SET:-}; do PIXEL_SET_ARGS+=(--set "$kv"); done
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive

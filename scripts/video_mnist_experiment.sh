@@ -30,9 +30,11 @@
 # training weights), PIPELINE_CHECK (1: before training, scripts/video_pipeline_check.sh must pass,
 # tests/video/test_pipeline_check.cpp, a few minutes; default 1, 0 with TINY=1, FROM_WEIGHTS or PROGRESS=1),
 # TRAIN_SET
-# (space-separated key=value overrides for every training, recorded in its train_command.txt; e.g. bf16 with
-# two shard threads: "training.precision=bf16 training.data_shards=2 training.shard_threads=2
-# experiment.threads=2", about 1.6x the fp32 step on a 2-core AVX512-BF16 machine, docs/results/bf16.md).
+# (space-separated key=value overrides for every training, recorded in its train_command.txt and applied again
+# when an interrupted run continues, so that a machine setting may change between parts; e.g. "training.precision=auto
+# training.data_shards=2 training.shard_threads=2 experiment.threads=2": two shard threads, bf16 where the CPU
+# computes it natively -- about 1.6x the fp32 step on a 2-core AVX512-BF16 machine -- and fp32 where it would be
+# emulated, slower than fp32; docs/results/bf16.md).
 # STAB_LEVELS (stabilization levels tried for DF on validation clips, default "100 300 600"; empty: no
 # stabilization section), STAB_SEED (df_sample seed of those clips, default 10: clips 80-87, disjoint from the test
 # clips), STAB_FACTOR (their rollout length in training lengths, default 16). SCHEMES (scheduling matrices

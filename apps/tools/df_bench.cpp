@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     }
     spdlog::info("{}: {} on {}, {} threads, {:.2f} M params, precision {}", config_file,
                  config.get_string("model.kind"), df::describe_device(device), at::get_num_threads(), params / 1e6,
-                 config.get_string("training.precision"));
+                 df::precision_note(config.get_enum<df::Precision>("training.precision"), device));
     if (!json_file.empty()) {
       std::ofstream out(json_file);
       out << "{\"config\": \"" << config_file << "\", \"device\": \"" << df::describe_device(device)

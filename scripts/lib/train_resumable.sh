@@ -5,8 +5,10 @@
 #   train_resumable RUN_DIR LOG DF_TRAIN ARGS...
 #
 # RUN_DIR/train_seconds.txt present: the run finished, nothing to do. RUN_DIR/checkpoint.pt present without
-# it: an interrupted run, continued with `DF_TRAIN --resume --run-dir RUN_DIR` (the run's stored config),
-# appending to LOG. Otherwise DF_TRAIN ARGS... writes LOG from the start. Returns df_train's exit status.
+# it: an interrupted run, continued with `DF_TRAIN --resume --run-dir RUN_DIR --set K=V...` (the run's stored
+# config with the `--set` overrides of ARGS applied again: the same ones are a no-op, and settings of the
+# machine -- training.precision, threads, shards -- may change between parts), appending to LOG. Otherwise
+# DF_TRAIN ARGS... writes LOG from the start. Returns df_train's exit status.
 #
 # Wall time: each part adds its seconds to RUN_DIR/train_seconds.parts; a part that was killed counts up to
 # its last checkpoint (the work the next part builds on; anything after it is redone and counted then).
@@ -33,8 +35,12 @@ train_resumable() {
   start=$(date +%s)
   echo "$start" >"$marker"
   if [[ -f "$dir/checkpoint.pt" ]]; then
+    local sets=() args=("$@") i
+    for ((i = 0; i + 1 < ${#args[@]}; ++i)); do
+      [[ ${args[i]} == --set ]] && sets+=(--set "${args[i + 1]}")
+    done
     echo "train_resumable: continuing $dir from its checkpoint (log $log)"
-    "$train" --resume --run-dir "$dir" >>"$log" 2>&1 || rc=$?
+    "$train" --resume --run-dir "$dir" "${sets[@]}" >>"$log" 2>&1 || rc=$?
   else
     rm -f "$parts"
     "$train" "$@" >"$log" 2>&1 || rc=$?

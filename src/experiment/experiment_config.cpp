@@ -81,7 +81,9 @@ const std::string& core_config_defaults() {
              "cosine: first step of the decay (0 = after the warm-up); the rate is constant until then")
         .key("grad_clip", trainer.grad_clip)
         .key("ema_decay", trainer.ema_decay)
-        .key("precision", trainer.precision, "fp32, bf16 (CUDA or CPU autocast), fp16 (CUDA)")
+        .key("precision", trainer.precision,
+             "fp32, bf16 (CUDA or CPU autocast), fp16 (CUDA), auto (bf16 where the device computes it natively, "
+             "else fp32; each process chooses, also one continuing a run on another machine)")
         .key("log_every", trainer.log_every)
         .key("validate_every", trainer.validate_every)
         .key("checkpoint_every", trainer.checkpoint_every)

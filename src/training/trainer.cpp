@@ -100,6 +100,7 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
     check(!group_, "training.shard_threads > 1 with several processes: use one or the other (set shard_threads to 1, "
                    "or run one process)");
   }
+  options_.precision = resolve_precision(options_.precision, model.device());
   const bool cuda = model.device().is_cuda();
   check(options_.precision != Precision::Fp16 || cuda,
         "training.precision: fp16 autocast needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 "
@@ -109,8 +110,21 @@ Trainer::Trainer(DiffusionForcingModel& model, SequenceDataset& dataset, Trainer
   scaler_ = LossScaler(options_.precision == Precision::Fp16);
 }
 
+Precision resolve_precision(Precision precision, const torch::Device& device) {
+  if (precision != Precision::Auto) return precision;
+  // Every CUDA device LibTorch 2.x supports runs bf16 autocast; Ampere and later natively.
+  if (device.is_cuda()) return Precision::Bf16;
+  return device.is_cpu() && cpu_computes_bf16_natively() ? Precision::Bf16 : Precision::Fp32;
+}
+
 std::string precision_note(Precision precision, const torch::Device& device, bool* slower) {
   if (slower) *slower = false;
+  if (precision == Precision::Auto) {
+    const auto resolved = resolve_precision(precision, device);
+    if (resolved == Precision::Bf16) return "auto: " + precision_note(resolved, device, slower);
+    return device.is_cpu() ? "auto: fp32 (this CPU has no AVX512-BF16 / AMX / ARM BF16: emulated bf16 is slower)"
+                           : "auto: fp32 on " + device.str();
+  }
   if (precision == Precision::Fp32) return "fp32";
   const std::string name = precision == Precision::Bf16 ? "bf16" : "fp16";
   if (!device.is_cpu()) return name + " autocast on " + device.str();

@@ -1,6 +1,7 @@
 // bf16 training on the CPU (training.precision: bf16): autocast really computes the products in bf16, the
 // master weights stay fp32, the loss curves of a tiny ResMLP and a tiny U-Net follow fp32's within a stated
-// tolerance, the native-bf16 check agrees with the kernel's CPU flags, and fp16 on a CPU is refused clearly.
+// tolerance, the native-bf16 check agrees with the kernel's CPU flags, precision auto is bf16 exactly where
+// those flags list it (and trains bit for bit as what it resolves to), and fp16 on a CPU is refused clearly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -202,6 +203,26 @@ TEST(Bf16Cpu, NativeCheckAgreesWithTheKernelsCpuFlags) {
   EXPECT_EQ(slower, !listed) << note;
   EXPECT_NE(note.find(listed ? "native" : "NOT native"), std::string::npos) << note;
   EXPECT_EQ(precision_note(Precision::Fp32, torch::kCPU), "fp32");
+  // auto: bf16 where the flags list it, else fp32 (emulated bf16 is slower than fp32).
+  EXPECT_EQ(resolve_precision(Precision::Auto, torch::kCPU), listed ? Precision::Bf16 : Precision::Fp32);
+  bool auto_slower = true;
+  const auto auto_note = precision_note(Precision::Auto, torch::kCPU, &auto_slower);
+  EXPECT_FALSE(auto_slower) << auto_note;
+  EXPECT_EQ(auto_note.rfind(listed ? "auto: bf16 autocast on cpu, native" : "auto: fp32", 0), 0u) << auto_note;
+  for (auto p : {Precision::Fp32, Precision::Bf16, Precision::Fp16})
+    EXPECT_EQ(resolve_precision(p, torch::kCPU), p);
+  EXPECT_EQ(resolve_precision(Precision::Auto, torch::Device(torch::kCUDA, 0)), Precision::Bf16);
+}
+
+TEST(Bf16Cpu, AutoTrainsExactlyAsThePrecisionItResolvesTo) {
+  MovingSquare data;
+  auto a = square_model(1), b = square_model(1), c = square_model(1);
+  const auto automatic = train_losses(*a, data, Precision::Auto, 6, 4, 3e-3);
+  const auto resolved = train_losses(*b, data, resolve_precision(Precision::Auto, torch::kCPU), 6, 4, 3e-3);
+  EXPECT_EQ(automatic, resolved);
+  // ... and the two precisions differ on these steps, so the comparison could tell them apart.
+  const auto other = resolve_precision(Precision::Auto, torch::kCPU) == Precision::Bf16 ? Precision::Fp32 : Precision::Bf16;
+  EXPECT_NE(train_losses(*c, data, other, 6, 4, 3e-3), automatic);
 }
 
 TEST(Bf16Cpu, Fp16OnTheCpuIsRefusedWithAClearError) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/lib/train_resumable.sh: a run killed after a checkpoint continues with --resume, the wall time
+# scripts/lib/train_resumable.sh: a run killed after a checkpoint continues with --resume and the command's
+# --set overrides (a new value of a machine setting, e.g. training.precision, reaches the next part), the wall time
 # sums the parts (a killed part counts up to its checkpoint), a finished run is not trained again, and a
 # run that failed before any checkpoint starts from scratch. A stand-in trainer records how it was called.
 set -euo pipefail
@@ -26,12 +27,16 @@ export CALLS="$work/calls"
 run="$work/run"
 
 # 1. Killed after a checkpoint: non-zero status, not finished.
-rc=0; MODE="kill" train_resumable "$run" "$work/log" "$work/trainer" --config c.yaml --run-dir "$run" || rc=$?
+rc=0; MODE="kill" train_resumable "$run" "$work/log" "$work/trainer" --config c.yaml --run-dir "$run" \
+  --set training.precision=fp32 --set training.steps=9 || rc=$?
 [[ $rc == 143 ]] || fail "killed part returned $rc, expected 143"
 [[ ! -f "$run/train_seconds.txt" ]] || fail "a killed run was marked finished"
-# 2. The rerun continues from the checkpoint with the stored config, appending to the log.
-MODE="finish" train_resumable "$run" "$work/log" "$work/trainer" --config c.yaml --run-dir "$run"
-[[ "$(sed -n 2p "$CALLS")" == "--resume --run-dir $run" ]] || fail "second call was: $(sed -n 2p "$CALLS")"
+# 2. The rerun continues from the checkpoint with the stored config and this command's overrides (here another
+#    precision, as on another machine), appending to the log.
+MODE="finish" train_resumable "$run" "$work/log" "$work/trainer" --config c.yaml --run-dir "$run" \
+  --set training.precision=auto --set training.steps=9
+[[ "$(sed -n 2p "$CALLS")" == "--resume --run-dir $run --set training.precision=auto --set training.steps=9" ]] ||
+  fail "second call was: $(sed -n 2p "$CALLS")"
 grep -q "done: trained" "$work/log" || fail "the resumed part did not append to the log"
 total=$(cat "$run/train_seconds.txt")
 (( total >= 5 && total <= 7 )) || fail "train_seconds.txt is $total, expected 5-7 (5 s to the checkpoint + the rest)"

@@ -25,17 +25,23 @@
 
 namespace df {
 
-enum class Precision { Fp32, Fp16, Bf16 };
+// Auto: bf16 autocast where the device computes bf16 natively (a CUDA device; a CPU with AVX512-BF16, AMX or ARM
+// BF16), fp32 elsewhere. It is resolved by each process (resolve_precision), so a run continued on another
+// machine uses that machine's best: emulated bf16 is slower than fp32 (docs/results/bf16.md).
+enum class Precision { Fp32, Fp16, Bf16, Auto };
 template <>
 struct EnumNames<Precision> {
   static constexpr const char* what = "precision";
   static constexpr EnumName<Precision> table[] = {
-      {Precision::Fp32, "fp32"}, {Precision::Fp16, "fp16"}, {Precision::Bf16, "bf16"}};
+      {Precision::Fp32, "fp32"}, {Precision::Fp16, "fp16"}, {Precision::Bf16, "bf16"}, {Precision::Auto, "auto"}};
 };
+
+// The precision a process trains in on `device`: Auto resolved as above, any other value unchanged.
+Precision resolve_precision(Precision precision, const torch::Device& device);
 
 // One line for the log: the precision and, for bf16 on a CPU, whether the processor computes bf16 natively
 // ("bf16 autocast on cpu, native (AVX512-BF16)"); `slower` is set when bf16 is emulated (expect it slower
-// than fp32).
+// than fp32). Auto is noted as what it resolves to ("auto: fp32 (...)").
 std::string precision_note(Precision precision, const torch::Device& device, bool* slower = nullptr);
 
 struct TrainerOptions {
