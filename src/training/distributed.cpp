@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -179,6 +180,16 @@ DistributedBackend choose_backend(DistributedBackend requested, const torch::Dev
   return device.is_cuda() ? DistributedBackend::Nccl : DistributedBackend::Gloo;
 }
 
+// A write to a rank that has died raises SIGPIPE, whose default action ends this process without a word (Gloo
+// writes with writev, which cannot pass MSG_NOSIGNAL); whether a rank is writing or reading when its peer dies
+// is a matter of timing. Ignored, the write fails with EPIPE and the collective throws an error that names the
+// rank, as it does when the rank is reading (the Python runtime ignores SIGPIPE for PyTorch the same way). A
+// handler the program installed itself is kept.
+void ignore_broken_pipe_signal() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+}
+
 }  // namespace
 
 ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -199,6 +210,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistributedEnvironment
             ")");
   check(backend != DistributedBackend::Nccl || device.is_cuda(),
         "distributed.backend: nccl needs a CUDA device, the model is on " + device.str());
+  ignore_broken_pipe_signal();
   auto impl = std::make_unique<Impl>();
   impl->rank = env.rank;
   impl->world_size = env.world_size;

@@ -4,6 +4,10 @@
 // (tests/apps/test_distributed_cli.cpp runs real processes through df_train.)
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -178,6 +182,22 @@ TEST(ProcessGroup, AveragesGradientsInBucketsBetweenTwoRanks) {
     for (int k = 0; k < n; ++k) expected.push_back(1.5f * (i + 1) * k);
   EXPECT_EQ(results[0], expected);
   EXPECT_EQ(results[1], expected);
+}
+
+// A rank writing to a peer that has died: the write fails with EPIPE instead of SIGPIPE ending the process
+// silently (DistributedCli.ARankThatDiesMakesTheOtherFailWithAClearError depends on it when the survivor
+// happens to be writing). Without the fix this test process is killed by SIGPIPE.
+TEST(ProcessGroup, AWriteToADeadPeerIsAnErrorNotASignal) {
+  ASSERT_TRUE(distributed_backend_available(DistributedBackend::Gloo)) << "this build has no c10d Gloo backend";
+  run_ranks(2, [](ProcessGroup& group) { EXPECT_EQ(group.sum({1.0}, "test sum"), std::vector<double>{2.0}); });
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  close(fds[1]);
+  const char byte = 1;
+  errno = 0;
+  EXPECT_EQ(write(fds[0], &byte, 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  close(fds[0]);
 }
 
 TEST(ProcessGroup, RequireEqualNamesTheRanksThatDiffer) {

@@ -69,7 +69,8 @@ class ProcessGroup {
  public:
   // Rendezvous through a c10d TCPStore at MASTER_ADDR:MASTER_PORT (served by rank 0, or by torchrun's agent),
   // then a Gloo or NCCL process group over all ranks. Throws df::Error when the backend is missing, a
-  // variable is wrong, or the others do not arrive within the timeout.
+  // variable is wrong, or the others do not arrive within the timeout. Sets SIGPIPE to be ignored when its
+  // action is the default (termination): a rank whose peer dies then gets an error, not a silent death.
   static std::unique_ptr<ProcessGroup> connect(const DistributedEnvironment& env, torch::Device device,
                                                const DistributedOptions& options);
   ~ProcessGroup();
