@@ -27,7 +27,7 @@ namespace df {
 
 // Auto: bf16 autocast where the device computes bf16 natively (a CUDA device; a CPU with AVX512-BF16, AMX or ARM
 // BF16), fp32 elsewhere. It is resolved by each process (resolve_precision), so a run continued on another
-// machine uses that machine's best: emulated bf16 is slower than fp32 (docs/results/bf16.md).
+// machine uses that machine's best: emulated bf16 is slower than fp32 (README, "bf16 on the CPU").
 enum class Precision { Fp32, Fp16, Bf16, Auto };
 template <>
 struct EnumNames<Precision> {
