@@ -2,6 +2,7 @@
 
 #include <ATen/record_function.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -23,6 +24,7 @@ namespace df::unet {
 #ifndef DF_HAVE_ONEDNN
 
 bool onednn_conv_enabled() { return false; }
+void set_onednn_conv_enabled(bool) {}
 bool onednn_conv_supports(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) { return false; }
 torch::Tensor onednn_conv2d(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, int64_t, int64_t) {
   throw Error("onednn_conv2d: this build has no oneDNN (CMake DF_ONEDNN; Debian: libdnnl-dev)");
@@ -50,6 +52,7 @@ dnnl::stream& cpu_stream() {
 struct ConvShape {
   int64_t n, c, h, w, o, kh, kw, pad_h, pad_w;
   bool bias;
+  memory::data_type type;  // of the activations and of the weights the primitives read (bf16 or f32)
   int64_t out_h() const { return h + 2 * pad_h - kh + 1; }
   int64_t out_w() const { return w + 2 * pad_w - kw + 1; }
   memory::dims padding() const { return {pad_h, pad_w}; }  // the same on both sides
@@ -58,13 +61,13 @@ struct ConvShape {
   }
   bool operator==(const ConvShape& b) const {
     return n == b.n && c == b.c && h == b.h && w == b.w && o == b.o && kh == b.kh && kw == b.kw &&
-           pad_h == b.pad_h && pad_w == b.pad_w && bias == b.bias;
+           pad_h == b.pad_h && pad_w == b.pad_w && bias == b.bias && type == b.type;
   }
 };
 
 struct ConvShapeHash {
   size_t operator()(const ConvShape& s) const {
-    size_t h = static_cast<size_t>(s.bias);
+    size_t h = static_cast<size_t>(s.bias) * 31u + static_cast<size_t>(s.type);
     for (int64_t v : {s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.pad_h, s.pad_w})
       h = h * 1000003u ^ static_cast<size_t>(v);
     return h;
@@ -92,12 +95,12 @@ ConvPrimitives& primitives_for(const ConvShape& s) {
   if (slot) return *slot;
   auto p = std::make_unique<ConvPrimitives>();
   auto& engine = cpu_engine();
-  p->src = memory::desc(dims({s.n, s.c, s.h, s.w}), dt::bf16, tag::nhwc);
-  p->dst = memory::desc(dims({s.n, s.o, s.out_h(), s.out_w()}), dt::bf16, tag::nhwc);
+  p->src = memory::desc(dims({s.n, s.c, s.h, s.w}), s.type, tag::nhwc);
+  p->dst = memory::desc(dims({s.n, s.o, s.out_h(), s.out_w()}), s.type, tag::nhwc);
   p->bias = memory::desc(dims({s.o}), dt::f32, tag::x);
   p->weights_user = s.weights(dt::f32, tag::oihw);
   // The weights' layout is oneDNN's choice (its fast kernels want a blocked one).
-  const auto weights_any = s.weights(dt::bf16, tag::any);
+  const auto weights_any = s.weights(s.type, tag::any);
   const auto strides = dims({1, 1}), padding = s.padding();
   const auto forward_desc =
       s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
@@ -115,7 +118,7 @@ void make_backward(const ConvShape& s, ConvPrimitives& p) {
   auto& engine = cpu_engine();
   const auto strides = dims({1, 1}), padding = s.padding();
   const dnnl::convolution_backward_data::desc data_desc(dnnl::algorithm::convolution_direct, p.src,
-                                                         s.weights(dt::bf16, tag::any),
+                                                         s.weights(s.type, tag::any),
                                                          p.dst, strides, padding, padding);
   p.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(data_desc, engine, p.forward_pd);
   p.backward_data = dnnl::convolution_backward_data(p.backward_data_pd);
@@ -153,9 +156,9 @@ void run_reorder(const memory::desc& from, void* from_data, const memory::desc& 
   reorder_for(from, to).execute(cpu_stream(), {{DNNL_ARG_FROM, from_memory}, {DNNL_ARG_TO, to_memory}});
 }
 
-// The fp32 weight converted to bf16 in the layout `packed` a primitive wants. Kept per thread until the weight
-// changes (its version counter moves at every in-place update, e.g. the optimizer's), so a weight used by all
-// tokens of a step is converted once per step, not once per call.
+// The fp32 weight in the primitive's type (bf16, or fp32) and the layout `packed` it wants. Kept per thread until
+// the weight changes (its version counter moves at every in-place update, e.g. the optimizer's), so a weight used
+// by all tokens of a step is converted once per step, not once per call.
 void* packed_weights(const torch::Tensor& weight, const memory::desc& user, const memory::desc& packed) {
   struct Entry {
     torch::Tensor weight;  // keeps the tensor alive, so its address is not reused by another
@@ -189,7 +192,7 @@ using torch::autograd::variable_list;
 
 ConvShape shape_of(const torch::Tensor& x, const torch::Tensor& weight, bool bias, int64_t pad_h, int64_t pad_w) {
   return {x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3),
-          pad_h, pad_w, bias};
+          pad_h, pad_w, bias, x.scalar_type() == torch::kBFloat16 ? dt::bf16 : dt::f32};
 }
 
 class OneDnnConvFunction : public torch::autograd::Function<OneDnnConvFunction> {
@@ -204,7 +207,7 @@ class OneDnnConvFunction : public torch::autograd::Function<OneDnnConvFunction> 
     const ConvShape s = shape_of(x, weight, has_bias, pad_h, pad_w);
     auto& p = primitives_for(s);
     auto y = torch::empty({s.n, s.o, s.out_h(), s.out_w()},
-                          x.options().dtype(torch::kBFloat16).memory_format(torch::MemoryFormat::ChannelsLast));
+                          x.options().memory_format(torch::MemoryFormat::ChannelsLast));
     auto& engine = cpu_engine();
     memory src(p.src, engine, x.data_ptr()), dst(p.dst, engine, y.data_ptr());
     memory weights(p.forward_pd.weights_desc(), engine,
@@ -235,7 +238,7 @@ class OneDnnConvFunction : public torch::autograd::Function<OneDnnConvFunction> 
                     std::vector<c10::IValue>({grads[0], x, weight, input_grad, weight_grad}));
     auto& p = primitives_for(s);
     make_backward(s, p);
-    const auto gy = grads[0].to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+    const auto gy = grads[0].to(x.scalar_type()).contiguous(torch::MemoryFormat::ChannelsLast);
     auto& engine = cpu_engine();
     memory diff_dst(p.dst, engine, gy.data_ptr());
     torch::Tensor gx, gw, gb;
@@ -273,16 +276,19 @@ class OneDnnConvFunction : public torch::autograd::Function<OneDnnConvFunction> 
 
 }  // namespace
 
-bool onednn_conv_enabled() {
-  static const bool enabled = [] {
+std::atomic<bool>& enabled_flag() {
+  static std::atomic<bool> enabled([] {
     const char* env = std::getenv("DF_ONEDNN_CONV");
     return !(env && std::string(env) == "0");
-  }();
+  }());
   return enabled;
 }
 
+bool onednn_conv_enabled() { return enabled_flag().load(std::memory_order_relaxed); }
+void set_onednn_conv_enabled(bool enabled) { enabled_flag().store(enabled, std::memory_order_relaxed); }
+
 bool onednn_conv_supports(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return x.dim() == 4 && x.is_cpu() && x.scalar_type() == torch::kBFloat16 &&
+  return x.dim() == 4 && x.is_cpu() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kFloat) &&
          x.is_contiguous(torch::MemoryFormat::ChannelsLast) && weight.dim() == 4 && weight.is_cpu() &&
          weight.scalar_type() == torch::kFloat && weight.is_contiguous() && weight.size(1) == x.size(1) &&
          (!bias.defined() || (bias.scalar_type() == torch::kFloat && bias.numel() == weight.size(0)));
@@ -291,7 +297,7 @@ bool onednn_conv_supports(const torch::Tensor& x, const torch::Tensor& weight, c
 torch::Tensor onednn_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t pad_h, int64_t pad_w) {
   check(onednn_conv_supports(x, weight, bias),
-        "onednn_conv2d: wants a CPU bf16 channels-last [N, C, H, W] input and contiguous fp32 [O, C, kh, kw] "
+        "onednn_conv2d: wants a CPU bf16 or fp32 channels-last [N, C, H, W] input and contiguous fp32 [O, C, kh, kw] "
         "weights, got " +
             shape_str(x.sizes().vec()) + " and " + shape_str(weight.sizes().vec()));
   check(pad_h >= 0 && pad_w >= 0 && x.size(2) + 2 * pad_h >= weight.size(2) && x.size(3) + 2 * pad_w >= weight.size(3),
@@ -304,4 +310,4 @@ torch::Tensor onednn_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
 
 }  // namespace df::unet
 
-std::string df::cpu_bf16_convolutions() { return unet::onednn_conv_enabled() ? "oneDNN direct" : "LibTorch"; }
+std::string df::cpu_convolutions() { return unet::onednn_conv_enabled() ? "oneDNN direct" : "LibTorch"; }

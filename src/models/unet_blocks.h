@@ -17,11 +17,30 @@ namespace df::unet {
 
 namespace F = torch::nn::functional;
 
-// Under CPU bf16 autocast a convolution's input is cast to bf16 in channels-last layout here, in one copy
+// The CPU fp32 path of a build with oneDNN (onednn_conv.h; DF_ONEDNN_CONV=0 turns it off): activations kept in
+// channels-last memory, the convolutions on oneDNN directly, and each block's GroupNorm + FiLM + SiLU and the
+// attention's RMSNorm as the fused nodes of the bf16 path (fp32 in, fp32 out). LibTorch 1.13's fp32 convolution
+// reorders NCHW activations and the weight to oneDNN's blocked layouts at every call; this path cuts the video
+// training step by about a quarter (docs/results/performance.md). Its numerics differ from LibTorch's ops only by
+// fp32 summation order.
+inline bool cpu_fp32_channels_last_path(const torch::Tensor& x) {
+  return x.is_cpu() && x.scalar_type() == torch::kFloat && !autocast_enabled_for(x) && onednn_conv_enabled();
+}
+// Whether x is an fp32 activation of that path (the blocks' fused nodes take it; NCHW fp32 keeps LibTorch's ops).
+inline bool is_channels_last(const torch::Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+}
+inline bool cpu_fp32_channels_last(const torch::Tensor& x) {
+  return x.is_cpu() && x.scalar_type() == torch::kFloat && is_channels_last(x);
+}
+
+// A convolution's input. Under CPU bf16 autocast it is cast to bf16 in channels-last layout here, in one copy
 // (none when it already is): oneDNN's bf16 kernels (AMX / AVX512-BF16) run 3x3 convolutions at these sizes
 // about 2x faster in channels-last than in NCHW (forward and backward, batch 4-8, 16-64 channels), and the
-// output stays channels-last for the next block. Elsewhere (fp32, CUDA) the input is returned as it is.
+// output stays channels-last for the next block. On the CPU fp32 path above it is made channels-last (a no-op
+// after the first convolution). Elsewhere (CUDA, builds without oneDNN) it is returned as it is.
 inline torch::Tensor conv_input(const torch::Tensor& x) {
+  if (x.dim() == 4 && cpu_fp32_channels_last_path(x)) return x.contiguous(torch::MemoryFormat::ChannelsLast);
   if (!x.is_cpu() || !autocast_enabled_for(x)) return x;
   return x.to(x.options().dtype(torch::kBFloat16), /*non_blocking=*/false, /*copy=*/false,
               torch::MemoryFormat::ChannelsLast);
@@ -33,13 +52,9 @@ inline torch::Tensor cpu_autocast_parameter(const torch::Tensor& p) {
   if (!p.is_cpu() || !autocast_enabled_for(p)) return p;
   return at::autocast::cached_cast(torch::kBFloat16, p, c10::DeviceType::CPU);
 }
-inline bool is_channels_last(const torch::Tensor& x) {
-  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
-}
-
 // A Conv2d (same parameters, names and initialisation) whose input goes through conv_input(). On the CPU bf16
-// path its convolution runs on oneDNN directly where the build has it (onednn_conv.h: primitives made once per
-// shape, fp32 weight gradients), LibTorch's convolution elsewhere.
+// and fp32 paths its convolution runs on oneDNN directly where the build has it (onednn_conv.h: primitives made
+// once per shape, fp32 weight gradients), LibTorch's convolution elsewhere.
 class Conv2dImpl : public torch::nn::Conv2dImpl {
  public:
   using torch::nn::Conv2dImpl::Conv2dImpl;
@@ -70,8 +85,9 @@ inline Conv2d conv2d(int64_t in, int64_t out, int64_t kernel, bool bias = true) 
 
 // A 1x1 convolution. LibTorch 1.13's CPU convolution runs 1x1 kernels at batch < 16 on one thread through its
 // slow non-oneDNN path (about 30 GFLOP/s here); there it is computed as a batched matrix product over the
-// pixels instead, elsewhere (more threads, larger batches, CUDA) as the convolution it is; on the CPU bf16 path
-// as oneDNN's 1x1 convolution where the build has it (onednn_conv.h), else as one bf16 product over the pixels.
+// pixels instead, elsewhere (more threads, larger batches, CUDA) as the convolution it is; on the CPU bf16 and
+// fp32 paths as oneDNN's 1x1 convolution where the build has it (onednn_conv.h), else (bf16) as one bf16 product
+// over the pixels.
 // A Conv2d underneath (same parameters, names and initialisation), so state dicts and the authors' weights load
 // unchanged.
 class PointwiseConv2dImpl : public torch::nn::Conv2dImpl {
@@ -105,8 +121,8 @@ TORCH_MODULE(PointwiseConv2d);
 // RMSNorm over channels: normalize(x, dim=1) * g * sqrt(C). Parameter "g" [1, C, 1, 1]. Written as
 // x * rsqrt(max(sum_c x^2, eps^2)), which is normalize's x / max(||x||, eps): LibTorch's norm over the
 // strided channel axis cost more than the rest of the block on the CPU.
-// On the CPU bf16 path one fused node (rms_norm_channels.h); output_feeds_conv: the output is only a
-// convolution's input (the attention's norm before to_qkv), handed over in bf16 there.
+// On the CPU bf16 and fp32 channels-last paths one fused node (rms_norm_channels.h); output_feeds_conv: the output
+// is only a convolution's input (the attention's norm before to_qkv), handed over in bf16 under bf16 autocast.
 class RMSNormImpl : public torch::nn::Module {
  public:
   explicit RMSNormImpl(int64_t channels, bool output_feeds_conv = false)
@@ -115,6 +131,7 @@ class RMSNormImpl : public torch::nn::Module {
         g_(register_parameter("g", torch::ones({1, channels, 1, 1}))) {}
   torch::Tensor forward(const torch::Tensor& x) {  // [B, C, H, W]
     if (x.is_cpu() && x.dim() == 4 && autocast_enabled_for(x)) return rms_norm_channels(x, g_, output_feeds_conv_);
+    if (cpu_fp32_channels_last(x)) return rms_norm_channels(x, g_);
     const auto inverse_norm = (x * x).sum(1, /*keepdim=*/true).clamp_min(1e-24).rsqrt();  // [B, 1, H, W]
     return x * inverse_norm * (g_ * scale_);
   }
@@ -152,10 +169,14 @@ class BlockImpl : public torch::nn::Module {
     auto h = proj_(x);
     // CPU bf16 autocast: one fused node with fp32 arithmetic (group_norm_film_silu.h), as LibTorch 1.13's bf16
     // group norm and SiLU kernels are not vectorised (video_mnist_cpu, one thread: group norm 124 ms per step in
-    // bf16 against 10 in fp32); fp32 keeps LibTorch's ops (and its numerics).
+    // bf16 against 10 in fp32); the CPU fp32 channels-last path likewise (LibTorch's channels-last fp32 group
+    // norm cost 4x its NCHW one); NCHW fp32 keeps LibTorch's ops (and their numerics).
     if (h.is_cpu() && h.scalar_type() == torch::kBFloat16)
       return group_norm_film_silu(h, norm_->weight, norm_->bias, scale, shift, norm_->options.num_groups(),
                                   norm_->options.eps(), output_feeds_conv_);
+    if (cpu_fp32_channels_last(h))
+      return group_norm_film_silu(h, norm_->weight, norm_->bias, scale, shift, norm_->options.num_groups(),
+                                  norm_->options.eps());
     h = group_norm(norm_, h);
     if (scale.defined()) h = torch::addcmul(shift, h, scale + 1);  // FiLM in one pass
     return torch::silu(h);

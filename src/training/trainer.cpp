@@ -130,7 +130,7 @@ std::string precision_note(Precision precision, const torch::Device& device, boo
   if (!device.is_cpu()) return name + " autocast on " + device.str();
   std::string isa;
   if (cpu_computes_bf16_natively(&isa))
-    return name + " autocast on cpu, native (" + isa + "), convolutions: " + cpu_bf16_convolutions();
+    return name + " autocast on cpu, native (" + isa + "), convolutions: " + cpu_convolutions();
   if (slower) *slower = true;
   return name + " autocast on cpu, NOT native (no AVX512-BF16 / AMX / ARM BF16): emulated, expect it slower than fp32";
 }

@@ -1,8 +1,10 @@
-// The U-Net's CPU bf16 convolution on oneDNN (src/models/onednn_conv.h) against LibTorch's convolution in double
-// precision on the same bf16-rounded input and weights: output, input gradient (bf16: within bf16 rounding) and
-// weight and bias gradients (fp32: within fp32 accumulation), for 3x3 / 7x7 / 1x1 kernels with and without bias
-// and padding, one input channel, a weight updated in place between calls (the cached bf16 copy must follow),
-// and the module path (unet::Conv2d under CPU bf16 autocast).
+// The U-Net's CPU convolution on oneDNN (src/models/onednn_conv.h) against LibTorch's convolution in double
+// precision on the same input and weights (bf16-rounded for bf16): output, input gradient (bf16: within bf16
+// rounding; fp32: within fp32 accumulation) and weight and bias gradients (fp32: within fp32 accumulation), for
+// 3x3 / 7x7 / 1x1 kernels with and without bias and padding, one input channel, in bf16 and fp32, a weight
+// updated in place between calls (the cached copy must follow), the module path (unet::Conv2d under CPU bf16
+// autocast and in fp32), and the whole U-Net step on the fp32 channels-last path against the same network in
+// double precision (LibTorch's ops).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,6 +14,7 @@
 #include "../../src/models/unet_blocks.h"
 #include "df/core/compat.h"
 #include "df/models/cpu_convolutions.h"
+#include "df/models/unet_conv_gru.h"
 #include "df/training/step_profile.h"
 
 namespace df {
@@ -30,35 +33,38 @@ double scaled_error(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kDouble) - ref).abs().max().item<double>() / std::max(ref.abs().max().item<double>(), 1e-30);
 }
 
-void check_case(const Case& t) {
+void check_case(const Case& t, torch::ScalarType type = torch::kBFloat16) {
+  const bool bf16 = type == torch::kBFloat16;
   SCOPED_TRACE("c " + std::to_string(t.c) + " -> " + std::to_string(t.o) + ", k " + std::to_string(t.k) + ", pad " +
-               std::to_string(t.pad) + (t.bias ? ", bias" : ""));
+               std::to_string(t.pad) + (t.bias ? ", bias" : "") + (bf16 ? ", bf16" : ", fp32"));
   torch::manual_seed(3);
   const auto x = torch::randn({t.n, t.c, t.h, t.w})
-                     .to(torch::kBFloat16)
+                     .to(type)
                      .contiguous(torch::MemoryFormat::ChannelsLast)
                      .requires_grad_(true);
   const auto weight = (torch::randn({t.o, t.c, t.k, t.k}) * 0.3).requires_grad_(true);
   const auto bias = t.bias ? (torch::randn({t.o}) * 0.2).requires_grad_(true) : torch::Tensor();
   const auto y = unet::onednn_conv2d(x, weight, bias, t.pad, t.pad);
-  ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+  ASSERT_EQ(y.scalar_type(), type);
   ASSERT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
-  const auto gy = torch::randn(y.sizes()).to(torch::kBFloat16);
+  const auto gy = torch::randn(y.sizes()).to(type);
   y.backward(gy);
 
-  // The reference: double precision on the values the bf16 kernel sees (input and weight rounded to bf16).
+  // The reference: double precision on the values the kernel sees (bf16: input and weight rounded to bf16).
   const auto xd = x.detach().to(torch::kDouble).contiguous().requires_grad_(true);
-  const auto wd = weight.detach().to(torch::kBFloat16).to(torch::kDouble).requires_grad_(true);
+  const auto wd = weight.detach().to(type).to(torch::kDouble).requires_grad_(true);
   const auto bd = t.bias ? bias.detach().to(torch::kDouble).requires_grad_(true) : torch::Tensor();
   const auto yd = F::conv2d(xd, wd, F::Conv2dFuncOptions().bias(bd).padding(t.pad));
   yd.backward(gy.to(torch::kDouble));
 
   ASSERT_EQ(y.sizes(), yd.sizes());
-  // bf16 output and input gradient: one rounding to bf16 (relative 2^-8) on fp32 accumulation.
-  EXPECT_LT(scaled_error(y, yd), 1.0 / 128);
-  EXPECT_LT(scaled_error(x.grad(), xd.grad()), 1.0 / 128);
-  EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
-  // fp32 weight and bias gradients: exact bf16 products summed in fp32.
+  // bf16 output and input gradient: one rounding to bf16 (relative 2^-8) on fp32 accumulation; fp32: fp32 sums
+  // of at most a few hundred products.
+  const double tolerance = bf16 ? 1.0 / 128 : 1e-5;
+  EXPECT_LT(scaled_error(y, yd), tolerance);
+  EXPECT_LT(scaled_error(x.grad(), xd.grad()), tolerance);
+  EXPECT_EQ(x.grad().scalar_type(), type);
+  // fp32 weight and bias gradients: exact bf16 (or fp32) products summed in fp32.
   ASSERT_EQ(weight.grad().scalar_type(), torch::kFloat);
   EXPECT_LT(scaled_error(weight.grad(), wd.grad()), 1e-5);
   if (t.bias) {
@@ -73,7 +79,7 @@ TEST(OneDnnConv, MatchesDoublePrecisionReference) {
   for (const Case& t : {Case{2, 5, 7, 6, 4, 3, 1, true}, Case{3, 16, 8, 8, 16, 3, 1, false},
                         Case{2, 12, 9, 9, 16, 7, 3, true}, Case{2, 8, 5, 5, 24, 1, 0, true},
                         Case{2, 1, 6, 6, 3, 3, 0, true}})
-    check_case(t);
+    for (auto type : {torch::kBFloat16, torch::kFloat}) check_case(t, type);
 }
 
 TEST(OneDnnConv, FollowsAWeightUpdatedInPlace) {
@@ -131,7 +137,7 @@ TEST(OneDnnConv, ModuleUnderCpuAutocastTakesThePath) {
   }
   y.to(torch::kFloat).square().sum().backward();
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
-  EXPECT_EQ(cpu_bf16_convolutions(), "oneDNN direct");  // what the training log names
+  EXPECT_EQ(cpu_convolutions(), "oneDNN direct");  // what the training log names
   // fp32 gradients written by oneDNN directly (LibTorch's path returns bf16 gradients cast to fp32, which round
   // to bf16's 8 bits: a weight gradient with more significant bits shows the path was taken).
   ASSERT_TRUE(conv->weight.grad().defined());
@@ -141,6 +147,90 @@ TEST(OneDnnConv, ModuleUnderCpuAutocastTakesThePath) {
                              conv->weight.detach().to(torch::kBFloat16).to(torch::kDouble),
                              F::Conv2dFuncOptions().bias(conv->bias.detach().to(torch::kDouble)).padding(1));
   EXPECT_LT(scaled_error(y, ref), 1.0 / 128);
+}
+
+TEST(OneDnnConv, Fp32ModuleTakesThePathInChannelsLast) {
+  if (!have_onednn()) GTEST_SKIP() << "this build has no oneDNN path (DF_ONEDNN; Debian: libdnnl-dev)";
+  torch::manual_seed(9);
+  auto conv = unet::conv2d(6, 10, 3);
+  const auto x = torch::randn({2, 6, 8, 8}, torch::requires_grad());  // NCHW, as the model's first input
+  const auto p = df::profile_ops([&] { conv(x.detach()); }, 1);
+  EXPECT_EQ(p.op_flops.count("df::onednn_conv2d"), 1u) << "the fp32 convolution did not run on oneDNN directly";
+  const auto y = conv(x);
+  y.square().sum().backward();
+  EXPECT_EQ(y.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));  // and stays so for the next block
+  const auto xd = x.detach().to(torch::kDouble).requires_grad_(true);
+  const auto yd = F::conv2d(xd, conv->weight.detach().to(torch::kDouble),
+                            F::Conv2dFuncOptions().bias(conv->bias.detach().to(torch::kDouble)).padding(1));
+  yd.square().sum().backward();
+  EXPECT_LT(scaled_error(y, yd), 1e-5);
+  EXPECT_LT(scaled_error(x.grad(), xd.grad()), 1e-5);
+}
+
+// Restores the process-wide switch when a test ends.
+struct OneDnnSwitch {
+  bool was = unet::onednn_conv_enabled();
+  explicit OneDnnSwitch(bool on) { unet::set_onednn_conv_enabled(on); }
+  ~OneDnnSwitch() { unet::set_onednn_conv_enabled(was); }
+};
+
+// The whole U-Net step (convolutions, fused group norm / FiLM / SiLU and RMSNorm nodes, linear and full attention,
+// ConvGRU) on the CPU fp32 channels-last path against the same network on LibTorch's NCHW ops (the path turned
+// off): output, next latent and the gradients of the inputs and of every parameter, within fp32 rounding of a
+// deep network (the two differ only in summation order; the golden parity tests hold the path to the authors'
+// model).
+TEST(OneDnnConv, UnetFp32PathFollowsLibTorchsOps) {
+  if (!have_onednn()) GTEST_SKIP() << "this build has no oneDNN path (DF_ONEDNN; Debian: libdnnl-dev)";
+  UnetConvGruOptions o;
+  o.x_shape = {2, 8, 8};
+  o.z_shape = {4, 8, 8};
+  o.network_size = 8;
+  o.dim_mults = {1, 2};
+  o.groups = 4;
+  o.attn_heads = 2;
+  o.attn_dim_head = 8;
+  torch::manual_seed(11);
+  UnetConvGruDenoiser net(o);
+  torch::manual_seed(12);
+  const auto z = torch::randn({3, 4, 8, 8}), x = torch::randn({3, 2, 8, 8});
+  const auto levels = torch::tensor({3, 400, 950}, torch::kLong);
+  const auto gz = torch::randn({3, 4, 8, 8}), gout = torch::randn({3, 2, 8, 8});
+  auto run = [&] {
+    net.zero_grad();
+    const auto zl = z.clone().requires_grad_(true), xl = x.clone().requires_grad_(true);
+    const auto s = net.step(zl, xl, levels, {});
+    (s.z * gz).sum().add((s.out * gout).sum()).backward();
+    std::vector<torch::Tensor> values{s.out.detach(), s.z.detach(), zl.grad(), xl.grad()};
+    for (const auto& param : net.parameters()) values.push_back(param.grad().clone());
+    return values;
+  };
+  std::vector<torch::Tensor> ours, reference;
+  {
+    OneDnnSwitch on(true);
+    const auto p = df::profile_ops([&] { net.step(z, x, levels, {}); }, 1);
+    EXPECT_GT(p.op_flops.count("df::onednn_conv2d"), 0u) << "the fp32 step did not take the oneDNN path";
+    // The blocks' group norms run as the fused node, not LibTorch's kernel.
+    EXPECT_EQ(p.self_seconds[static_cast<int>(df::OpClass::Other)].count("aten::native_group_norm"), 0u);
+    ours = run();
+  }
+  {
+    OneDnnSwitch off(false);
+    const auto p = df::profile_ops([&] { net.step(z, x, levels, {}); }, 1);
+    EXPECT_EQ(p.op_flops.count("df::onednn_conv2d"), 0u);
+    EXPECT_EQ(p.self_seconds[static_cast<int>(df::OpClass::Other)].count("aten::native_group_norm"), 1u);
+    reference = run();
+  }
+  ASSERT_EQ(ours.size(), reference.size());
+  double largest = 0;
+  for (size_t i = 0; i < ours.size(); ++i) {
+    ASSERT_TRUE(ours[i].defined() && reference[i].defined()) << "value " << i;
+    // out, z, then the gradients (input gradients, then parameters in registration order).
+    const double error = scaled_error(ours[i], reference[i]);
+    EXPECT_LT(error, i < 2 ? 1e-5 : 1e-4) << "value " << i;
+    largest = std::max(largest, error);
+  }
+  EXPECT_GT(largest, 0.0) << "both runs took the same path";
 }
 
 }  // namespace
