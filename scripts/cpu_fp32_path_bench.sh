@@ -93,7 +93,7 @@ L += ["", f"## Sampling (df_sample, shipped `weights/video_mnist1/df.pt`, {token
       "batch 1, 2 threads, the whole command)\n",
       "| LibTorch's ops (s) | fp32 path (s) | speed-up |", "|---|---|---|",
       f"| {t['libtorch']:.1f} | {t['direct']:.1f} | {t['libtorch'] / t['direct']:.2f}x |", "",
-      "Reproduce: `bash scripts/cpu_fp32_path_bench.sh` (about 20 minutes on 2 cores; `runs/cpu_fp32_path` keeps "
+      "Reproduce: `bash scripts/cpu_fp32_path_bench.sh` (about 16 minutes on 2 cores; `runs/cpu_fp32_path` keeps "
       "each run, delete it to measure again)."]
 open(out, "w").write("\n".join(L) + "\n")
 print("\n".join(L))

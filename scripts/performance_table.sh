@@ -125,7 +125,7 @@ conv_before_commit=$(git rev-parse --short "$CONV_BEFORE")
 conv_before_build "$CONV_BEFORE" build-conv-before
 conv_rows_before=$(conv_step_rows build-conv-before "$conv_before_commit" fp32)
 after_specs="fp32 bf16"
-(( THREADS > 1 )) && after_specs+=" fp32-shards bf16-shards bf16-shards-libtorchconv"
+(( THREADS > 1 )) && after_specs+=" fp32-shards fp32-shards-libtorchconv bf16-shards bf16-shards-libtorchconv"
 conv_rows_after=$(conv_step_rows build "$after_commit" "$after_specs")
 conv_speedups=$(/usr/bin/python3 - "$conv_before_commit" "$after_commit" <<'PY'
 import json, sys
@@ -344,7 +344,9 @@ for k, v in d.items():
   echo "group norm, FiLM and SiLU of each block as one fused autograd node with fp32 arithmetic, and the RMSNorm of"
   echo "the attention blocks likewise (LibTorch 1.13's bf16 group norm and SiLU kernels are not vectorised); the"
   echo "level-embedding MLPs (4-8 rows) in fp32, where oneDNN's bf16 products cost more than they compute;"
-  echo "tcmalloc as the executables' malloc (section 4). fp32 keeps LibTorch's ops and numerics throughout."
+  echo "tcmalloc as the executables' malloc (section 4). fp32 takes the same path where the build has oneDNN"
+  echo "(channels-last activations, the direct convolutions and the fused nodes in fp32; the row 'fp32, ... LibTorch's"
+  echo "convolutions' is LibTorch's NCHW ops, equal to fp32 rounding; [cpu_fp32_path](cpu_fp32_path.md))."
   if echo "$conv_speedups" | grep -q ' [01]\.[0-9]*x ('; then
     echo "The issue's minimum (each step at least 2x faster than $conv_before_commit) is not reached for every config."
   elif echo "$conv_speedups" | grep -q ' [2]\.[0-9]*x ('; then
