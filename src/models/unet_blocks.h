@@ -20,16 +20,16 @@ namespace F = torch::nn::functional;
 // The CPU fp32 path of a build with oneDNN (onednn_conv.h; DF_ONEDNN_CONV=0 turns it off): activations kept in
 // channels-last memory, the convolutions on oneDNN directly, and each block's GroupNorm + FiLM + SiLU and the
 // attention's RMSNorm as the fused nodes of the bf16 path (fp32 in, fp32 out). LibTorch 1.13's fp32 convolution
-// reorders NCHW activations and the weight to oneDNN's blocked layouts at every call; this path cuts the video
-// training step by about a quarter (docs/results/performance.md). Its numerics differ from LibTorch's ops only by
+// reorders NCHW activations and the weight to oneDNN's blocked layouts at every call; this path makes the video
+// training step 1.2-1.4x faster (docs/results/cpu_fp32_path.md). Its numerics differ from LibTorch's ops only by
 // fp32 summation order.
 inline bool cpu_fp32_channels_last_path(const torch::Tensor& x) {
   return x.is_cpu() && x.scalar_type() == torch::kFloat && !autocast_enabled_for(x) && onednn_conv_enabled();
 }
-// Whether x is an fp32 activation of that path (the blocks' fused nodes take it; NCHW fp32 keeps LibTorch's ops).
 inline bool is_channels_last(const torch::Tensor& x) {
   return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
 }
+// Whether x is an fp32 activation of that path (the blocks' fused nodes take it; NCHW fp32 keeps LibTorch's ops).
 inline bool cpu_fp32_channels_last(const torch::Tensor& x) {
   return x.is_cpu() && x.scalar_type() == torch::kFloat && is_channels_last(x);
 }
