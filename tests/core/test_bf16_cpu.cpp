@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "circle_dataset.h"
+#include "tiny_unet.h"
 #include "df/core/compat.h"
 #include "df/core/device.h"
 #include "df/core/error.h"
@@ -54,14 +55,7 @@ class MovingSquare : public SequenceDataset {
 
 std::shared_ptr<DiffusionForcingModel> square_model(uint64_t init_seed) {
   torch::manual_seed(init_seed);
-  UnetConvGruOptions o;
-  o.x_shape = {1, 8, 8};
-  o.z_shape = {4, 8, 8};
-  o.network_size = 8;
-  o.dim_mults = {1, 2};
-  o.groups = 4;
-  o.attn_heads = 2;
-  o.attn_dim_head = 8;
+  const auto o = tiny_unet_options(1);
   DiffusionOptions d;
   d.schedule.kind = ScheduleKind::Cosine;
   d.objective = Objective::X0;

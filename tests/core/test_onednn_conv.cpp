@@ -15,6 +15,7 @@
 #include "df/core/compat.h"
 #include "df/models/cpu_convolutions.h"
 #include "df/models/unet_conv_gru.h"
+#include "tiny_unet.h"
 #include "df/training/step_profile.h"
 
 namespace df {
@@ -182,16 +183,8 @@ struct OneDnnSwitch {
 // model).
 TEST(OneDnnConv, UnetFp32PathFollowsLibTorchsOps) {
   if (!have_onednn()) GTEST_SKIP() << "this build has no oneDNN path (DF_ONEDNN; Debian: libdnnl-dev)";
-  UnetConvGruOptions o;
-  o.x_shape = {2, 8, 8};
-  o.z_shape = {4, 8, 8};
-  o.network_size = 8;
-  o.dim_mults = {1, 2};
-  o.groups = 4;
-  o.attn_heads = 2;
-  o.attn_dim_head = 8;
   torch::manual_seed(11);
-  UnetConvGruDenoiser net(o);
+  UnetConvGruDenoiser net(tiny_unet_options(2));
   torch::manual_seed(12);
   const auto z = torch::randn({3, 4, 8, 8}), x = torch::randn({3, 2, 8, 8});
   const auto levels = torch::tensor({3, 400, 950}, torch::kLong);
