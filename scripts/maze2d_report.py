@@ -87,6 +87,8 @@ def main():
     p.add_argument("--runs-root", default="runs", help="folder holding maze2d_<maze><suffix>{,_fs}")
     p.add_argument("--fresh", default=None,
                    help="space-separated run names made by the current code (default: every run found)")
+    p.add_argument("--numerics", default="", help="report mode: the fingerprint the fresh runs share")
+    p.add_argument("--build-numerics", default="", help="report mode: this build's fingerprint")
     a = p.parse_args()
     fresh = set(a.fresh.split()) if a.fresh is not None else None
 
@@ -118,6 +120,10 @@ def main():
     w(f"Written by `scripts/maze2d_table.sh` (its `report` mode rewrites this page from the runs archived in "
       f"`{a.runs_root}`, filled in maze by maze) at commit {commit} on {datetime.now(timezone.utc):%Y-%m-%d}. Environment faithfulness (MuJoCo point mass, "
       "waypoint expert, D4RL datasets) is in [maze2d_env.md](maze2d_env.md).")
+    if a.numerics and a.numerics != a.build_numerics:
+        w(f"Rewritten from the archive alone: its runs were made by a build with numerics fingerprint "
+          f"`{a.numerics}`; the build that wrote this page has `{a.build_numerics}` (a fingerprint moves with the "
+          "CPU kind as well as with the code: `scripts/maze2d_table.sh cpu` redoes the runs at this build).")
     w("")
     w("## What was run")
     w("")

@@ -123,6 +123,13 @@ if [[ $MODE != report ]]; then
     echo "$maze: done, archived in $ARCHIVE"
   done
 fi
+numerics_args=()
+if [[ $MODE == report ]]; then
+  # Only the archive is read: the page pools the runs made with the U-Maze DF run's numerics, on whatever
+  # machine it is rewritten, and says whether this build's fingerprint agrees.
+  archive_reference_fingerprint "$ARCHIVE/maze2d_umaze${suffix}"
+  numerics_args=(--numerics "$NUMERICS_FINGERPRINT" --build-numerics "$ARCHIVE_BUILD_FINGERPRINT")
+fi
 fresh=()
 for maze in umaze medium large; do
   for r in "maze2d_${maze}${suffix}" "maze2d_${maze}${suffix}_fs"; do
@@ -130,4 +137,4 @@ for maze in umaze medium large; do
   done
 done
 /usr/bin/python3 scripts/maze2d_report.py --suffix "$suffix" --episodes "$EPISODES" --large-steps "$LARGE_STEPS" \
-  --runs-root "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT"
+  --runs-root "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT" ${numerics_args[@]+"${numerics_args[@]}"}

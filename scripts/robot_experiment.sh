@@ -7,7 +7,8 @@
 #                                         # checkpoints on PROGRESS_EPISODES test episodes, archived)
 #   scripts/robot_experiment.sh media     # seed 0's MP4s and shipped weights only
 #   scripts/robot_experiment.sh archive   # archive what a stopped state run finished (partial), write the page
-#   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files
+#   scripts/robot_experiment.sh report    # only rewrite the page from the archived result files (any machine:
+#                                         # the runs made with state/seed0's numerics fingerprint)
 #   scripts/robot_experiment.sh aim       # what each network reads when it aims (df_robot_eval
 #                                         # --aim-sensitivity) for the archived runs whose checkpoints are in RUNS
 #   PROBE=name MODEL=df|ctl DESC=... scripts/robot_experiment.sh probe --set key=value ...
@@ -499,8 +500,16 @@ case "$MODE" in
   report) ;;
   *) sed -n '2,15p' "$0" >&2; exit 1 ;;
 esac
+numerics_args=()
+if [[ $MODE == report ]]; then
+  # Only the archive is read: the page pools the runs made with the main results' numerics (state/seed0's), on
+  # whatever machine it is rewritten, and says whether this build's fingerprint agrees.
+  archive_reference_fingerprint "$ARCHIVE/state/seed0"
+  numerics_args=(--numerics "$NUMERICS_FINGERPRINT" --build-numerics "$ARCHIVE_BUILD_FINGERPRINT")
+fi
 fresh=()
 for d in state/scripted state/seed0 state/seed1 state/seed2 pixels pixels_progress; do
   archive_is_fresh "$ARCHIVE/$d" && fresh+=("$d")
 done
-/usr/bin/python3 scripts/robot_report.py --archive "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT" --eval "$EVAL"
+/usr/bin/python3 scripts/robot_report.py --archive "$ARCHIVE" --fresh "${fresh[*]:-}" --out "$REPORT" --eval "$EVAL" \
+  ${numerics_args[@]+"${numerics_args[@]}"}

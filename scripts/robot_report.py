@@ -180,6 +180,8 @@ def main():
     ap.add_argument("--fresh", default="", help="archived folders made by the current numerics code")
     ap.add_argument("--out", default="docs/results/robot.md")
     ap.add_argument("--eval", default="build/apps/robot/df_robot_eval", help="df_robot_eval (for the chart)")
+    ap.add_argument("--numerics", default="", help="report-only: the fingerprint the fresh runs share")
+    ap.add_argument("--build-numerics", default="", help="report-only: this build's fingerprint")
     args = ap.parse_args()
     fresh = set(args.fresh.split())
     archive = args.archive
@@ -200,8 +202,13 @@ def main():
     w(f"Written by `scripts/robot_report.py` (run by `scripts/robot_experiment.sh`) on "
       f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from the archived runs in [{rel_archive}]({rel_archive}), "
       f"made at commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c}`' for c in commits) or '(none)'}.")
+    if args.numerics and args.numerics != args.build_numerics:
+        w(f"Rewritten from the archive alone: its runs were made by a build with numerics fingerprint "
+          f"`{args.numerics}`; the build that wrote this page has `{args.build_numerics}` (a fingerprint moves "
+          "with the CPU kind as well as with the code: `scripts/robot_experiment.sh state` redoes the runs at "
+          "this build).")
     if stale:
-        w(f"Archived seeds made by older numerics code and left out: {', '.join(stale)}.")
+        w(f"Archived seeds made by other numerics and left out: {', '.join(stale)}.")
     partial = [s for s in seeds if os.path.exists(os.path.join(archive, "state", s, "partial.txt"))]
     missing = [s for s in SEEDS if s not in seeds and s not in stale]
     if partial or missing:
@@ -776,8 +783,10 @@ def main():
                          f"{int(r['successes'])} / {int(r['episodes'])} = {100 * r['success_rate']:.0f}% "
                          f"({100 * lo:.0f}-{100 * hi:.0f}%), the apple into C in "
                          f"{int(r['episodes'] - r['failed_at_stage0'])} episodes")
-        w("still training (`scripts/robot_experiment.sh pixels`, continued across sessions, about 5 CPU-seconds per "
-          "step). Where it stands, its latest checkpoints on the test episodes (`scripts/robot_experiment.sh "
+        # A progress report is a snapshot: whether that run still trains is not something the archive knows.
+        w("not finished (`scripts/robot_experiment.sh pixels` trains it, continued from its checkpoint across "
+          "sessions on a machine that keeps its runs, about 5 CPU-seconds per step). Where it stood at its last "
+          "progress report, its latest checkpoints on the test episodes (`scripts/robot_experiment.sh "
           f"pixels-progress`, commit `{read_text(os.path.join(progress, 'commit.txt'))[:10]}`): " +
           "; ".join(parts) + f". Training command: `{read_text(os.path.join(progress, 'df', 'train_command.txt'))}`.")
     else:

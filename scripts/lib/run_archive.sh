@@ -20,6 +20,7 @@
 #   archive_is_fresh DIR              # 0 when DIR was made with today's fingerprint from today's inputs
 #                                     # (or today's resolved configs: NUMERICS_CONFIG_TOOL below)
 #   archive_store RUN_DIR DEST FILES  # copy FILES (relative to RUN_DIR), commit.txt and fingerprint.txt to DEST
+#   archive_reference_fingerprint DIR # report-only: judge archived runs against the archived run DIR, not the build
 #
 # The fingerprint is computed once per invocation (seconds) and cached in $BUILD/numerics_fingerprints/ (or
 # FINGERPRINT_CACHE), keyed by a hash of the tool (FINGERPRINT_TOOL, default $BUILD/apps/tools/df_fingerprint:
@@ -60,6 +61,21 @@ numerics_fingerprint() {
     mkdir -p "$(dirname "$cache")" && echo "$line" >"$cache"
   fi
   export NUMERICS_FINGERPRINT=$line  # background jobs of the script reuse it
+}
+
+# For a page rewritten from the committed archive alone (a report-only mode): archived runs are judged
+# against the archived run REF_DIR (its fingerprint.txt) instead of against this build, so the page can be
+# rewritten on any machine -- a fingerprint also moves with the CPU kind -- and still pools only runs made
+# with the same numerics. Sets ARCHIVE_BUILD_FINGERPRINT to this build's line, for the page to say whether the
+# two agree. Without REF_DIR/fingerprint.txt the build's fingerprint stays the reference.
+archive_reference_fingerprint() {
+  numerics_fingerprint || return 1
+  ARCHIVE_BUILD_FINGERPRINT=$NUMERICS_FINGERPRINT
+  [[ -f $1/fingerprint.txt ]] || return 0
+  NUMERICS_FINGERPRINT=$(cat "$1/fingerprint.txt")
+  [[ $NUMERICS_FINGERPRINT == "$NUMERICS_DOMAIN "* ]] ||
+    { echo "archive_reference_fingerprint: $1/fingerprint.txt is not a $NUMERICS_DOMAIN fingerprint" >&2; return 1; }
+  export NUMERICS_FINGERPRINT
 }
 
 run_commit_stamp() {

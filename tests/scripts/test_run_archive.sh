@@ -174,6 +174,28 @@ archive_is_fresh archive/r && fail "config rule: a changed fingerprint not seen"
 unset NUMERICS_CONFIG_TOOL
 NUMERICS_DOMAIN=timeseries NUMERICS_INPUTS="configs/ts.yaml"
 
+# Report-only (archive_reference_fingerprint): archived runs are judged against an archived run's fingerprint,
+# so a build whose fingerprint differs (another CPU kind) still rewrites the page from runs made alike, and
+# leaves out one made with other numerics; ARCHIVE_BUILD_FINGERPRINT keeps the build's line for the page.
+new_invocation
+echo 0123456789abcdef >"$work/fp" && echo "# third build" >>"$work/bin/df_fingerprint"
+run_commit_stamp runs/ref && run_commit_stamp runs/alike && run_commit_stamp runs/other
+echo "timeseries 1111111111111111" >runs/ref/fingerprint.txt && cp runs/ref/fingerprint.txt runs/alike/
+archive_is_fresh runs/ref && fail "report: a run of another build counted as fresh before the reference was set"
+archive_reference_fingerprint runs/ref
+[[ $ARCHIVE_BUILD_FINGERPRINT == "timeseries 0123456789abcdef" ]] || fail "report: build line $ARCHIVE_BUILD_FINGERPRINT"
+archive_is_fresh runs/ref && archive_is_fresh runs/alike || fail "report: runs made like the reference reported stale"
+archive_is_fresh runs/other && fail "report: a run of the build's numerics pooled with the reference's"
+new_invocation
+archive_reference_fingerprint runs/none_here
+[[ $NUMERICS_FINGERPRINT == "$ARCHIVE_BUILD_FINGERPRINT" ]] || fail "report: no reference did not keep the build's"
+archive_is_fresh runs/other || fail "report: without a reference the build's run reported stale"
+echo "maze 1111111111111111" >runs/ref/fingerprint.txt
+new_invocation
+msg=$(archive_reference_fingerprint runs/ref 2>&1) && fail "report: another domain's reference accepted"
+[[ $msg == *"runs/ref/fingerprint.txt is not a timeseries fingerprint"* ]] || fail "unclear error: $msg"
+new_invocation
+
 # A missing file is named.
 msg=$(archive_store runs/x archive/x2 nothing.csv 2>&1) && fail "missing file archived"
 [[ $msg == *"runs/x/nothing.csv is missing"* ]] || fail "unclear error: $msg"
