@@ -3,7 +3,7 @@
 # for each model m, DEST/m.pt (df_export_weights: the inference weights only -- EMA when the run kept them --
 # in half precision, no optimizer state, a few MB; beside EMA weights also DEST/m_training.pt, the training
 # weights they average, for the page's comparison of the two), DEST/m.yaml (its resolved config) and DEST/m.provenance
-# (the command, commit and budget that made it). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
+# (the command, commit, budget and arithmetic that made it). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
 # then rewrites the page from them, and `df_sample --checkpoint DEST/df.pt` rolls out on a fresh clone.
 #
 #   bash scripts/export_video_weights.sh                   # WORLD=mnist1: the runs in /var/tmp/df-runs/video_mnist1
@@ -26,6 +26,7 @@ WEIGHTS=${WEIGHTS:-ema}
 EXPORT="$BUILD/apps/tools/df_export_weights"
 [ -x "$EXPORT" ] || { echo "export_video_weights: $EXPORT missing (bash scripts/build.sh)" >&2; exit 1; }
 key() { awk -v k="  $2:" 'index($0, k) == 1 { print $2; exit }' "$1"; }
+source scripts/lib/train_resumable.sh  # trained_precisions
 mkdir -p "$DEST"
 for m in $MODELS; do
   run="$RUNS/$m"
@@ -53,6 +54,7 @@ for m in $MODELS; do
     echo "steps: $(key "$run/config.yaml" steps)"
     echo "batch_size: $(key "$run/config.yaml" batch_size)"
     echo "train_seconds: $(cat "$run/train_seconds.txt")"
+    echo "precision: $(trained_precisions "$run")"
     echo "parameters: $(grep -m1 -o '[0-9.]* M parameters' "$run/train.log" || echo '?')"
     echo "weights: $kind, $([ "$HALF" = 1 ] && echo "half precision" || echo "single precision")"
     echo "numerics_fingerprint: $("$BUILD/apps/tools/df_fingerprint" --domain video 2>/dev/null || echo '?')"

@@ -454,6 +454,17 @@ budget() {
   fi
 }
 field() { echo "$1" | cut -d'|' -f"$2"; }
+# The arithmetic model $1 trained in (train.log, or the provenance; weights exported before the provenance
+# recorded it: the training command's training.precision, else the config's).
+precision_of() {
+  local m=$1 p v
+  if [ -z "$FROM_WEIGHTS" ]; then trained_precisions "$RUNS/$m"; return; fi
+  p="$FROM_WEIGHTS/$m.provenance"
+  v=$(meta "$p" precision)
+  [ -n "$v" ] || v=$(meta "$p" train_command | sed -n 's/.*training\.precision=\([a-z0-9]*\).*/\1/p')
+  [ -n "$v" ] || v=$(key "$FROM_WEIGHTS/$m.yaml" precision)
+  case "$v" in auto|"") echo "?" ;; *) echo "$v" ;; esac
+}
 lr_words() {  # the learning-rate schedule of a resolved config, in words
   local c=$1 lr start
   lr=$(key "$c" lr)
@@ -645,8 +656,8 @@ doc="$DOCS/video.md"
   echo
   echo "Same network (U-Net + ConvGRU, $( { [ -n "$FROM_WEIGHTS" ] && meta "$FROM_WEIGHTS/$first_model.provenance" parameters; } || grep -m1 -o '[0-9.]* M parameters' "$RUNS/$first_model/train.log" || echo '?')), same steps and batch, the readout head widened to $(key "$CFG" head_channels) channels, AdamW at $(lr_words "$CFG"); what differs is the training noise and the sampling:"
   echo
-  echo "| model | config | training noise | sampling | weights rolled out | training steps x batch | training time | training commit | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| model | config | training noise | sampling | weights rolled out | training steps x batch | training arithmetic | training time | training commit | rollout time ($ROLLOUT_FACTOR L frames x $ROLLOUT_BATCH clips) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   for m in $MODELS; do
     c=$(cfg_of "$m")
     b=$(budget "$m")
@@ -654,7 +665,7 @@ doc="$DOCS/video.md"
     [ "$(key "$c" window)" != 0 ] && sampling="$sampling, sliding window $(key "$c" window) tokens"
     [ "$(key "$c" reference_walk)" = false ] && sampling="$sampling, history at level $(key "$c" stabilization_level)"
     commit=$(field "$b" 3)
-    echo "| $(name_of "$m") | \`$(config_of "$m")\` | $(key "$c" training_noise) | $sampling | $(weights_of "$m") | $(field "$b" 1) | $(hms "$(field "$b" 2)") | \`${commit:0:7}${commit:40}\` | $(hms "$(secs "$RUNS/$m/samples/long_seconds.txt")") |"
+    echo "| $(name_of "$m") | \`$(config_of "$m")\` | $(key "$c" training_noise) | $sampling | $(weights_of "$m") | $(field "$b" 1) | $(precision_of "$m") | $(hms "$(field "$b" 2)") | \`${commit:0:7}${commit:40}\` | $(hms "$(secs "$RUNS/$m/samples/long_seconds.txt")") |"
   done
   echo
   echo "## Rolling out $ROLLOUT_FACTOR x the training length"

@@ -64,3 +64,12 @@ trained_seconds() {
   fi
   echo "$seconds"
 }
+
+# The arithmetic RUN_DIR trained in, as df_train resolved it at the start of each part (its train.log:
+# "precision fp32", or "precision auto: bf16 (...)"): the distinct values in order, e.g. "fp32" or
+# "bf16, then fp32" for a run continued on a machine without native bf16; "?" without a log.
+trained_precisions() {
+  awk '{ if (match($0, /precision (auto: )?(fp32|bf16|fp16)/)) { p = substr($0, RSTART, RLENGTH); sub(/.* /, "", p)
+           if (p != last) { out = out (out == "" ? "" : ", then ") p; last = p } } }
+       END { print (out == "" ? "?" : out) }' "$1/train.log" 2>/dev/null || echo "?"
+}
