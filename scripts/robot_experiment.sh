@@ -498,7 +498,7 @@ case "$MODE" in
     done
     ;;
   report) ;;
-  *) sed -n '2,15p' "$0" >&2; exit 1 ;;
+  *) sed -n '2,16p' "$0" >&2; exit 1 ;;
 esac
 numerics_args=()
 if [[ $MODE == report ]]; then
