@@ -3,7 +3,7 @@
 # for each model m, DEST/m.pt (df_export_weights: the inference weights only -- EMA when the run kept them --
 # in half precision, no optimizer state, a few MB; beside EMA weights also DEST/m_training.pt, the training
 # weights they average, for the page's comparison of the two), DEST/m.yaml (its resolved config) and DEST/m.provenance
-# (the command, commit, budget and arithmetic that made it). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
+# (the command, commit, budget and arithmetic that made it, and each part's machine settings). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
 # then rewrites the page from them, and `df_sample --checkpoint DEST/df.pt` rolls out on a fresh clone.
 #
 #   bash scripts/export_video_weights.sh                   # WORLD=mnist1: the runs in /var/tmp/df-runs/video_mnist1
@@ -26,7 +26,7 @@ WEIGHTS=${WEIGHTS:-ema}
 EXPORT="$BUILD/apps/tools/df_export_weights"
 [ -x "$EXPORT" ] || { echo "export_video_weights: $EXPORT missing (bash scripts/build.sh)" >&2; exit 1; }
 key() { awk -v k="  $2:" 'index($0, k) == 1 { print $2; exit }' "$1"; }
-source scripts/lib/train_resumable.sh  # trained_precisions
+source scripts/lib/train_resumable.sh  # trained_precisions, trained_overrides
 mkdir -p "$DEST"
 for m in $MODELS; do
   run="$RUNS/$m"
@@ -51,6 +51,7 @@ for m in $MODELS; do
     echo "train_command: $(head -1 "$run/train_command.txt" 2>/dev/null || head -1 "$run/command.txt")"
     echo "commit: $commit"
     [ -f "$run/train_part_commits.txt" ] && echo "part_commits: $(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, substr($2, 1, 12) }' "$run/train_part_commits.txt")"
+    echo "part_overrides: $(trained_overrides "$run")"
     echo "steps: $(key "$run/config.yaml" steps)"
     echo "batch_size: $(key "$run/config.yaml" batch_size)"
     echo "train_seconds: $(cat "$run/train_seconds.txt")"

@@ -73,3 +73,24 @@ trained_precisions() {
            if (p != last) { out = out (out == "" ? "" : ", then ") p; last = p } } }
        END { print (out == "" ? "?" : out) }' "$1/train.log" 2>/dev/null || echo "?"
 }
+
+# The --set overrides of each part of RUN_DIR, from the command of every df_train call (its command.txt, one
+# line per call: the first command, then each --resume), grouped by value in order of first use, e.g.
+# "part 1: training.threads=2; parts 2-3, 5: training.precision=auto training.threads=2; part 4: ...": which
+# machine settings each part ran with (a resumed part may change them: train_resumable above). "?" without it.
+trained_overrides() {
+  awk '{ s = ""; for (i = 1; i < NF; ++i) if ($i == "--set") s = s (s == "" ? "" : " ") $(i + 1)
+         if (s == "") s = "(none)"
+         if (!(s in parts)) order[++n] = s
+         parts[s] = parts[s] (parts[s] == "" ? "" : " ") NR }
+       END { if (n == 0) { print "?"; exit }
+             for (k = 1; k <= n; ++k) {
+               m = split(parts[order[k]], p, " "); list = ""
+               for (i = 1; i <= m; i = j + 1) {
+                 for (j = i; j < m && p[j + 1] == p[j] + 1; ++j) {}
+                 list = list (list == "" ? "" : ", ") p[i] (j > i ? "-" p[j] : "")
+               }
+               out = out (k > 1 ? "; " : "") (m > 1 ? "parts " : "part ") list ": " order[k]
+             }
+             print out }' "$1/command.txt" 2>/dev/null || echo "?"
+}

@@ -2,7 +2,8 @@
 # scripts/lib/train_resumable.sh: a run killed after a checkpoint continues with --resume and the command's
 # --set overrides (a new value of a machine setting, e.g. training.precision, reaches the next part), the wall time
 # sums the parts (a killed part counts up to its checkpoint), a finished run is not trained again, and a
-# run that failed before any checkpoint starts from scratch. A stand-in trainer records how it was called.
+# run that failed before any checkpoint starts from scratch; trained_precisions and trained_overrides read what each
+# part ran with. A stand-in trainer records how it was called.
 set -euo pipefail
 source "$1/scripts/lib/train_resumable.sh"
 work=$(mktemp -d)
@@ -48,4 +49,27 @@ run2="$work/run2"
 MODE="crash" train_resumable "$run2" "$work/log2" "$work/trainer" --config c.yaml --run-dir "$run2" && fail "crash returned 0"
 train_resumable "$run2" "$work/log2" "$work/trainer" --config c.yaml --run-dir "$run2"
 [[ "$(tail -1 "$CALLS")" == "--config c.yaml --run-dir $run2" ]] || fail "after a crash the call was: $(tail -1 "$CALLS")"
+# 5. What each part ran with: the arithmetic df_train resolved (its log) and the --set overrides of every call
+#    (command.txt), grouped by value with the parts as ranges.
+run3="$work/run3"
+mkdir -p "$run3"
+cat >"$run3/train.log" <<'L'
+[t] [info] c.yaml: domain video, model m (0.6 M parameters), precision bf16, run dir r
+[t] [info] r/config.yaml: domain video, model m (0.6 M parameters), precision auto: bf16 (native), run dir r
+[t] [info] r/config.yaml: domain video, model m (0.6 M parameters), precision auto: fp32 (emulated bf16 is slower), run dir r
+[t] [info] r/config.yaml: domain video, model m (0.6 M parameters), precision fp32, run dir r
+L
+[[ "$(trained_precisions "$run3")" == "bf16, then fp32" ]] || fail "trained_precisions: $(trained_precisions "$run3")"
+cat >"$run3/command.txt" <<'C'
+df_train --config c.yaml --run-dir r --set a=1
+df_train --resume --run-dir r --set p=auto --set a=1
+df_train --resume --run-dir r --set p=auto --set a=1
+df_train --resume --run-dir r --set p=auto --set a=2
+df_train --resume --run-dir r --set p=auto --set a=1
+df_train --resume --run-dir r
+C
+expected="part 1: a=1; parts 2-3, 5: p=auto a=1; part 4: p=auto a=2; part 6: (none)"
+[[ "$(trained_overrides "$run3")" == "$expected" ]] || fail "trained_overrides: $(trained_overrides "$run3")"
+[[ "$(trained_overrides "$work/none")" == "?" && "$(trained_precisions "$work/none")" == "?" ]] ||
+  fail "a run without command.txt / train.log is not '?'"
 echo "train_resumable ok"
