@@ -465,6 +465,14 @@ precision_of() {
   [ -n "$v" ] || v=$(key "$FROM_WEIGHTS/$m.yaml" precision)
   case "$v" in auto|"") echo "?" ;; *) echo "$v" ;; esac
 }
+# A comment line under model $1's training command when its parts ran with different --set overrides (a run
+# continued across sessions and machines: trained_overrides, or the provenance's part_overrides); else nothing.
+parts_comment() {
+  local m=$1 v
+  if [ -n "$FROM_WEIGHTS" ]; then v=$(meta "$FROM_WEIGHTS/$m.provenance" part_overrides); else v=$(trained_overrides "$RUNS/$m"); fi
+  [[ "$v" == *";"* ]] && echo "#   continued with --resume --run-dir and these --set overrides (each df_train call a part): $v"
+  return 0
+}
 lr_words() {  # the learning-rate schedule of a resolved config, in words
   local c=$1 lr start
   lr=$(key "$c" lr)
@@ -792,14 +800,14 @@ doc="$DOCS/video.md"
   if [ -n "$FROM_WEIGHTS" ]; then
     echo "FROM_WEIGHTS=$FROM_WEIGHTS bash scripts/video_mnist_experiment.sh   # this page from the shipped weights"
     echo "# the weights were trained by (scripts/video_mnist_experiment.sh, exported by scripts/export_video_weights.sh):"
-    for m in $MODELS; do echo "$(field "$(budget "$m")" 4)"; done
+    for m in $MODELS; do echo "$(field "$(budget "$m")" 4)"; parts_comment "$m"; done
   else
     if [ "$PROGRESS" = 1 ]; then
       echo "PROGRESS=1 MODELS=\"$MODELS\" $([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # this page, from the runs trained by:"
     else
       echo "$([ "$MODELS" != "df tf fs" ] && echo "MODELS=\"$MODELS\" ")$([ "$WORLD" != mnist1 ] && echo "WORLD=$WORLD ")bash scripts/video_mnist_experiment.sh   # everything below, then this page"
     fi
-    for m in $MODELS; do cat "$RUNS/$m/train_command.txt"; done
+    for m in $MODELS; do cat "$RUNS/$m/train_command.txt"; parts_comment "$m"; done
   fi
   for m in $MODELS; do
     cat "$RUNS/$m/samples/long_command.sh" "$RUNS/$m/samples/within_command.sh"
