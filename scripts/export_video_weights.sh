@@ -3,8 +3,9 @@
 # for each model m, DEST/m.pt (df_export_weights: the inference weights only -- EMA when the run kept them --
 # in half precision, no optimizer state, a few MB; beside EMA weights also DEST/m_training.pt, the training
 # weights they average, for the page's comparison of the two), DEST/m.yaml (its resolved config) and DEST/m.provenance
-# (the command, commit, budget and arithmetic that made it, and each part's machine settings). `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh`
-# then rewrites the page from them, and `df_sample --checkpoint DEST/df.pt` rolls out on a fresh clone.
+# (the command, commit, budget and arithmetic that made it, and each part's machine settings).
+# `FROM_WEIGHTS=DEST bash scripts/video_mnist_experiment.sh` then rewrites the page from them, and
+# `df_sample --checkpoint DEST/df.pt` rolls out on a fresh clone.
 #
 #   bash scripts/export_video_weights.sh                   # WORLD=mnist1: the runs in /var/tmp/df-runs/video_mnist1
 #   HALF=0 bash scripts/export_video_weights.sh            # single precision (if half precision rolls out worse)
